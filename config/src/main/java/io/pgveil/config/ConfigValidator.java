@@ -1,0 +1,110 @@
+package io.pgveil.config;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/** The rules a bound configuration must meet beyond its types; each finding names the key it is about. */
+final class ConfigValidator {
+    record Finding(String path, String message) {
+    }
+
+    private ConfigValidator() {
+    }
+
+    static List<Finding> validate(PgveilConfig c) {
+        List<Finding> out = new ArrayList<>();
+        ListenConfig listen = c.listen();
+        port(out, "listen.port", listen.port(), true);
+        if (listen.threads() < 0) {
+            out.add(new Finding("listen.threads", "must be 0 (one per CPU core) or more"));
+        }
+
+        UpstreamConfig up = c.upstream();
+        if (up == null) {
+            out.add(new Finding("upstream", "missing; name the PostgreSQL server to forward to (host, port, user)"));
+        } else {
+            port(out, "upstream.port", up.port(), false);
+            if (up.user() == null || up.user().isBlank()) {
+                out.add(new Finding("upstream.user", "missing; pgveil needs its own login role on the server"));
+            }
+            if (up.tlsRootCert() != null) {
+                readable(out, "upstream.tls_root_cert", up.tlsRootCert());
+            }
+            positive(out, "upstream.connect_timeout", up.connectTimeout());
+        }
+
+        ClientTlsConfig tls = c.tls();
+        if (tls != null) {
+            if (tls.cert() == null) {
+                out.add(new Finding("tls.cert", "missing; give the PEM certificate chain offered to clients"));
+            } else {
+                readable(out, "tls.cert", tls.cert());
+            }
+            if (tls.key() == null) {
+                out.add(new Finding("tls.key", "missing; give the PEM private key of tls.cert"));
+            } else {
+                readable(out, "tls.key", tls.key());
+            }
+        }
+
+        Set<String> names = new HashSet<>();
+        List<StaticUser> users = c.auth().staticUsers();
+        for (int i = 0; i < users.size(); i++) {
+            StaticUser u = users.get(i);
+            String at = "auth.static_users[" + i + "]";
+            if (u == null) {
+                out.add(new Finding(at, "empty entry; write { name: ..., password: ... }"));
+                continue;
+            }
+            if (u.name() == null || u.name().isBlank()) {
+                out.add(new Finding(at + ".name", "missing"));
+            } else if (!names.add(u.name())) {
+                out.add(new Finding(at + ".name", "'" + u.name() + "' is listed twice"));
+            }
+            if (u.password() == null || u.password().isEmpty()) {
+                out.add(new Finding(at + ".password", "missing or empty; static users need a password"));
+            }
+        }
+
+        LimitsConfig limits = c.limits();
+        if (limits.maxMessageBytes() < 1024 || limits.maxMessageBytes() > 1L << 30) {
+            out.add(new Finding("limits.max_message_bytes", "must be between 1KB and 1GB (PostgreSQL's own limit)"));
+        }
+        if (limits.maxConnections() < 1) {
+            out.add(new Finding("limits.max_connections", "must be at least 1"));
+        }
+        notNegative(out, "limits.idle_timeout", limits.idleTimeout());
+        positive(out, "limits.handshake_timeout", limits.handshakeTimeout());
+        notNegative(out, "limits.drain_timeout", limits.drainTimeout());
+        return out;
+    }
+
+    private static void port(List<Finding> out, String path, int port, boolean zeroAllowed) {
+        if (port < (zeroAllowed ? 0 : 1) || port > 65535) {
+            out.add(new Finding(path, "must be between " + (zeroAllowed ? 0 : 1) + " and 65535 (got " + port + ")"));
+        }
+    }
+
+    private static void readable(List<Finding> out, String path, Path file) {
+        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+            out.add(new Finding(path, "cannot read file " + file));
+        }
+    }
+
+    private static void positive(List<Finding> out, String path, Duration d) {
+        if (d.isNegative() || d.isZero()) {
+            out.add(new Finding(path, "must be longer than 0"));
+        }
+    }
+
+    private static void notNegative(List<Finding> out, String path, Duration d) {
+        if (d.isNegative()) {
+            out.add(new Finding(path, "must not be negative"));
+        }
+    }
+}

@@ -1,0 +1,26 @@
+package io.pgveil.config;
+
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import java.time.Duration;
+
+/**
+ * Resource limits and timeouts.
+ *
+ * @param maxMessageBytes  largest protocol message accepted from either side; longer ones close the connection (08P01)
+ * @param maxConnections   client connections served at once; more are refused with 53300
+ * @param idleTimeout      close a client that has sent nothing and waits for nothing this long; 0 disables
+ * @param handshakeTimeout close a client that has not finished TLS, start-up and authentication in this time
+ * @param drainTimeout     on shutdown, how long sessions may continue before they are closed
+ */
+public record LimitsConfig(@JsonDeserialize(using = ConfigValues.ByteSizeDeserializer.class) Long maxMessageBytes, Integer maxConnections, Duration idleTimeout,
+                           Duration handshakeTimeout, Duration drainTimeout) {
+    public static final LimitsConfig DEFAULT = new LimitsConfig(null, null, null, null, null);
+
+    public LimitsConfig {
+        maxMessageBytes = maxMessageBytes == null ? 64L * 1024 * 1024 : maxMessageBytes;
+        maxConnections = maxConnections == null ? 4000 : maxConnections;
+        idleTimeout = idleTimeout == null ? Duration.ZERO : idleTimeout;
+        handshakeTimeout = handshakeTimeout == null ? Duration.ofSeconds(30) : handshakeTimeout;
+        drainTimeout = drainTimeout == null ? Duration.ofSeconds(30) : drainTimeout;
+    }
+}

@@ -1,0 +1,91 @@
+package io.pgveil.proxy.pgwire;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/** Type bytes of server-to-client messages, and encoders for the ones pgveil writes itself. */
+public final class BackendMessages {
+    public static final byte AUTHENTICATION = 'R';
+    public static final byte PARAMETER_STATUS = 'S';
+    public static final byte BACKEND_KEY_DATA = 'K';
+    public static final byte READY_FOR_QUERY = 'Z';
+    public static final byte ERROR_RESPONSE = 'E';
+    public static final byte NOTICE_RESPONSE = 'N';
+    public static final byte NOTIFICATION_RESPONSE = 'A';
+    public static final byte NEGOTIATE_PROTOCOL_VERSION = 'v';
+    public static final byte ROW_DESCRIPTION = 'T';
+    public static final byte DATA_ROW = 'D';
+    public static final byte COMMAND_COMPLETE = 'C';
+    public static final byte COPY_IN_RESPONSE = 'G';
+    public static final byte COPY_OUT_RESPONSE = 'H';
+    public static final byte COPY_BOTH_RESPONSE = 'W';
+    public static final byte COPY_DATA = 'd';
+    public static final byte COPY_DONE = 'c';
+
+    public static final int AUTH_OK = 0;
+    public static final int AUTH_CLEARTEXT_PASSWORD = 3;
+    public static final int AUTH_MD5_PASSWORD = 5;
+    public static final int AUTH_SASL = 10;
+    public static final int AUTH_SASL_CONTINUE = 11;
+    public static final int AUTH_SASL_FINAL = 12;
+
+    private BackendMessages() {
+    }
+
+    public static ByteBuf authenticationOk(ByteBufAllocator alloc) {
+        return authentication(alloc, AUTH_OK, null);
+    }
+
+    public static ByteBuf authenticationSasl(ByteBufAllocator alloc, List<String> mechanisms) {
+        ByteBuf out = alloc.buffer(64);
+        out.writeByte(AUTHENTICATION).writeInt(0).writeInt(AUTH_SASL);
+        for (String m : mechanisms) {
+            cstring(out, m);
+        }
+        out.writeByte(0);
+        return finish(out);
+    }
+
+    public static ByteBuf authentication(ByteBufAllocator alloc, int code, byte[] data) {
+        ByteBuf out = alloc.buffer(9 + (data == null ? 0 : data.length));
+        out.writeByte(AUTHENTICATION).writeInt(0).writeInt(code);
+        if (data != null) {
+            out.writeBytes(data);
+        }
+        return finish(out);
+    }
+
+    public static ByteBuf backendKeyData(ByteBufAllocator alloc, int processId, int secretKey) {
+        return alloc.buffer(13).writeByte(BACKEND_KEY_DATA).writeInt(12).writeInt(processId).writeInt(secretKey);
+    }
+
+    public static ByteBuf readyForQuery(ByteBufAllocator alloc, byte status) {
+        return alloc.buffer(6).writeByte(READY_FOR_QUERY).writeInt(5).writeByte(status);
+    }
+
+    public static ByteBuf negotiateProtocolVersion(ByteBufAllocator alloc, int newestMinor, List<String> unsupported) {
+        ByteBuf out = alloc.buffer(64);
+        out.writeByte(NEGOTIATE_PROTOCOL_VERSION).writeInt(0).writeInt(newestMinor).writeInt(unsupported.size());
+        for (String option : unsupported) {
+            cstring(out, option);
+        }
+        return finish(out);
+    }
+
+    /** The single byte answering SSLRequest or GSSENCRequest: 'S' (go ahead) or 'N' (not offered). */
+    public static ByteBuf encryptionResponse(ByteBufAllocator alloc, boolean accepted) {
+        return alloc.buffer(1).writeByte(accepted ? 'S' : 'N');
+    }
+
+    static void cstring(ByteBuf out, String s) {
+        out.writeCharSequence(s, StandardCharsets.UTF_8);
+        out.writeByte(0);
+    }
+
+    static ByteBuf finish(ByteBuf out) {
+        out.setInt(out.readerIndex() + 1, out.writerIndex() - out.readerIndex() - 1);
+        return out;
+    }
+}

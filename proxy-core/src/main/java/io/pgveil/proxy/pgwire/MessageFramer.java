@@ -1,0 +1,206 @@
+package io.pgveil.proxy.pgwire;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+
+/**
+ * Splits a stream of typed protocol messages (type byte, Int32 length, body) and passes it on in two forms:
+ *
+ * <ul>
+ *   <li>a {@link PgMessage} for each message of a type someone needs to look at (ReadyForQuery, Parse, ...):
+ *       complete, and a slice of the bytes it arrived in when it arrived whole;</li>
+ *   <li>a plain {@link ByteBuf} for runs of <em>streamed</em> types (DataRow, CopyData): the received bytes,
+ *       sliced, never copied or decoded, and forwarded even before a long message is complete, so a 500 MB
+ *       row needs no 500 MB buffer.</li>
+ * </ul>
+ *
+ * Lengths are checked before anything is allocated: a length below 4, or above the limit, raises a
+ * {@link PgProtocolException} (08P01) and the framer ignores everything after it.
+ */
+public final class MessageFramer extends ChannelInboundHandlerAdapter {
+    private static final int HEADER = 5;
+
+    private final String peer;
+    private final long maxInspectedLength;
+    private final long maxStreamedLength;
+    private final boolean[] streamed = new boolean[256];
+
+    /** Up to five bytes of a header that was split between reads. */
+    private ByteBuf header;
+    /** An inspected message that is still arriving, and how many of its bytes are missing. */
+    private ByteBuf partial;
+    private int partialMissing;
+    private byte partialType;
+    /** Body bytes of a streamed message that have not arrived yet. */
+    private long streamMissing;
+    private boolean failed;
+
+    /**
+     * @param peer               "client" or "server", for error messages
+     * @param maxInspectedLength largest length field accepted for an inspected message
+     * @param maxStreamedLength  largest length field accepted for a streamed message
+     */
+    public MessageFramer(String peer, long maxInspectedLength, long maxStreamedLength) {
+        this.peer = peer;
+        this.maxInspectedLength = maxInspectedLength;
+        this.maxStreamedLength = maxStreamedLength;
+    }
+
+    /** Messages of this type are from now on passed on as raw bytes instead of {@link PgMessage}s. */
+    public MessageFramer stream(byte type, boolean on) {
+        streamed[type & 0xff] = on;
+        return this;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof ByteBuf in)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        try {
+            if (!failed) {
+                frame(ctx, in);
+            }
+        } finally {
+            in.release();
+        }
+    }
+
+    private void frame(ChannelHandlerContext ctx, ByteBuf in) {
+        int runStart = in.readerIndex();
+        while (in.isReadable()) {
+            if (streamMissing > 0) {
+                int n = (int) Math.min(streamMissing, in.readableBytes());
+                in.skipBytes(n);
+                streamMissing -= n;
+                continue;
+            }
+            if (partial != null) {
+                int n = Math.min(partialMissing, in.readableBytes());
+                partial.writeBytes(in, n);
+                partialMissing -= n;
+                runStart = in.readerIndex();
+                if (partialMissing == 0) {
+                    ByteBuf whole = partial;
+                    partial = null;
+                    ctx.fireChannelRead(new PgMessage(partialType, whole));
+                }
+                continue;
+            }
+            if (header != null || in.readableBytes() < HEADER) {
+                emitRun(ctx, in, runStart, in.readerIndex());
+                if (header == null) {
+                    header = ctx.alloc().buffer(HEADER, HEADER);
+                }
+                header.writeBytes(in, Math.min(HEADER - header.readableBytes(), in.readableBytes()));
+                runStart = in.readerIndex();
+                if (header.readableBytes() < HEADER) {
+                    break;
+                }
+                ByteBuf h = header;
+                header = null;
+                startMessage(ctx, h.getByte(0), h.getInt(1), h);
+                continue;
+            }
+            int at = in.readerIndex();
+            byte type = in.getByte(at);
+            int length = in.getInt(at + 1);
+            if (!acceptable(type, length)) {
+                emitRun(ctx, in, runStart, at);
+                in.skipBytes(in.readableBytes());
+                throw violation(type, length);
+            }
+            if (streamed[type & 0xff]) {
+                in.skipBytes(HEADER);
+                streamMissing = length - 4L;
+                continue;
+            }
+            emitRun(ctx, in, runStart, at);
+            int total = 1 + length;
+            if (in.readableBytes() >= total) {
+                ctx.fireChannelRead(new PgMessage(type, in.retainedSlice(at, total)));
+                in.skipBytes(total);
+            } else {
+                partial = ctx.alloc().buffer(Math.min(total, 64 * 1024), total);
+                partialType = type;
+                partialMissing = total - in.readableBytes();
+                partial.writeBytes(in);
+            }
+            runStart = in.readerIndex();
+        }
+        emitRun(ctx, in, runStart, in.readerIndex());
+    }
+
+    /** A header that arrived in pieces is complete: start its message. {@code h} holds exactly the header. */
+    private void startMessage(ChannelHandlerContext ctx, byte type, int length, ByteBuf h) {
+        if (!acceptable(type, length)) {
+            h.release();
+            throw violation(type, length);
+        }
+        if (streamed[type & 0xff]) {
+            streamMissing = length - 4L;
+            ctx.fireChannelRead(h);
+            return;
+        }
+        int total = 1 + length;
+        if (total == HEADER) {
+            ctx.fireChannelRead(new PgMessage(type, h));
+            return;
+        }
+        partial = ctx.alloc().buffer(Math.min(total, 64 * 1024), total);
+        partial.writeBytes(h);
+        h.release();
+        partialType = type;
+        partialMissing = total - HEADER;
+    }
+
+    private long limit(byte type) {
+        return streamed[type & 0xff] ? maxStreamedLength : maxInspectedLength;
+    }
+
+    private boolean acceptable(byte type, int length) {
+        return length >= 4 && length <= limit(type);
+    }
+
+    private PgProtocolException violation(byte type, int length) {
+        failed = true;
+        long max = limit(type);
+        return new PgProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid message length "
+                + Integer.toUnsignedString(length) + " for message type " + describe(type) + " from " + peer
+                + (length > max ? " (limit " + max + " bytes)" : ""));
+    }
+
+    private static String describe(byte type) {
+        return type >= 0x20 && type < 0x7f ? "'" + (char) type + "'" : String.valueOf(type & 0xff);
+    }
+
+    private static void emitRun(ChannelHandlerContext ctx, ByteBuf in, int from, int to) {
+        if (to > from) {
+            ctx.fireChannelRead(in.retainedSlice(from, to - from));
+        }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        release();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        release();
+        ctx.fireChannelInactive();
+    }
+
+    private void release() {
+        if (header != null) {
+            header.release();
+            header = null;
+        }
+        if (partial != null) {
+            partial.release();
+            partial = null;
+        }
+    }
+}

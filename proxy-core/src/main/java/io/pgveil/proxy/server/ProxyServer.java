@@ -1,0 +1,159 @@
+package io.pgveil.proxy.server;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.OptionalSslHandler;
+import io.netty.handler.ssl.SslContext;
+import io.pgveil.config.PgveilConfig;
+import io.pgveil.proxy.auth.StaticUsers;
+import io.pgveil.proxy.pgwire.PgError;
+import io.pgveil.proxy.pgwire.SqlState;
+import io.pgveil.proxy.pgwire.StartupDecoder;
+import io.pgveil.proxy.session.CancelRegistry;
+import io.pgveil.proxy.session.ClientSession;
+import io.pgveil.proxy.session.SessionContext;
+import io.pgveil.proxy.session.SessionRegistry;
+import io.pgveil.proxy.session.SessionSnapshot;
+import io.pgveil.proxy.upstream.UpstreamConnector;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running pgveil: the listening socket, the event loops, and the sessions. Each client's pipeline starts as
+ *
+ * <pre>  [optional TLS detection] → StartupDecoder → ClientSession</pre>
+ *
+ * and becomes {@code [TLS] → MessageFramer → ClientSession} once the StartupMessage has arrived.
+ */
+public final class ProxyServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+
+    private final PgveilConfig config;
+    private final EventLoopGroup acceptor;
+    private final EventLoopGroup workers;
+    private final SessionRegistry sessions;
+    private final Channel listener;
+    private final Transport transport;
+    private volatile boolean stopped;
+
+    private ProxyServer(PgveilConfig config, Transport transport, EventLoopGroup acceptor, EventLoopGroup workers,
+                        SessionRegistry sessions, Channel listener) {
+        this.config = config;
+        this.transport = transport;
+        this.acceptor = acceptor;
+        this.workers = workers;
+        this.sessions = sessions;
+        this.listener = listener;
+    }
+
+    /** Binds the listening socket and starts serving; throws if the address cannot be bound. */
+    public static ProxyServer start(PgveilConfig config) throws Exception {
+        Transport transport = Transport.best();
+        SslContext clientTls = config.tls() == null ? null : ClientTls.serverContext(config.tls());
+        SessionRegistry sessions = new SessionRegistry();
+        SessionContext context = new SessionContext(config, StaticUsers.from(config.auth().staticUsers()),
+                new UpstreamConnector(config.upstream(), transport, config.limits().maxMessageBytes()),
+                new CancelRegistry(), sessions, clientTls);
+        int threads = config.listen().threads() > 0 ? config.listen().threads() : Runtime.getRuntime().availableProcessors();
+        EventLoopGroup acceptor = transport.newGroup(1);
+        EventLoopGroup workers = transport.newGroup(threads);
+        try {
+            Channel listener = new ServerBootstrap()
+                    .group(acceptor, workers)
+                    .channel(transport.serverChannel())
+                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.SO_KEEPALIVE, true)
+                    .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, UpstreamConnector.WATER_MARK)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            ChannelPipeline p = ch.pipeline();
+                            if (clientTls != null) {
+                                p.addLast("direct-tls", new OptionalSslHandler(clientTls));
+                            }
+                            p.addLast("startup", new StartupDecoder());
+                            p.addLast("session", new ClientSession(context));
+                        }
+                    })
+                    .bind(config.listen().host(), config.listen().port()).sync().channel();
+            ProxyServer server = new ProxyServer(config, transport, acceptor, workers, sessions, listener);
+            log.info("pgveil listening on {} ({} transport, {} event loops), forwarding to {} (tls: {})",
+                    server.address(), transport.name(), threads, config.upstream().address(),
+                    config.upstream().tls().name().toLowerCase().replace('_', '-'));
+            return server;
+        } catch (Exception e) {
+            acceptor.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw e;
+        }
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) listener.localAddress();
+    }
+
+    public int port() {
+        return address().getPort();
+    }
+
+    public PgveilConfig config() {
+        return config;
+    }
+
+    public List<SessionSnapshot> sessions() {
+        return sessions.snapshot();
+    }
+
+    /**
+     * Stops gracefully: stop accepting; close each session as soon as it is idle outside a transaction; after
+     * {@code drain}, close whatever is left (FATAL 57P01); then stop the event loops. Safe to call twice.
+     */
+    public synchronized void stop(Duration drain) {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
+        log.info("pgveil stopping: no new connections; {} session(s) get up to {} ms to finish", sessions.size(), drain.toMillis());
+        listener.close().syncUninterruptibly();
+        sessions.drain();
+        long deadline = System.nanoTime() + drain.toNanos();
+        while (sessions.size() > 0 && System.nanoTime() < deadline) {
+            sleep(20);
+        }
+        if (sessions.size() > 0) {
+            log.info("drain time over; closing {} remaining session(s)", sessions.size());
+            sessions.terminateAll(PgError.fatal(SqlState.ADMIN_SHUTDOWN, "terminating connection due to administrator command"));
+            long hard = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            while (sessions.size() > 0 && System.nanoTime() < hard) {
+                sleep(10);
+            }
+        }
+        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        acceptor.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        log.info("pgveil stopped");
+    }
+
+    @Override
+    public void close() {
+        stop(Duration.ZERO);
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
