@@ -20,9 +20,25 @@ public final class StartupDecoder extends ByteToMessageDecoder {
     static final int MAX_STARTUP_LENGTH = 10000;
 
     private boolean startupSeen;
+    private boolean failed;
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (failed) {
+            in.skipBytes(in.readableBytes());
+            return;
+        }
+        try {
+            decodePacket(in, out);
+        } catch (PgProtocolException e) {
+            // Nothing after a broken packet can be trusted; the session answers with the error and closes.
+            failed = true;
+            in.skipBytes(in.readableBytes());
+            throw e;
+        }
+    }
+
+    private void decodePacket(ByteBuf in, List<Object> out) {
         if (startupSeen || in.readableBytes() < 4) {
             return;
         }

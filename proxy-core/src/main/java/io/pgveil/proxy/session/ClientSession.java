@@ -538,9 +538,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     SessionSnapshot snapshot() {
-        ChannelOutboundBuffer out = client.unsafe().outboundBuffer();
-        return new SessionSnapshot(id, state.name(), state == State.READY ? user : null,
-                out == null ? 0 : out.totalPendingWriteBytes(), upstream != null && upstream.config().isAutoRead(),
+        return new SessionSnapshot(id, state.name(), state == State.READY ? user : null, pendingBytes(client),
+                pendingBytes(upstream), client.config().isAutoRead(), upstream != null && upstream.config().isAutoRead(),
                 (char) transactionStatus);
+    }
+
+    private static long pendingBytes(Channel channel) {
+        ChannelOutboundBuffer out = channel == null ? null : channel.unsafe().outboundBuffer();
+        return out == null ? 0 : out.totalPendingWriteBytes();
     }
 }

@@ -1,0 +1,238 @@
+package io.pgveil.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgveil.config.LimitsConfig;
+import io.pgveil.config.PgveilConfig;
+import io.pgveil.proxy.session.SessionSnapshot;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.Test;
+
+/** Limits, timeouts and backpressure: one misbehaving client must not hurt pgveil or anyone else. */
+class RobustnessTest {
+    private static PgveilConfig limits(PgveilConfig c, Long maxMessage, Integer maxConnections, Duration idle, Duration handshake) {
+        LimitsConfig l = c.limits();
+        return c.withLimits(new LimitsConfig(maxMessage != null ? maxMessage : l.maxMessageBytes(),
+                maxConnections != null ? maxConnections : l.maxConnections(), idle != null ? idle : l.idleTimeout(),
+                handshake != null ? handshake : l.handshakeTimeout(), l.drainTimeout()));
+    }
+
+    private static void assertProtocolViolationAndClose(WireClient client) throws IOException {
+        WireClient.Message m = client.read();
+        assertEquals('E', m.type());
+        assertEquals("FATAL", m.field('V'));
+        assertEquals("08P01", m.field('C'));
+        assertTrue(client.closedByServer());
+    }
+
+    private static void assertWorks(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select 1")) {
+            assertTrue(rs.next());
+        }
+    }
+
+    @Test
+    void aLengthBelowFourClosesThatConnectionOnly() throws Exception {
+        try (Pgveil pgveil = Pgveil.start(); Connection bystander = pgveil.connect();
+             WireClient client = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            client.send(new byte[] {'Q', 0, 0, 0, 3});
+            assertProtocolViolationAndClose(client);
+            assertWorks(bystander);
+        }
+    }
+
+    @Test
+    void aLengthOverTheLimitIsRefusedBeforeTheBodyArrives() throws Exception {
+        long limit = 64 * 1024;
+        try (Pgveil pgveil = Pgveil.start(c -> limits(c, limit, null, null, null)); Connection bystander = pgveil.connect();
+             WireClient client = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            // Only the header is sent: pgveil must answer without waiting for (or allocating) 64 KB + 1.
+            client.send(WireClient.concat(new byte[] {'Q'}, ByteBuffer.allocate(4).putInt((int) limit + 1).array()));
+            WireClient.Message m = client.read();
+            assertEquals("08P01", m.field('C'));
+            assertTrue(m.field('M').contains("limit 65536"), m.field('M'));
+            assertTrue(client.closedByServer());
+            assertWorks(bystander);
+        }
+    }
+
+    @Test
+    void aMessageOfExactlyTheLimitIsAccepted() throws Exception {
+        int limit = 64 * 1024;
+        try (Pgveil pgveil = Pgveil.start(c -> limits(c, (long) limit, null, null, null));
+             WireClient client = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            byte[] body = new byte[limit - 4];
+            Arrays.fill(body, (byte) ' ');
+            byte[] sql = "select 'fits'".getBytes(StandardCharsets.US_ASCII);
+            System.arraycopy(sql, 0, body, 0, sql.length);
+            body[body.length - 1] = 0;
+            client.send(WireClient.typed('Q', body));
+            List<WireClient.Message> reply = client.readUntilReady();
+            assertTrue(reply.stream().anyMatch(m -> m.type() == 'D' && m.text().contains("fits")));
+        }
+    }
+
+    @Test
+    void garbageAfterTheStartupMessageIsAProtocolViolation() throws Exception {
+        try (Pgveil pgveil = Pgveil.start(); WireClient client = new WireClient(pgveil.port())) {
+            client.send(WireClient.startup(Map.of("user", Pgveil.USER, "database", TestPostgres.DATABASE)));
+            assertEquals('R', client.read().type());
+            client.send("GET / HTTP/1.1\r\nHost: example\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertProtocolViolationAndClose(client);
+        }
+    }
+
+    @Test
+    void anUnknownMessageTypeAfterLoginIsAProtocolViolation() throws Exception {
+        try (Pgveil pgveil = Pgveil.start(); WireClient client = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            client.send(WireClient.typed('z', new byte[3]));
+            WireClient.Message m = client.read();
+            assertEquals("08P01", m.field('C'));
+            assertTrue(m.field('M').contains("invalid frontend message type 122"), m.field('M'));
+            assertTrue(client.closedByServer());
+        }
+    }
+
+    @Test
+    void aSlowClientReadingAHugeResultDoesNotMakePgveilBufferIt() throws Exception {
+        try (Pgveil pgveil = Pgveil.start()) {
+            Socket socket = new Socket();
+            socket.setReceiveBufferSize(16 * 1024);
+            socket.connect(new InetSocketAddress("127.0.0.1", pgveil.port()));
+            try (WireClient client = new WireClient(socket)) {
+                client.send(WireClient.startup(Map.of("user", Pgveil.USER, "database", TestPostgres.DATABASE)));
+                client.authenticate(Pgveil.PASSWORD);
+                client.readUntilReady();
+                int rows = 300_000;
+                client.send(WireClient.query("select repeat('x', 1000) from generate_series(1, " + rows + ")"));
+                // About 300 MB are coming. Until the client reads, pgveil must stop reading the upstream.
+                SessionSnapshot paused = awaitSession(pgveil, s -> !s.readingUpstream());
+                long maxPending = paused.clientPendingBytes();
+                for (int i = 0; i < 20; i++) {
+                    Thread.sleep(50);
+                    maxPending = Math.max(maxPending, pgveil.server().sessions().get(0).clientPendingBytes());
+                }
+                assertTrue(maxPending < 2 * 1024 * 1024, "pgveil queued " + maxPending + " bytes for a client that does not read");
+
+                long dataRows = 0;
+                WireClient.Message m;
+                while ((m = client.read()).type() != 'Z') {
+                    if (m.type() == 'D') {
+                        dataRows++;
+                    }
+                }
+                assertEquals(rows, dataRows, "every row arrives once the client reads");
+            }
+        }
+    }
+
+    @Test
+    void aSlowUpstreamStopsPgveilFromReadingTheClient() throws Exception {
+        try (Pgveil pgveil = Pgveil.start(); Connection setup = pgveil.connect(); Statement s = setup.createStatement()) {
+            s.execute("drop table if exists slow_copy_target");
+            s.execute("create table slow_copy_target (line text)");
+            setup.setAutoCommit(false);
+            s.execute("lock table slow_copy_target in access exclusive mode");
+            try (WireClient client = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+                int lines = 200_000;
+                byte[] line = WireClient.typed('d', ("x".repeat(500) + "\n").getBytes(StandardCharsets.US_ASCII));
+                CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                    try {
+                        OutputStream out = client.socket().getOutputStream();
+                        out.write(WireClient.query("copy slow_copy_target from stdin"));
+                        for (int i = 0; i < lines; i++) {
+                            out.write(line);
+                        }
+                        out.write(WireClient.typed('c', new byte[0]));
+                        out.flush();
+                    } catch (IOException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                // The server waits for the lock and reads nothing: pgveil must stop reading the client.
+                SessionSnapshot paused = awaitSession(pgveil, snap -> !snap.readingClient() && snap.user() != null
+                        && snap.upstreamPendingBytes() > 0);
+                assertTrue(paused.upstreamPendingBytes() < 2 * 1024 * 1024, "queued " + paused.upstreamPendingBytes());
+                assertTrue(!writer.isDone(), "the client's writes are held back by TCP, not buffered by pgveil");
+                setup.commit();
+                writer.get(60, TimeUnit.SECONDS);
+                List<WireClient.Message> reply = client.readUntilReady();
+                assertTrue(reply.stream().anyMatch(m -> m.type() == 'C' && m.text().startsWith("COPY " + lines)),
+                        reply.toString());
+            }
+            setup.setAutoCommit(true);
+            s.execute("drop table slow_copy_target");
+        }
+    }
+
+    private static SessionSnapshot awaitSession(Pgveil pgveil, Predicate<SessionSnapshot> condition) throws InterruptedException {
+        for (int i = 0; i < 600; i++) {
+            for (SessionSnapshot s : pgveil.server().sessions()) {
+                if (condition.test(s)) {
+                    return s;
+                }
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no session reached the expected state: " + pgveil.server().sessions());
+    }
+
+    @Test
+    void anIdleSessionIsClosedAfterTheIdleTimeoutButABusyOneIsNot() throws Exception {
+        try (Pgveil pgveil = Pgveil.start(c -> limits(c, null, null, Duration.ofMillis(700), null));
+             WireClient busy = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD);
+             WireClient idle = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            busy.send(WireClient.query("select pg_sleep(1.5)"));
+            WireClient.Message m = idle.read();
+            assertEquals('E', m.type());
+            assertEquals("57P05", m.field('C'));
+            assertTrue(idle.closedByServer());
+            List<WireClient.Message> reply = busy.readUntilReady();
+            assertTrue(reply.stream().noneMatch(r -> r.type() == 'E'), "a session waiting for its query is not idle");
+        }
+    }
+
+    @Test
+    void aClientThatNeverFinishesTheHandshakeIsDisconnected() throws Exception {
+        try (Pgveil pgveil = Pgveil.start(c -> limits(c, null, null, null, Duration.ofMillis(300)))) {
+            try (WireClient silent = new WireClient(pgveil.port())) {
+                assertTrue(silent.closedByServer(), "nothing sent at all");
+            }
+            try (WireClient halfway = new WireClient(pgveil.port())) {
+                halfway.send(WireClient.startup(Map.of("user", Pgveil.USER, "database", TestPostgres.DATABASE)));
+                assertEquals('R', halfway.read().type());
+                assertProtocolViolationAndClose(halfway);
+            }
+            assertEquals(0, pgveil.server().sessions().size());
+        }
+    }
+
+    @Test
+    void connectionsBeyondTheLimitAreRefusedWith53300() throws Exception {
+        try (Pgveil pgveil = Pgveil.start(c -> limits(c, null, 2, null, null));
+             Connection first = pgveil.connect(); Connection second = pgveil.connect()) {
+            SQLException e = assertThrows(SQLException.class, pgveil::connect);
+            assertEquals("53300", e.getSQLState(), e.getMessage());
+            assertWorks(first);
+            assertWorks(second);
+        }
+    }
+}
