@@ -27,11 +27,7 @@ class ClientAuthTest {
     }
 
     private static Connection connect(Pgveil pgveil, String user, String password) throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", user);
-        p.setProperty("password", password);
-        p.setProperty("sslmode", "disable");
-        return DriverManager.getConnection(pgveil.jdbcUrl(), p);
+        return DriverManager.getConnection(pgveil.jdbcUrl(), Pgveil.properties("user", user, "password", password));
     }
 
     @Test
@@ -64,11 +60,7 @@ class ClientAuthTest {
     @Test
     void startupOptionsThatWouldChangeTheRoleAreRefused() throws Exception {
         try (Pgveil pgveil = Pgveil.start()) {
-            Properties p = new Properties();
-            p.setProperty("user", Pgveil.USER);
-            p.setProperty("password", Pgveil.PASSWORD);
-            p.setProperty("sslmode", "disable");
-            p.setProperty("options", "-c role=postgres");
+            Properties p = Pgveil.properties("options", "-c role=postgres");
             SQLException e = assertThrows(SQLException.class, () -> DriverManager.getConnection(pgveil.jdbcUrl(), p));
             assertEquals("42501", e.getSQLState(), e.getMessage());
             assertTrue(e.getMessage().contains("\"options\" is not allowed"), e.getMessage());
@@ -92,13 +84,8 @@ class ClientAuthTest {
     @Test
     void replicationConnectionsAreRefused() {
         try (Pgveil pgveil = Pgveil.start()) {
-            Properties p = new Properties();
-            p.setProperty("user", Pgveil.USER);
-            p.setProperty("password", Pgveil.PASSWORD);
-            p.setProperty("sslmode", "disable");
-            p.setProperty("replication", "database");
-            p.setProperty("assumeMinServerVersion", "9.4");
-            p.setProperty("preferQueryMode", "simple");
+            Properties p = Pgveil.properties("replication", "database", "assumeMinServerVersion", "9.4",
+                    "preferQueryMode", "simple");
             SQLException e = assertThrows(SQLException.class, () -> DriverManager.getConnection(pgveil.jdbcUrl(), p));
             assertEquals("42501", e.getSQLState(), e.getMessage());
         }
@@ -107,9 +94,7 @@ class ClientAuthTest {
     @Test
     void ordinaryStartupSettingsReachTheServer() throws Exception {
         try (Pgveil pgveil = Pgveil.start()) {
-            Properties p = new Properties();
-            p.setProperty("ApplicationName", "pgveil-e2e");
-            p.setProperty("currentSchema", "pg_catalog");
+            Properties p = Pgveil.properties("ApplicationName", "pgveil-e2e", "currentSchema", "pg_catalog");
             try (Connection c = pgveil.connect(p); Statement s = c.createStatement();
                  ResultSet rs = s.executeQuery("select current_setting('application_name'), current_setting('search_path')")) {
                 assertTrue(rs.next());

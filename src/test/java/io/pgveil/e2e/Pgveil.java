@@ -75,6 +75,18 @@ public final class Pgveil implements AutoCloseable {
         return "postgresql://" + user + ":" + password + "@127.0.0.1:" + port() + "/" + TestPostgres.DATABASE + "?sslmode=disable";
     }
 
+    /** pgjdbc properties: {@link #USER}, its password, no TLS, then {@code kv} pairs that add or override. */
+    public static Properties properties(String... kv) {
+        Properties p = new Properties();
+        p.setProperty("user", USER);
+        p.setProperty("password", PASSWORD);
+        p.setProperty("sslmode", "disable");
+        for (int i = 0; i < kv.length; i += 2) {
+            p.setProperty(kv[i], kv[i + 1]);
+        }
+        return p;
+    }
+
     /** A pgjdbc connection through pgveil as {@link #USER}, without TLS. */
     public Connection connect() throws SQLException {
         return connect(new Properties());
@@ -85,10 +97,7 @@ public final class Pgveil implements AutoCloseable {
     }
 
     public Connection connect(String database, Properties extra) throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", USER);
-        p.setProperty("password", PASSWORD);
-        p.setProperty("sslmode", "disable");
+        Properties p = properties();
         p.putAll(extra);
         return DriverManager.getConnection(jdbcUrl(database), p);
     }

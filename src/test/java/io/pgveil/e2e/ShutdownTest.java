@@ -14,7 +14,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
-import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -122,11 +121,8 @@ class ShutdownTest {
             }
             assertTrue(port > 0, "pgveil did not start: " + Files.readString(logFile));
 
-            Properties p = new Properties();
-            p.setProperty("user", Pgveil.USER);
-            p.setProperty("password", Pgveil.PASSWORD);
-            p.setProperty("sslmode", "disable");
-            try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/" + TestPostgres.DATABASE, p);
+            try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/" + TestPostgres.DATABASE,
+                    Pgveil.properties());
                  Statement s = c.createStatement()) {
                 c.setAutoCommit(false);
                 s.execute("insert into sigterm_target values (1)");

@@ -35,13 +35,7 @@ class TlsTest {
     }
 
     private static Properties props(String... kv) {
-        Properties p = new Properties();
-        p.setProperty("user", Pgveil.USER);
-        p.setProperty("password", Pgveil.PASSWORD);
-        for (int i = 0; i < kv.length; i += 2) {
-            p.setProperty(kv[i], kv[i + 1]);
-        }
-        return p;
+        return Pgveil.properties(kv);
     }
 
     @Test

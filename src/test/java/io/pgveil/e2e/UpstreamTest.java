@@ -102,12 +102,8 @@ class UpstreamTest {
     @Test
     void anUnknownDatabaseIsReportedAsTheServerReportsIt() {
         try (Pgveil p = Pgveil.start()) {
-            java.util.Properties props = new java.util.Properties();
-            props.setProperty("user", Pgveil.USER);
-            props.setProperty("password", Pgveil.PASSWORD);
-            props.setProperty("sslmode", "disable");
             SQLException e = assertThrows(SQLException.class,
-                    () -> java.sql.DriverManager.getConnection(p.jdbcUrl("no_such_db"), props));
+                    () -> java.sql.DriverManager.getConnection(p.jdbcUrl("no_such_db"), Pgveil.properties()));
             assertEquals("3D000", e.getSQLState(), e.getMessage());
         }
     }

@@ -179,6 +179,13 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theTransportDefaultsToAutoAndAcceptsIoUring() throws Exception {
+        assertEquals(ListenConfig.TransportKind.AUTO, loader.parse("upstream: { user: app }", "t.yaml", null).listen().transport());
+        assertEquals(ListenConfig.TransportKind.IO_URING, loader.parse(
+                "listen: { transport: io_uring }\nupstream: { user: app }\n", "t.yaml", null).listen().transport());
+    }
+
+    @Test
     void aBadDurationSaysHowToWriteOne() {
         ConfigException e = assertThrows(ConfigException.class, () -> loader.parse("""
                 upstream: { user: app }

@@ -8,11 +8,12 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * Splits a stream of typed protocol messages (type byte, Int32 length, body) and passes it on in two forms:
  *
  * <ul>
- *   <li>a {@link PgMessage} for each message of a type someone needs to look at (ReadyForQuery, Parse, ...):
- *       complete, and a slice of the bytes it arrived in when it arrived whole;</li>
- *   <li>a plain {@link ByteBuf} for runs of <em>streamed</em> types (DataRow, CopyData): the received bytes,
- *       sliced, never copied or decoded, and forwarded even before a long message is complete, so a 500 MB
- *       row needs no 500 MB buffer.</li>
+ *   <li>a plain {@link ByteBuf} for each run of messages that flow on unchanged: the received bytes, sliced,
+ *       never copied or decoded. Messages of <em>streamed</em> types (DataRow, CopyData) are in such runs without
+ *       being looked at, even before a long one is complete, so a 500 MB row needs no 500 MB buffer; messages
+ *       the {@link MessageFilter} lets pass join the run too, so a whole result usually leaves as one write;</li>
+ *   <li>a {@link PgMessage} for each complete message the filter wants delivered (to be held, checked or
+ *       replaced), after the run that preceded it.</li>
  * </ul>
  *
  * Lengths are checked before anything is allocated: a length below 4, or above the limit, raises a
@@ -25,6 +26,7 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
     private final long maxInspectedLength;
     private final long maxStreamedLength;
     private final boolean[] streamed = new boolean[256];
+    private MessageFilter filter = MessageFilter.DELIVER_ALL;
 
     /** Up to five bytes of a header that was split between reads. */
     private ByteBuf header;
@@ -47,7 +49,13 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
         this.maxStreamedLength = maxStreamedLength;
     }
 
-    /** Messages of this type are from now on passed on as raw bytes instead of {@link PgMessage}s. */
+    /** From now on, {@code filter} decides which complete messages flow on unchanged. */
+    public MessageFramer filter(MessageFilter newFilter) {
+        this.filter = newFilter;
+        return this;
+    }
+
+    /** Messages of this type are from now on passed on as raw bytes, without being looked at. */
     public MessageFramer stream(byte type, boolean on) {
         streamed[type & 0xff] = on;
         return this;
@@ -85,7 +93,8 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
                 if (partialMissing == 0) {
                     ByteBuf whole = partial;
                     partial = null;
-                    ctx.fireChannelRead(new PgMessage(partialType, whole));
+                    ctx.fireChannelRead(filter.passes(partialType, whole, whole.readerIndex(), whole.readableBytes())
+                            ? whole : new PgMessage(partialType, whole));
                 }
                 continue;
             }
@@ -117,18 +126,22 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
                 streamMissing = length - 4L;
                 continue;
             }
-            emitRun(ctx, in, runStart, at);
             int total = 1 + length;
             if (in.readableBytes() >= total) {
-                ctx.fireChannelRead(new PgMessage(type, in.retainedSlice(at, total)));
+                if (!filter.passes(type, in, at, total)) {
+                    emitRun(ctx, in, runStart, at);
+                    ctx.fireChannelRead(new PgMessage(type, in.retainedSlice(at, total)));
+                    runStart = at + total;
+                }
                 in.skipBytes(total);
             } else {
+                emitRun(ctx, in, runStart, at);
                 partial = ctx.alloc().buffer(Math.min(total, 64 * 1024), total);
                 partialType = type;
                 partialMissing = total - in.readableBytes();
                 partial.writeBytes(in);
+                runStart = in.readerIndex();
             }
-            runStart = in.readerIndex();
         }
         emitRun(ctx, in, runStart, in.readerIndex());
     }
@@ -146,7 +159,7 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
         }
         int total = 1 + length;
         if (total == HEADER) {
-            ctx.fireChannelRead(new PgMessage(type, h));
+            ctx.fireChannelRead(filter.passes(type, h, h.readerIndex(), HEADER) ? h : new PgMessage(type, h));
             return;
         }
         partial = ctx.alloc().buffer(Math.min(total, 64 * 1024), total);

@@ -57,7 +57,7 @@ public final class ProxyServer implements AutoCloseable {
 
     /** Binds the listening socket and starts serving; throws if the address cannot be bound. */
     public static ProxyServer start(PgveilConfig config) throws Exception {
-        Transport transport = Transport.best();
+        Transport transport = Transport.of(config.listen().transport());
         SslContext clientTls = config.tls() == null ? null : ClientTls.serverContext(config.tls());
         SessionRegistry sessions = new SessionRegistry();
         SessionContext context = new SessionContext(config, StaticUsers.from(config.auth().staticUsers()),

@@ -12,13 +12,25 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
+import io.pgveil.config.ListenConfig;
 
-/** Netty's native epoll transport where it loads (Linux), NIO elsewhere. */
+/**
+ * The socket transport named by {@code listen.transport}: {@code auto} is epoll on Linux (NIO elsewhere);
+ * {@code io_uring} is used when asked for and the kernel allows it (container runtimes often do not).
+ */
 public record Transport(String name, IoHandlerFactory ioHandlerFactory, Class<? extends ServerChannel> serverChannel,
                         Class<? extends SocketChannel> socketChannel) {
 
-    public static Transport best() {
-        if (!Boolean.getBoolean("pgveil.nio") && Epoll.isAvailable()) {
+    public static Transport of(ListenConfig.TransportKind kind) {
+        if (kind == ListenConfig.TransportKind.IO_URING && IoUring.isAvailable()) {
+            return new Transport("io_uring", IoUringIoHandler.newFactory(), IoUringServerSocketChannel.class,
+                    IoUringSocketChannel.class);
+        }
+        if (kind != ListenConfig.TransportKind.NIO && Epoll.isAvailable()) {
             return new Transport("epoll", EpollIoHandler.newFactory(), EpollServerSocketChannel.class, EpollSocketChannel.class);
         }
         return nio();

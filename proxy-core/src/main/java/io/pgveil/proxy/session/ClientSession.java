@@ -127,7 +127,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 if (msg instanceof PgMessage m) {
                     onClientMessage(m);
                 } else {
-                    upstream.write(msg);
+                    upstream.write(msg, upstream.voidPromise());
                 }
             }
             case STARTUP -> {
@@ -331,6 +331,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         upstreamAddress = connection.address();
         upstream = connection.channel();
         upstream.pipeline().addLast("relay", new UpstreamRelay(this));
+        upstream.pipeline().get(MessageFramer.class).filter(this::serverMessagePasses);
+        client.pipeline().get(MessageFramer.class).filter(this::clientMessagePasses);
         for (ByteBuf message : connection.startupMessages()) {
             ctx.write(message);
         }
@@ -409,53 +411,66 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     // ---------------------------------------------------------------- READY: relaying
 
+    /**
+     * Client messages that flow through unchanged: every valid one but Terminate. Counting the messages that
+     * each earn a ReadyForQuery tells when the session waits for nothing (idle timeout, draining).
+     */
+    private boolean clientMessagePasses(byte type, ByteBuf buf, int index, int length) {
+        switch (type) {
+            case FrontendMessages.QUERY, FrontendMessages.SYNC, FrontendMessages.FUNCTION_CALL -> {
+                awaitingReady++;
+                return true;
+            }
+            case FrontendMessages.TERMINATE -> {
+                return false;
+            }
+            default -> {
+                return FrontendMessages.isValidAfterStartup(type);
+            }
+        }
+    }
+
+    /** Messages the filter did not let through: Terminate, and anything that is not a frontend message. */
     private void onClientMessage(PgMessage m) {
         byte type = m.type();
-        if (!FrontendMessages.isValidAfterStartup(type)) {
-            m.release();
-            fatal(PgError.fatal(SqlState.PROTOCOL_VIOLATION, "invalid frontend message type " + (type & 0xff)));
+        if (type == FrontendMessages.TERMINATE) {
+            terminating = true;
+            upstream.writeAndFlush(m.content()).addListener(ChannelFutureListener.CLOSE);
+            ctx.close();
             return;
         }
-        switch (type) {
-            case FrontendMessages.TERMINATE -> {
-                terminating = true;
-                upstream.writeAndFlush(m.content()).addListener(ChannelFutureListener.CLOSE);
-                ctx.close();
-                return;
+        m.release();
+        fatal(PgError.fatal(SqlState.PROTOCOL_VIOLATION, "invalid frontend message type " + (type & 0xff)));
+    }
+
+    /** Server messages that flow through unchanged: all but ErrorResponse, which is looked at. */
+    private boolean serverMessagePasses(byte type, ByteBuf buf, int index, int length) {
+        if (type == BackendMessages.READY_FOR_QUERY) {
+            if (awaitingReady > 0) {
+                awaitingReady--;
             }
-            case FrontendMessages.QUERY, FrontendMessages.SYNC, FrontendMessages.FUNCTION_CALL -> awaitingReady++;
-            default -> {
-                // forwarded as is
-            }
+            transactionStatus = buf.getByte(index + 5);
+            return true;
         }
-        upstream.write(m.content());
+        return type != BackendMessages.ERROR_RESPONSE;
     }
 
     void onServerMessage(PgMessage m) {
-        switch (m.type()) {
-            case BackendMessages.READY_FOR_QUERY -> {
-                if (awaitingReady > 0) {
-                    awaitingReady--;
-                }
-                transactionStatus = m.content().getByte(m.bodyIndex());
-            }
-            case BackendMessages.ERROR_RESPONSE -> serverSentFatal |= PgError.parse(m.body()).isFatal();
-            default -> {
-                // forwarded as is
-            }
+        if (m.type() == BackendMessages.ERROR_RESPONSE) {
+            serverSentFatal |= PgError.parse(m.body()).isFatal();
         }
-        ctx.write(m.content());
-        if (draining && isIdle()) {
-            closeForShutdown();
-        }
+        ctx.write(m.content(), ctx.voidPromise());
     }
 
     void onServerBytes(ByteBuf bytes) {
-        ctx.write(bytes);
+        ctx.write(bytes, ctx.voidPromise());
     }
 
     void onServerReadComplete() {
         ctx.flush();
+        if (draining && isIdle()) {
+            closeForShutdown();
+        }
     }
 
     void onServerWritabilityChanged() {
