@@ -64,4 +64,29 @@ INSERT INTO internal.secrets (name, value) VALUES
     ('smtp_password', 'demo-smtp-Zq7!xP2v'),
     ('webhook_signing_secret', 'whsec_demo_41c0ffee');
 
+CREATE TABLE support_tickets (
+    id          serial PRIMARY KEY,
+    customer_id int NOT NULL REFERENCES customers(id),
+    assignee    text NOT NULL,
+    subject     text NOT NULL,
+    status      text NOT NULL
+);
+
+INSERT INTO support_tickets (customer_id, assignee, subject, status)
+SELECT 1 + (i * 13) % 200,
+       (ARRAY['agent-7', 'agent-9', 'ana@example.com'])[1 + i % 3],
+       (ARRAY['refund request', 'card declined', 'address change', 'late delivery'])[1 + i % 4],
+       (ARRAY['open', 'open', 'closed'])[1 + (i * 5) % 3]
+FROM generate_series(1, 60) AS i;
+
+-- Each identity sees only the tickets assigned to it: pgveil sets pgveil.subject for every session.
+ALTER TABLE support_tickets ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_tickets ON support_tickets USING (assignee = current_setting('pgveil.subject', true));
+
+-- The roles identities map to (see the roles rules in pgveil demo's configuration).
+GRANT USAGE ON SCHEMA public TO agent_reader, analyst;
+GRANT SELECT (id, full_name, country, created_at) ON customers TO agent_reader;
+GRANT SELECT ON orders, support_tickets TO agent_reader;
+GRANT SELECT ON customers, orders, support_tickets TO analyst;
+
 ANALYZE;

@@ -36,6 +36,10 @@ final class ConfigValidator {
                 readable(out, "upstream.tls_root_cert", up.tlsRootCert());
             }
             positive(out, "upstream.connect_timeout", up.connectTimeout());
+            if (up.pool().maxIdle() < 0) {
+                out.add(new Finding("upstream.pool.max_idle", "must be 0 (no pooling) or more"));
+            }
+            positive(out, "upstream.pool.idle_timeout", up.pool().idleTimeout());
         }
 
         ClientTlsConfig tls = c.tls();
@@ -71,6 +75,9 @@ final class ConfigValidator {
             }
         }
 
+        validateOidc(out, c.auth().oidc());
+        validateRoles(out, c.roles());
+
         LimitsConfig limits = c.limits();
         if (limits.maxMessageBytes() < 1024 || limits.maxMessageBytes() > 1L << 30) {
             out.add(new Finding("limits.max_message_bytes", "must be between 1KB and 1GB (PostgreSQL's own limit)"));
@@ -82,6 +89,87 @@ final class ConfigValidator {
         positive(out, "limits.handshake_timeout", limits.handshakeTimeout());
         notNegative(out, "limits.drain_timeout", limits.drainTimeout());
         return out;
+    }
+
+    private static void validateOidc(List<Finding> out, OidcConfig oidc) {
+        Set<String> issuers = new HashSet<>();
+        for (int i = 0; i < oidc.issuers().size(); i++) {
+            OidcConfig.IssuerConfig is = oidc.issuers().get(i);
+            String at = "auth.oidc.issuers[" + i + "]";
+            if (is == null) {
+                out.add(new Finding(at, "empty entry; write { issuer: https://..., audience: ... }"));
+                continue;
+            }
+            if (is.issuer() == null || is.issuer().isBlank()) {
+                out.add(new Finding(at + ".issuer", "missing; the exact iss value of the tokens"));
+            } else {
+                url(out, at + ".issuer", is.issuer());
+                if (!issuers.add(is.issuer())) {
+                    out.add(new Finding(at + ".issuer", "'" + is.issuer() + "' is listed twice"));
+                }
+            }
+            if (is.audience() == null || is.audience().isBlank()) {
+                out.add(new Finding(at + ".audience", "missing; tokens must be meant for pgveil (their aud claim)"));
+            }
+            if (is.jwksUri() != null) {
+                url(out, at + ".jwks_uri", is.jwksUri());
+            }
+            for (String alg : is.algorithms()) {
+                if (!OidcConfig.IssuerConfig.ASYMMETRIC.contains(alg)) {
+                    out.add(new Finding(at + ".algorithms", "'" + alg + "' is not allowed; use asymmetric algorithms: "
+                            + String.join(", ", OidcConfig.IssuerConfig.ASYMMETRIC)));
+                }
+            }
+            notNegative(out, at + ".leeway", is.leeway());
+            if (is.leeway().toMinutes() > 5) {
+                out.add(new Finding(at + ".leeway", "must be at most 5m"));
+            }
+            if (is.maxTokenBytes() < 512 || is.maxTokenBytes() > 1024 * 1024) {
+                out.add(new Finding(at + ".max_token_bytes", "must be between 512 and 1MB"));
+            }
+        }
+        notNegative(out, "auth.oidc.session_expiry.grace", oidc.sessionExpiry().grace());
+        notNegative(out, "auth.oidc.session_expiry.transaction_limit", oidc.sessionExpiry().transactionLimit());
+        if (oidc.failures().max() < 1) {
+            out.add(new Finding("auth.oidc.failures.max", "must be at least 1"));
+        }
+        positive(out, "auth.oidc.failures.window", oidc.failures().window());
+        notNegative(out, "auth.oidc.failures.block", oidc.failures().block());
+        if (oidc.tokenCacheSize() < 0) {
+            out.add(new Finding("auth.oidc.token_cache_size", "must be 0 (no cache) or more"));
+        }
+    }
+
+    private static void validateRoles(List<Finding> out, List<RoleRule> roles) {
+        for (int i = 0; i < roles.size(); i++) {
+            RoleRule r = roles.get(i);
+            String at = "roles[" + i + "]";
+            if (r == null) {
+                out.add(new Finding(at, "empty entry; write { group: ..., role: ... }"));
+                continue;
+            }
+            int targets = (r.role() != null ? 1 : 0) + (r.login() != null ? 1 : 0) + (r.asLogin() ? 1 : 0);
+            if (targets != 1) {
+                out.add(new Finding(at, "name exactly one of role, login or as_login"));
+            }
+            if (r.role() != null && r.role().isBlank()) {
+                out.add(new Finding(at + ".role", "must not be empty"));
+            }
+            if (r.login() != null && (r.login().user() == null || r.login().user().isBlank())) {
+                out.add(new Finding(at + ".login.user", "missing"));
+            }
+        }
+    }
+
+    private static void url(List<Finding> out, String path, String value) {
+        try {
+            java.net.URI uri = new java.net.URI(value);
+            if (!"https".equals(uri.getScheme()) && !"http".equals(uri.getScheme()) || uri.getHost() == null) {
+                out.add(new Finding(path, "'" + value + "' is not an http(s) URL"));
+            }
+        } catch (java.net.URISyntaxException e) {
+            out.add(new Finding(path, "'" + value + "' is not a URL: " + e.getReason()));
+        }
     }
 
     private static void port(List<Finding> out, String path, int port, boolean zeroAllowed) {

@@ -3,12 +3,15 @@ package io.pgveil.proxy.cli;
 import io.pgveil.config.AuthConfig;
 import io.pgveil.config.LimitsConfig;
 import io.pgveil.config.ListenConfig;
+import io.pgveil.config.OidcConfig;
 import io.pgveil.config.PgveilConfig;
+import io.pgveil.config.RoleRule;
 import io.pgveil.config.Secret;
 import io.pgveil.config.StaticUser;
 import io.pgveil.config.UpstreamConfig;
 import io.pgveil.config.UpstreamTlsMode;
 import io.pgveil.proxy.demo.DemoDatabase;
+import io.pgveil.proxy.demo.DevIssuer;
 import io.pgveil.proxy.server.ProxyServer;
 import java.time.Duration;
 import java.util.List;
@@ -17,14 +20,18 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code pgveil demo}: an embedded PostgreSQL with sample data, pgveil in front of it, and connection strings
- * to paste. Everything lives in a temporary directory and is removed on exit.
+ * {@code pgveil demo}: an embedded PostgreSQL with sample data, a development-only token issuer, pgveil in
+ * front of both, and connection strings to paste. Everything lives in memory or a temporary directory and is
+ * gone on exit.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Start an embedded PostgreSQL with sample data and pgveil in front of it.")
+        description = "Start an embedded PostgreSQL with sample data, a dev token issuer, and pgveil in front of it.")
 final class DemoCommand implements Callable<Integer> {
     static final String DEMO_USER = "demo";
     static final String DEMO_PASSWORD = "demo";
+    static final DevIssuer.Client AGENT = new DevIssuer.Client("agent", "agent-secret", "agent-7", List.of("agents"));
+    static final DevIssuer.Client ANALYST = new DevIssuer.Client("analyst", "analyst-secret", "ana@example.com",
+            List.of("analysts"));
 
     @Option(names = "--port", defaultValue = "6432", description = "Port pgveil listens on (default: ${DEFAULT-VALUE}).")
     int port;
@@ -32,36 +39,56 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         DemoDatabase db = DemoDatabase.start();
+        DevIssuer issuer = DevIssuer.start(List.of(AGENT, ANALYST));
         ProxyServer server;
         try {
-            server = ProxyServer.start(config(db));
+            server = ProxyServer.start(config(db, issuer));
         } catch (Exception e) {
+            issuer.close();
             db.close();
             System.err.println("pgveil demo: cannot listen on 127.0.0.1:" + port + ": " + e.getMessage()
                     + " (choose another port with --port)");
             return 1;
         }
-        String url = "postgresql://" + DEMO_USER + ":" + DEMO_PASSWORD + "@127.0.0.1:" + server.port() + "/" + DemoDatabase.DATABASE;
+        String agentToken = issuer.mint(AGENT, Duration.ofHours(8));
+        String analystToken = issuer.mint(ANALYST, Duration.ofHours(8));
+        int p = server.port();
+        String db0 = DemoDatabase.DATABASE;
         System.out.println("""
 
-                pgveil demo is running (dev only: the embedded PostgreSQL and its data vanish on exit).
+                pgveil demo is running. DEVELOPMENT ONLY: the embedded PostgreSQL, its data and the token issuer
+                below vanish on exit, and the issuer hands tokens to anyone on this machine.
 
-                  embedded PostgreSQL   127.0.0.1:%d  (pgveil logs in there as "%s")
-                  pgveil                127.0.0.1:%d  (static user "%s", password "%s")
+                  embedded PostgreSQL   127.0.0.1:%d   (pgveil logs in as "%s")
+                  dev token issuer      %s
+                  pgveil                127.0.0.1:%d
 
-                psql:
-                  psql "%s?sslmode=disable"
-                JDBC:
-                  jdbc:postgresql://127.0.0.1:%d/%s?user=%s&password=%s
+                An AI agent (subject agent-7, group agents -> role agent_reader: orders, customers without contact data):
+                  PGPASSWORD='%s' \\
+                    psql "host=127.0.0.1 port=%d dbname=%s user=agent sslmode=disable"
 
-                Try:  select full_name, email, card_number from customers limit 5;
-                      select status, count(*), sum(amount) from orders group by status;
+                An analyst (subject ana@example.com, group analysts -> role analyst):
+                  PGPASSWORD='%s' \\
+                    psql "host=127.0.0.1 port=%d dbname=%s user=analyst sslmode=disable"
 
-                Ctrl-C stops pgveil (gracefully) and the embedded PostgreSQL.
-                """.formatted(db.port(), DemoDatabase.LOGIN_ROLE, server.port(), DEMO_USER, DEMO_PASSWORD, url,
-                server.port(), DemoDatabase.DATABASE, DEMO_USER, DEMO_PASSWORD));
+                JDBC, with a fresh token from the issuer (client-credentials grant):
+                  PGVEIL_CLIENT_SECRET=agent-secret bin/pgveil token --issuer %s --client-id agent \\
+                    --format jdbc --port %d --database %s --sslmode disable
+
+                Break-glass static user (runs as pgveil's login role):
+                  psql "postgresql://%s:%s@127.0.0.1:%d/%s?sslmode=disable"
+
+                Try, as each:  select current_user, current_setting('pgveil.subject');
+                               select * from support_tickets;          -- row-level security per identity
+                               select email from customers limit 1;    -- the agent may not
+                               set role app_login;                     -- refused by pgveil
+
+                Ctrl-C stops pgveil (gracefully), the issuer and the embedded PostgreSQL.
+                """.formatted(db.port(), DemoDatabase.LOGIN_ROLE, issuer.issuer(), p, agentToken, p, db0, analystToken, p, db0,
+                issuer.issuer(), p, db0, DEMO_USER, DEMO_PASSWORD, p, db0));
         ServeUntilSignal.serve(() -> {
             server.stop(Duration.ofSeconds(2));
+            issuer.close();
             try {
                 db.close();
             } catch (java.io.IOException e) {
@@ -71,13 +98,19 @@ final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
-    private PgveilConfig config(DemoDatabase db) {
+    private PgveilConfig config(DemoDatabase db, DevIssuer issuer) {
+        OidcConfig oidc = new OidcConfig(
+                List.of(new OidcConfig.IssuerConfig(issuer.issuer(), DevIssuer.AUDIENCE, null, null, null, null, null,
+                        null, null, null)),
+                true, null, null, null, null, null);
         return new PgveilConfig(
                 new ListenConfig("127.0.0.1", port, null),
                 new UpstreamConfig("127.0.0.1", db.port(), DemoDatabase.LOGIN_ROLE, Secret.of(db.loginPassword()),
                         UpstreamTlsMode.DISABLE, null, null),
                 null,
-                new AuthConfig(List.of(new StaticUser(DEMO_USER, Secret.of(DEMO_PASSWORD)))),
+                new AuthConfig(List.of(new StaticUser(DEMO_USER, Secret.of(DEMO_PASSWORD))), oidc),
+                List.of(new RoleRule(null, "agents", null, DemoDatabase.AGENT_ROLE, null, null),
+                        new RoleRule(null, "analysts", null, DemoDatabase.ANALYST_ROLE, null, null)),
                 LimitsConfig.DEFAULT);
     }
 }

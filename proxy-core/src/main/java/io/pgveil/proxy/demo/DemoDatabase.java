@@ -13,12 +13,16 @@ import javax.sql.DataSource;
 
 /**
  * The embedded PostgreSQL behind {@code pgveil demo}: a database {@value #DATABASE} with customers (names,
- * emails, phone numbers, card numbers), orders, and an {@code internal.secrets} table, plus the login role
- * pgveil uses there.
+ * emails, phone numbers, card numbers), orders, support tickets (with row-level security on
+ * {@code pgveil.subject}) and an {@code internal.secrets} table; the login role pgveil uses there, and two roles
+ * identities map to: {@value #AGENT_ROLE} (orders, and customers without contact or card data) and
+ * {@value #ANALYST_ROLE} (customers and orders).
  */
 public final class DemoDatabase implements AutoCloseable {
     public static final String DATABASE = "shop";
     public static final String LOGIN_ROLE = "app_login";
+    public static final String AGENT_ROLE = "agent_reader";
+    public static final String ANALYST_ROLE = "analyst";
 
     private final EmbeddedPostgres postgres;
     private final String loginPassword;
@@ -36,6 +40,10 @@ public final class DemoDatabase implements AutoCloseable {
             String password = HexFormat.of().formatHex(pw);
             try (Connection c = postgres.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
                 s.execute("CREATE ROLE " + LOGIN_ROLE + " LOGIN PASSWORD '" + password + "'");
+                s.execute("CREATE ROLE " + AGENT_ROLE + " NOLOGIN");
+                s.execute("CREATE ROLE " + ANALYST_ROLE + " NOLOGIN");
+                // pgveil logs in as app_login and switches to the role an identity maps to.
+                s.execute("GRANT " + AGENT_ROLE + ", " + ANALYST_ROLE + " TO " + LOGIN_ROLE);
                 s.execute("CREATE DATABASE " + DATABASE + " OWNER " + LOGIN_ROLE);
             }
             DataSource shop = postgres.getDatabase("postgres", DATABASE);

@@ -57,6 +57,25 @@ public final class BackendMessages {
         return finish(out);
     }
 
+    public static ByteBuf parameterStatus(ByteBufAllocator alloc, String name, String value) {
+        ByteBuf out = alloc.buffer(8 + name.length() + value.length());
+        out.writeByte(PARAMETER_STATUS).writeInt(0);
+        cstring(out, name);
+        cstring(out, value);
+        return finish(out);
+    }
+
+    /** The name and value of a ParameterStatus body (the bytes after the length). */
+    public static String[] parseParameterStatus(ByteBuf body, int from, int to) {
+        int nameEnd = body.indexOf(from, to, (byte) 0);
+        int valueEnd = nameEnd < 0 ? -1 : body.indexOf(nameEnd + 1, to, (byte) 0);
+        if (valueEnd < 0) {
+            return null;
+        }
+        return new String[] {body.toString(from, nameEnd - from, java.nio.charset.StandardCharsets.UTF_8),
+                body.toString(nameEnd + 1, valueEnd - nameEnd - 1, java.nio.charset.StandardCharsets.UTF_8)};
+    }
+
     public static ByteBuf backendKeyData(ByteBufAllocator alloc, int processId, int secretKey) {
         return alloc.buffer(13).writeByte(BACKEND_KEY_DATA).writeInt(12).writeInt(processId).writeInt(secretKey);
     }

@@ -10,16 +10,19 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.OptionalSslHandler;
 import io.netty.handler.ssl.SslContext;
 import io.pgveil.config.PgveilConfig;
-import io.pgveil.proxy.auth.StaticUsers;
 import io.pgveil.proxy.pgwire.PgError;
 import io.pgveil.proxy.pgwire.SqlState;
 import io.pgveil.proxy.pgwire.StartupDecoder;
-import io.pgveil.proxy.session.CancelRegistry;
 import io.pgveil.proxy.session.ClientSession;
 import io.pgveil.proxy.session.SessionContext;
 import io.pgveil.proxy.session.SessionRegistry;
 import io.pgveil.proxy.session.SessionSnapshot;
 import io.pgveil.proxy.upstream.UpstreamConnector;
+import io.pgveil.proxy.upstream.UpstreamPool;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -42,27 +45,37 @@ public final class ProxyServer implements AutoCloseable {
     private final EventLoopGroup workers;
     private final SessionRegistry sessions;
     private final Channel listener;
-    private final Transport transport;
+    private final UpstreamPool pool;
+    private final ExecutorService authWorkers;
     private volatile boolean stopped;
 
-    private ProxyServer(PgveilConfig config, Transport transport, EventLoopGroup acceptor, EventLoopGroup workers,
-                        SessionRegistry sessions, Channel listener) {
+    private ProxyServer(PgveilConfig config, EventLoopGroup acceptor, EventLoopGroup workers, SessionRegistry sessions,
+                        Channel listener, UpstreamPool pool, ExecutorService authWorkers) {
         this.config = config;
-        this.transport = transport;
         this.acceptor = acceptor;
         this.workers = workers;
         this.sessions = sessions;
         this.listener = listener;
+        this.pool = pool;
+        this.authWorkers = authWorkers;
+    }
+
+    /** Token checks (JWKS fetches, signatures) run here, never on an event loop. */
+    private static ExecutorService authWorkers() {
+        AtomicInteger n = new AtomicInteger();
+        return new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1024), r -> {
+            Thread t = new Thread(r, "pgveil-auth-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /** Binds the listening socket and starts serving; throws if the address cannot be bound. */
     public static ProxyServer start(PgveilConfig config) throws Exception {
         Transport transport = Transport.of(config.listen().transport());
         SslContext clientTls = config.tls() == null ? null : ClientTls.serverContext(config.tls());
-        SessionRegistry sessions = new SessionRegistry();
-        SessionContext context = new SessionContext(config, StaticUsers.from(config.auth().staticUsers()),
-                new UpstreamConnector(config.upstream(), transport, config.limits().maxMessageBytes()),
-                new CancelRegistry(), sessions, clientTls);
+        ExecutorService authWorkers = authWorkers();
+        SessionContext context = SessionContext.create(config, transport, clientTls, authWorkers);
         int threads = config.listen().threads() > 0 ? config.listen().threads() : Runtime.getRuntime().availableProcessors();
         EventLoopGroup acceptor = transport.newGroup(1);
         EventLoopGroup workers = transport.newGroup(threads);
@@ -87,7 +100,8 @@ public final class ProxyServer implements AutoCloseable {
                         }
                     })
                     .bind(config.listen().host(), config.listen().port()).sync().channel();
-            ProxyServer server = new ProxyServer(config, transport, acceptor, workers, sessions, listener);
+            ProxyServer server = new ProxyServer(config, acceptor, workers, context.sessions(), listener, context.pool(),
+                    authWorkers);
             log.info("pgveil listening on {} ({} transport, {} event loops), forwarding to {} (tls: {})",
                     server.address(), transport.name(), threads, config.upstream().address(),
                     config.upstream().tls().name().toLowerCase().replace('_', '-'));
@@ -95,6 +109,7 @@ public final class ProxyServer implements AutoCloseable {
         } catch (Exception e) {
             acceptor.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            authWorkers.shutdownNow();
             throw e;
         }
     }
@@ -139,6 +154,8 @@ public final class ProxyServer implements AutoCloseable {
                 sleep(10);
             }
         }
+        pool.closeAll();
+        authWorkers.shutdownNow();
         workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         acceptor.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         log.info("pgveil stopped");

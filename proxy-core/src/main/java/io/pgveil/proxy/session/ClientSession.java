@@ -15,10 +15,14 @@ import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.pgveil.config.LimitsConfig;
-import io.pgveil.proxy.auth.ScramFailure;
-import io.pgveil.proxy.auth.ScramServerExchange;
+import io.pgveil.config.OidcConfig;
+import io.pgveil.config.StaticUser;
+import io.pgveil.proxy.auth.Identity;
+import io.pgveil.proxy.auth.RoleMapper;
+import io.pgveil.proxy.auth.TokenValidator;
 import io.pgveil.proxy.pgwire.BackendMessages;
 import io.pgveil.proxy.pgwire.FrontendMessages;
+import io.pgveil.proxy.pgwire.MessageFilter;
 import io.pgveil.proxy.pgwire.MessageFramer;
 import io.pgveil.proxy.pgwire.PgError;
 import io.pgveil.proxy.pgwire.PgMessage;
@@ -27,16 +31,23 @@ import io.pgveil.proxy.pgwire.SqlState;
 import io.pgveil.proxy.pgwire.StartupDecoder;
 import io.pgveil.proxy.pgwire.StartupPacket;
 import io.pgveil.proxy.server.ClientTls;
+import io.pgveil.proxy.upstream.Credentials;
 import io.pgveil.proxy.upstream.UpstreamConnection;
 import io.pgveil.proxy.upstream.UpstreamListener;
+import io.pgveil.proxy.upstream.UpstreamPool;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
@@ -50,12 +61,18 @@ import org.slf4j.LoggerFactory;
  *     │   ◀── GSSENCRequest ──▶ 'N' ───────────────────────┘
  *     │   ── CancelRequest ──▶ forwarded upstream if the key is ours; closed without a reply
  *     ▼ StartupMessage
- *  AUTHENTICATING  R10 SASL ◀─▶ p ◀─▶ R11 ◀─▶ p ──▶ R12 + R0      (wrong password: 28P01, upstream never contacted)
+ *  AUTHENTICATING  static user: SCRAM  (R10 ◀▶ p ◀▶ R11 ◀▶ p ▶ R12)
+ *                  token: R3 cleartext password (TLS only) or R10 OAUTHBEARER ◀▶ p; checked off the event loop
+ *                  ▶ Identity ▶ roles rule            (failures: 28P01 / 28000; the upstream is never contacted)
+ *     ▼ R0
+ *  CONNECTING      an idle pooled upstream connection, or a new one (TLS, log-in as upstream.user or the rule's login)
  *     ▼
- *  CONNECTING      upstream: TLS, StartupMessage, login as upstream.user
+ *  SETUP           set_config('role', ...), pgveil.subject, pgveil.groups, pgveil.issuer, pgveil.session_id
  *     ▼            ──▶ ParameterStatus*, BackendKeyData (upstream pid, pgveil's secret), ReadyForQuery
  *  READY           client messages ──▶ upstream, server messages ──▶ client, as the bytes they arrived in;
- *                  each side stops reading while the other cannot take more (backpressure)
+ *                  identity-changing statements refused (42501); each side stops reading while the other
+ *                  cannot take more; an expired token ends the session when it is idle
+ *     ▼ close      the upstream connection goes back to the pool (DISCARD ALL) if it was idle
  * </pre>
  *
  * Both channels run on the same event loop, so nothing here needs a lock.
@@ -63,8 +80,11 @@ import org.slf4j.LoggerFactory;
 public final class ClientSession extends ChannelInboundHandlerAdapter implements UpstreamListener {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final String SETUP_SQL = "SELECT pg_catalog.set_config('role', $1, false), "
+            + "pg_catalog.set_config('pgveil.subject', $2, false), pg_catalog.set_config('pgveil.groups', $3, false), "
+            + "pg_catalog.set_config('pgveil.issuer', $4, false), pg_catalog.set_config('pgveil.session_id', $5, false)";
 
-    private enum State { STARTUP, AUTHENTICATING, CONNECTING, READY, CLOSED }
+    private enum State { STARTUP, AUTHENTICATING, CONNECTING, SETUP, READY, CLOSED }
 
     private final SessionContext context;
     private final String id;
@@ -75,23 +95,27 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private boolean sslRequested;
     private String user;
-    private java.util.Map<String, String> upstreamParameters;
-    private ScramServerExchange scram;
-    private boolean scramStarted;
+    private Map<String, String> upstreamParameters;
+    private Login login;
+    private Identity identity;
+    private RoleMapper.Target target;
 
     private Channel upstream;
     private UpstreamConnection upstreamConnection;
-    private String upstreamAddress;
     private int clientSecret;
     private List<Object> earlyMessages;
 
     /** Query, Sync and FunctionCall messages forwarded whose ReadyForQuery has not come back yet. */
     private int awaitingReady;
     private byte transactionStatus = 'I';
+    private boolean standardConformingStrings = true;
     private boolean terminating;
     private boolean serverSentFatal;
-    private boolean draining;
     private boolean closing;
+    /** Set when the session must end as soon as it is idle outside a transaction (shutdown, token expiry). */
+    private PgError closeWhenIdle;
+    private String pendingRefusal;
+    private final Refusals refusals = new Refusals();
 
     public ClientSession(SessionContext context) {
         this.context = context;
@@ -139,19 +163,19 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
             case AUTHENTICATING -> {
                 try {
-                    onAuthenticationMessage(msg);
+                    onPasswordMessage(msg);
                 } finally {
                     ReferenceCountUtil.release(msg);
                 }
             }
-            case CONNECTING -> earlyMessages.add(msg);
+            case CONNECTING, SETUP -> earlyMessages.add(msg);
             case CLOSED -> ReferenceCountUtil.release(msg);
         }
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (upstream != null) {
+        if (upstream != null && state == State.READY) {
             upstream.flush();
         }
         ctx.fireChannelReadComplete();
@@ -159,7 +183,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (upstream != null) {
+        if (upstream != null && state == State.READY) {
             upstream.config().setAutoRead(client.isWritable());
         }
         ctx.fireChannelWritabilityChanged();
@@ -181,17 +205,25 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        boolean reusable = state == State.READY && !serverSentFatal && isIdle();
         state = State.CLOSED;
         context.sessions().remove(this);
         if (handshakeTimer != null) {
             handshakeTimer.cancel(false);
         }
+        releaseEarlyMessages();
         if (upstreamConnection != null) {
             context.cancels().unregister(upstreamConnection.processId(), clientSecret);
+            if (reusable && upstream.isActive() && context.pool().enabled()) {
+                upstream.pipeline().remove(UpstreamRelay.class);
+                upstream.config().setAutoRead(true);
+                context.pool().release(upstreamConnection);
+            } else if (upstream.isActive()) {
+                upstream.writeAndFlush(FrontendMessages.terminate(upstream.alloc())).addListener(ChannelFutureListener.CLOSE);
+            }
         }
-        releaseEarlyMessages();
-        if (upstream != null && upstream.isActive()) {
-            upstream.writeAndFlush(FrontendMessages.terminate(upstream.alloc())).addListener(ChannelFutureListener.CLOSE);
+        if (identity != null) {
+            log.info("session={} ended {}", id, identity.describe());
         }
         ctx.fireChannelInactive();
     }
@@ -255,6 +287,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             fatal(PgError.fatal(SqlState.INVALID_AUTHORIZATION, "no PostgreSQL user name specified in startup packet"));
             return;
         }
+        if (context.failures().isBlocked(clientAddress())) {
+            log.warn("session={} refused: too many failed authentications from {}", id, clientAddress());
+            fatal(PgError.fatal(SqlState.INVALID_AUTHORIZATION, "too many failed authentication attempts; try again later"));
+            return;
+        }
         StartupParameters.Result params = StartupParameters.filter(startup.parameters(), user);
         if (params.refusal() != null) {
             fatal(params.refusal());
@@ -269,83 +306,196 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             // We speak 3.0: say so, and name the protocol options we do not know; the client carries on with 3.0.
             ctx.write(BackendMessages.negotiateProtocolVersion(ctx.alloc(), 0, params.declinedOptions()));
         }
-        scram = context.staticUsers().begin(user, channelBinding());
+        login = chooseLogin(tls);
+        if (login == null) {
+            return;
+        }
         state = State.AUTHENTICATING;
-        ctx.writeAndFlush(BackendMessages.authenticationSasl(ctx.alloc(), scram.mechanisms()));
+        ctx.writeAndFlush(login.request(ctx.alloc()));
     }
 
-    private void onAuthenticationMessage(Object msg) {
+    /** Static users log in with SCRAM; everyone else with a token, when token authentication is configured. */
+    private Login chooseLogin(boolean tls) {
+        StaticUser staticUser = context.config().auth().staticUsers().stream()
+                .filter(u -> u.name().equals(user)).findFirst().orElse(null);
+        TokenValidator tokens = context.tokens();
+        if (staticUser != null || tokens == null) {
+            Identity who = staticUser == null ? null : Identity.staticUser(user, staticUser.groups());
+            return new ScramLogin(context.staticUsers().begin(user, channelBinding()), user, who);
+        }
+        OidcConfig oidc = context.config().auth().oidc();
+        boolean loopback = clientAddress() != null && clientAddress().isLoopbackAddress();
+        if (!tls && !(oidc.allowPlaintextOnLoopback() && loopback)) {
+            fatal(PgError.fatal(SqlState.INVALID_AUTHORIZATION, "pgveil accepts tokens only over TLS; connect with sslmode=require")
+                    .withHint("auth.oidc.allow_plaintext_on_loopback allows plaintext for local development"));
+            return null;
+        }
+        boolean sasl = oidc.oauthbearerUsers().contains(user);
+        String discovery = TokenValidator.discoveryUri(oidc.issuers().get(0).issuer()).toString();
+        return new TokenLogin(tokens, user, sasl, discovery);
+    }
+
+    private void onPasswordMessage(Object msg) {
         if (!(msg instanceof PgMessage m) || m.type() != FrontendMessages.PASSWORD) {
-            fatal(PgError.fatal(SqlState.PROTOCOL_VIOLATION, "expected SASL response, got message type "
+            fatal(PgError.fatal(SqlState.PROTOCOL_VIOLATION, "expected password response, got message type "
                     + (msg instanceof PgMessage m ? "'" + (char) m.type() + "'" : "(raw data)")));
             return;
         }
-        ByteBuf body = m.body();
-        try {
-            if (!scramStarted) {
-                int nul = body.indexOf(0, body.readableBytes(), (byte) 0);
-                if (nul < 0 || body.readableBytes() < nul + 5) {
-                    throw new ScramFailure("malformed SASLInitialResponse message");
-                }
-                String mechanism = body.toString(0, nul, StandardCharsets.UTF_8);
-                int length = body.getInt(nul + 1);
-                if (length < 0 || length != body.readableBytes() - nul - 5) {
-                    throw new ScramFailure("malformed SASLInitialResponse message");
-                }
-                String clientFirst = body.toString(nul + 5, length, StandardCharsets.UTF_8);
-                scramStarted = true;
-                String serverFirst = scram.serverFirst(mechanism, clientFirst);
-                ctx.writeAndFlush(BackendMessages.authentication(ctx.alloc(), BackendMessages.AUTH_SASL_CONTINUE,
-                        serverFirst.getBytes(StandardCharsets.UTF_8)));
-            } else {
-                String serverFinal = scram.serverFinal(body.toString(StandardCharsets.UTF_8));
-                ctx.write(BackendMessages.authentication(ctx.alloc(), BackendMessages.AUTH_SASL_FINAL,
-                        serverFinal.getBytes(StandardCharsets.UTF_8)));
-                ctx.writeAndFlush(BackendMessages.authenticationOk(ctx.alloc()));
-                log.info("session={} user={} authenticated (static user) from {}", id, user, client.remoteAddress());
-                connectUpstream();
+        Login.Step step = login.step(m.body(), ctx.alloc());
+        if (step instanceof Login.Step.Reply reply) {
+            ctx.writeAndFlush(reply.message());
+        } else if (step instanceof Login.Step.Failed failed) {
+            authenticationFailed(failed.error(), failed.reason());
+        } else if (step instanceof Login.Step.Decided decided) {
+            if (decided.before() != null) {
+                ctx.write(decided.before());
             }
-        } catch (ScramFailure e) {
-            log.warn("session={} password authentication failed for user={} from {}: {}", id, user,
-                    client.remoteAddress(), e.getMessage());
-            fatal(PgError.fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\""));
+            client.config().setAutoRead(false);
+            earlyMessages = new ArrayList<>();
+            state = State.CONNECTING;
+            decided.identity().whenComplete((who, error) -> client.eventLoop().execute(() -> {
+                if (state != State.CONNECTING || closing) {
+                    return;
+                }
+                if (error != null || who == null) {
+                    authenticationFailed(TokenLogin.failure(user), error == null ? "unknown user" : TokenLogin.reason(error));
+                } else {
+                    authenticated(who);
+                }
+            }));
         }
     }
 
-    private void connectUpstream() {
-        state = State.CONNECTING;
-        earlyMessages = new ArrayList<>();
-        client.config().setAutoRead(false);
-        context.connector().connect(client.eventLoop(), upstreamParameters, this);
+    private void authenticationFailed(PgError error, String reason) {
+        context.failures().recordFailure(clientAddress());
+        log.warn("session={} {} authentication failed for user={} from {}: {}", id, login.method(), user,
+                client.remoteAddress(), reason);
+        fatal(error);
+    }
+
+    private void authenticated(Identity who) {
+        OidcConfig oidc = context.config().auth().oidc();
+        if (who.kind() == Identity.Kind.TOKEN && oidc.startupUser() == OidcConfig.StartupUser.MUST_MATCH
+                && !user.equals(who.username())) {
+            authenticationFailed(TokenLogin.failure(user), "startup user '" + user + "' does not match the token's user name '"
+                    + who.username() + "' (" + who.describe() + ", token_sha256=" + who.tokenHash() + ")");
+            return;
+        }
+        RoleMapper.Target mapped = context.roles().map(who).orElse(null);
+        if (mapped == null) {
+            authenticationFailed(PgError.fatal(SqlState.INVALID_AUTHORIZATION,
+                    "no role is mapped for this identity; ask an administrator to add a rule to roles"),
+                    "no rule in roles matches " + who.describe() + " groups=" + who.groups());
+            return;
+        }
+        context.failures().recordSuccess(clientAddress());
+        identity = who;
+        target = mapped;
+        ctx.writeAndFlush(BackendMessages.authenticationOk(ctx.alloc()));
+        log.info("session={} authenticated {} groups={} via {} from {}{}; upstream role {} ({})", id, who.describe(),
+                who.groups(), login.method(), client.remoteAddress(),
+                who.tokenHash() == null ? "" : " token_sha256=" + who.tokenHash(),
+                mapped.login() != null ? "login " + mapped.login().user() : mapped.role() == null ? "(login role)" : mapped.role(),
+                mapped.rule());
+        Credentials credentials = mapped.login() != null
+                ? new Credentials(mapped.login().user(), mapped.login().password()) : context.connector().defaultCredentials();
+        UpstreamPool.Key key = new UpstreamPool.Key(credentials.user(), upstreamParameters);
+        UpstreamConnection pooled = context.pool().enabled() ? context.pool().take(client.eventLoop(), key) : null;
+        if (pooled != null) {
+            upstreamReady(pooled);
+        } else {
+            context.connector().connect(client.eventLoop(), credentials, key, this);
+        }
     }
 
     @Override
     public void upstreamReady(UpstreamConnection connection) {
         if (state != State.CONNECTING || !client.isActive()) {
-            connection.startupMessages().forEach(ByteBuf::release);
-            connection.readyForQuery().release();
             connection.channel().close();
             return;
         }
         upstreamConnection = connection;
-        upstreamAddress = connection.address();
         upstream = connection.channel();
         upstream.pipeline().addLast("relay", new UpstreamRelay(this));
+        upstream.pipeline().get(MessageFramer.class).filter(MessageFilter.DELIVER_ALL);
+        state = State.SETUP;
+        upstream.writeAndFlush(setupMessages());
+    }
+
+    /** Parse/Bind/Execute/Sync of {@link #SETUP_SQL}, with the session's role and identity as parameters. */
+    private ByteBuf setupMessages() {
+        String role = target.role() == null ? "none" : target.role();
+        String[] values = {role, identity.subject(), arrayLiteral(identity.groups()), identity.issuer(), id};
+        ByteBuf out = upstream.alloc().buffer(512);
+        byte[] sql = (SETUP_SQL + "\0").getBytes(StandardCharsets.UTF_8);
+        out.writeByte('P').writeInt(4 + 1 + sql.length + 2).writeByte(0).writeBytes(sql).writeShort(0);
+        int bindAt = out.writerIndex();
+        out.writeByte('B').writeInt(0).writeByte(0).writeByte(0).writeShort(0).writeShort(values.length);
+        for (String v : values) {
+            byte[] b = v.getBytes(StandardCharsets.UTF_8);
+            out.writeInt(b.length).writeBytes(b);
+        }
+        out.writeShort(0);
+        out.setInt(bindAt + 1, out.writerIndex() - bindAt - 1);
+        out.writeByte('E').writeInt(9).writeByte(0).writeInt(0);
+        out.writeByte('S').writeInt(4);
+        return out;
+    }
+
+    /** A PostgreSQL text[] literal, so RLS policies can write {@code = ANY (current_setting('pgveil.groups')::text[])}. */
+    static String arrayLiteral(List<String> items) {
+        StringBuilder sb = new StringBuilder("{");
+        for (int i = 0; i < items.size(); i++) {
+            sb.append(i == 0 ? "" : ",").append('"')
+                    .append(items.get(i).replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+        }
+        return sb.append('}').toString();
+    }
+
+    /** The setup round trip's answers: ParseComplete, BindComplete, a row, CommandComplete, ReadyForQuery. */
+    private void onSetupMessage(PgMessage m) {
+        try {
+            switch (m.type()) {
+                case BackendMessages.PARAMETER_STATUS -> noteParameter(m.content(), m.bodyIndex(), m.bodyIndex() + m.bodyLength());
+                case BackendMessages.ERROR_RESPONSE -> {
+                    PgError e = PgError.parse(m.body());
+                    log.warn("session={} cannot set up the upstream session for {} (role {}): {}", id, identity.describe(),
+                            target.role(), e);
+                    serverSentFatal = true;
+                    fatal(PgError.fatal(SqlState.INVALID_AUTHORIZATION, "pgveil cannot assume the database role mapped to this identity"
+                            + (target.role() == null ? "" : " (\"" + target.role() + "\")") + ": " + e.message()));
+                }
+                case BackendMessages.READY_FOR_QUERY -> {
+                    if (!closing) {
+                        becomeReady();
+                    }
+                }
+                default -> {
+                    // ParseComplete, BindComplete, CommandComplete, notices: nothing to do
+                }
+            }
+        } finally {
+            m.release();
+        }
+    }
+
+    private void becomeReady() {
+        for (Map.Entry<String, String> p : upstreamConnection.parameters().entrySet()) {
+            ctx.write(BackendMessages.parameterStatus(ctx.alloc(), p.getKey(), p.getValue()));
+        }
+        standardConformingStrings = !"off".equals(upstreamConnection.parameters().get("standard_conforming_strings"));
+        clientSecret = context.cancels().register(upstreamConnection.cancelTarget());
+        ctx.write(BackendMessages.backendKeyData(ctx.alloc(), upstreamConnection.processId(), clientSecret));
+        ctx.writeAndFlush(BackendMessages.readyForQuery(ctx.alloc(), (byte) 'I'));
+        state = State.READY;
         upstream.pipeline().get(MessageFramer.class).filter(this::serverMessagePasses);
         client.pipeline().get(MessageFramer.class).filter(this::clientMessagePasses);
-        for (ByteBuf message : connection.startupMessages()) {
-            ctx.write(message);
-        }
-        clientSecret = context.cancels().register(connection.cancelTarget());
-        ctx.write(BackendMessages.backendKeyData(ctx.alloc(), connection.processId(), clientSecret));
-        ctx.writeAndFlush(connection.readyForQuery());
-        state = State.READY;
         handshakeTimer.cancel(false);
         long idle = context.config().limits().idleTimeout().toMillis();
         if (idle > 0) {
             client.pipeline().addBefore(ctx.name(), "idle", new IdleStateHandler(idle, 0, 0, TimeUnit.MILLISECONDS));
         }
-        log.debug("session={} ready, upstream pid={} tls={}", id, connection.processId(), connection.tls());
+        scheduleExpiry();
         List<Object> early = earlyMessages;
         earlyMessages = null;
         for (Object msg : early) {
@@ -354,10 +504,34 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (!early.isEmpty()) {
             upstream.flush();
         }
-        if (draining) {
+        if (context.sessions().isDraining()) {
             drain();
         }
         client.config().setAutoRead(upstream.isWritable());
+    }
+
+    /** A token session ends when its token expires (plus grace), at the end of a running transaction if allowed. */
+    private void scheduleExpiry() {
+        if (identity.expiresAt() == null) {
+            return;
+        }
+        OidcConfig.SessionExpiryConfig expiry = context.config().auth().oidc().sessionExpiry();
+        Instant end = identity.expiresAt().plus(expiry.grace());
+        long delay = Math.max(0, Duration.between(context.clock().instant(), end).toMillis());
+        PgError expired = PgError.fatal(SqlState.INVALID_AUTHORIZATION,
+                "the session's token has expired; reconnect with a new token");
+        client.eventLoop().schedule(() -> {
+            if (state != State.READY) {
+                return;
+            }
+            log.info("session={} token expired for {}", id, identity.describe());
+            if (!expiry.letTransactionFinish() || isIdle()) {
+                fatal(expired);
+                return;
+            }
+            closeWhenIdle = expired;
+            client.eventLoop().schedule(() -> fatal(expired), expiry.transactionLimit().toMillis(), TimeUnit.MILLISECONDS);
+        }, delay, TimeUnit.MILLISECONDS);
     }
 
     @Override
@@ -397,6 +571,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
     }
 
+    private InetAddress clientAddress() {
+        return client.remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
+    }
+
     private void handshakeTimedOut() {
         if (state == State.READY || state == State.CLOSED) {
             return;
@@ -412,12 +590,30 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     // ---------------------------------------------------------------- READY: relaying
 
     /**
-     * Client messages that flow through unchanged: every valid one but Terminate. Counting the messages that
-     * each earn a ReadyForQuery tells when the session waits for nothing (idle timeout, draining).
+     * Client messages that flow through unchanged: every valid one except Terminate, FunctionCall (which can
+     * call set_config by OID), and Query or Parse text that would change the session's identity. Counting the
+     * messages that each earn a ReadyForQuery tells when the session waits for nothing.
      */
     private boolean clientMessagePasses(byte type, ByteBuf buf, int index, int length) {
         switch (type) {
-            case FrontendMessages.QUERY, FrontendMessages.SYNC, FrontendMessages.FUNCTION_CALL -> {
+            case FrontendMessages.QUERY -> {
+                awaitingReady++;
+                pendingRefusal = IdentityGuard.check(buf, index + 5, index + length - 1, standardConformingStrings);
+                return pendingRefusal == null;
+            }
+            case FrontendMessages.PARSE -> {
+                int nameEnd = buf.indexOf(index + 5, index + length, (byte) 0);
+                int queryEnd = nameEnd < 0 ? -1 : buf.indexOf(nameEnd + 1, index + length, (byte) 0);
+                pendingRefusal = queryEnd < 0 ? "malformed Parse message"
+                        : IdentityGuard.check(buf, nameEnd + 1, queryEnd, standardConformingStrings);
+                return pendingRefusal == null;
+            }
+            case FrontendMessages.FUNCTION_CALL -> {
+                awaitingReady++;
+                pendingRefusal = "the FunctionCall protocol message";
+                return false;
+            }
+            case FrontendMessages.SYNC -> {
                 awaitingReady++;
                 return true;
             }
@@ -430,46 +626,96 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
     }
 
-    /** Messages the filter did not let through: Terminate, and anything that is not a frontend message. */
+    /** Messages the filter did not let through: refusals, Terminate, and anything that is not a frontend message. */
     private void onClientMessage(PgMessage m) {
         byte type = m.type();
         if (type == FrontendMessages.TERMINATE) {
+            m.release();
             terminating = true;
-            upstream.writeAndFlush(m.content()).addListener(ChannelFutureListener.CLOSE);
             ctx.close();
             return;
         }
+        if (!FrontendMessages.isValidAfterStartup(type)) {
+            m.release();
+            fatal(PgError.fatal(SqlState.PROTOCOL_VIOLATION, "invalid frontend message type " + (type & 0xff)));
+            return;
+        }
+        String reason = pendingRefusal;
+        pendingRefusal = null;
+        String name = type == FrontendMessages.PARSE ? m.content().toString(m.bodyIndex(),
+                m.content().indexOf(m.bodyIndex(), m.content().writerIndex(), (byte) 0) - m.bodyIndex(), StandardCharsets.UTF_8) : "";
         m.release();
-        fatal(PgError.fatal(SqlState.PROTOCOL_VIOLATION, "invalid frontend message type " + (type & 0xff)));
+        log.warn("session={} refused for {}: {}", id, identity.describe(), reason);
+        PgError error = PgError.error(SqlState.INSUFFICIENT_PRIVILEGE, "pgveil: " + reason
+                + " is not allowed: it would change the session's database role or identity")
+                .withHint("the role comes from the roles rules; connect with another identity to act as another role");
+        upstream.write(refusals.substitute(type, name, error, upstream.alloc()), upstream.voidPromise());
     }
 
     /** Server messages that flow through unchanged: all but ErrorResponse, which is looked at. */
     private boolean serverMessagePasses(byte type, ByteBuf buf, int index, int length) {
-        if (type == BackendMessages.READY_FOR_QUERY) {
-            if (awaitingReady > 0) {
-                awaitingReady--;
+        switch (type) {
+            case BackendMessages.READY_FOR_QUERY -> {
+                if (awaitingReady > 0) {
+                    awaitingReady--;
+                }
+                transactionStatus = buf.getByte(index + 5);
+                refusals.clear();
+                return true;
             }
-            transactionStatus = buf.getByte(index + 5);
-            return true;
+            case BackendMessages.PARAMETER_STATUS -> {
+                noteParameter(buf, index + 5, index + length);
+                return true;
+            }
+            default -> {
+                return type != BackendMessages.ERROR_RESPONSE;
+            }
         }
-        return type != BackendMessages.ERROR_RESPONSE;
+    }
+
+    private void noteParameter(ByteBuf buf, int from, int to) {
+        String[] p = BackendMessages.parseParameterStatus(buf, from, to);
+        if (p != null) {
+            upstreamConnection.parameters().put(p[0], p[1]);
+            if (p[0].equals("standard_conforming_strings")) {
+                standardConformingStrings = !p[1].equals("off");
+            }
+        }
     }
 
     void onServerMessage(PgMessage m) {
+        if (state == State.SETUP) {
+            onSetupMessage(m);
+            return;
+        }
         if (m.type() == BackendMessages.ERROR_RESPONSE) {
-            serverSentFatal |= PgError.parse(m.body()).isFatal();
+            PgError error = PgError.parse(m.body());
+            PgError ours = refusals.isEmpty() ? null : refusals.claim(error);
+            if (ours != null) {
+                m.release();
+                ctx.write(ours.encode(ctx.alloc()), ctx.voidPromise());
+                return;
+            }
+            serverSentFatal |= error.isFatal();
         }
         ctx.write(m.content(), ctx.voidPromise());
     }
 
     void onServerBytes(ByteBuf bytes) {
-        ctx.write(bytes, ctx.voidPromise());
+        if (state == State.READY) {
+            ctx.write(bytes, ctx.voidPromise());
+        } else {
+            bytes.release(); // the setup query's row
+        }
     }
 
     void onServerReadComplete() {
+        if (state != State.READY) {
+            return;
+        }
         ctx.flush();
-        if (draining && isIdle()) {
-            closeForShutdown();
+        if (closeWhenIdle != null && isIdle()) {
+            fatal(closeWhenIdle);
         }
     }
 
@@ -480,13 +726,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     void onServerClosed() {
-        if (state == State.READY && !terminating && client.isActive()) {
+        if ((state == State.READY || state == State.SETUP) && !terminating && client.isActive()) {
             if (serverSentFatal) {
                 ctx.flush();
                 ctx.close();
             } else {
-                log.warn("session={} upstream {} closed the connection", id, upstreamAddress);
-                fatal(PgError.fatal(SqlState.CONNECTION_FAILURE, "upstream PostgreSQL at " + upstreamAddress
+                log.warn("session={} upstream {} closed the connection", id, upstreamConnection.address());
+                fatal(PgError.fatal(SqlState.CONNECTION_FAILURE, "upstream PostgreSQL at " + upstreamConnection.address()
                         + " closed the connection unexpectedly"));
             }
         }
@@ -496,8 +742,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         log.warn("session={} upstream connection failed: {}", id, c.toString());
         PgError error = c instanceof PgProtocolException p ? p.error()
-                : PgError.fatal(SqlState.CONNECTION_FAILURE, "connection to upstream PostgreSQL at " + upstreamAddress
-                        + " failed: " + c.getMessage());
+                : PgError.fatal(SqlState.CONNECTION_FAILURE, "connection to upstream PostgreSQL at "
+                        + upstreamConnection.address() + " failed: " + c.getMessage());
+        serverSentFatal = true;
         upstream.close();
         fatal(error);
     }
@@ -508,14 +755,17 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         return awaitingReady == 0 && transactionStatus == 'I';
     }
 
-    /** Called from any thread when the server starts draining. */
+    /** Called from any thread when the server starts draining: end the session as soon as it is idle. */
     void drain() {
         client.eventLoop().execute(() -> {
-            draining = true;
-            if (state == State.READY && isIdle()) {
-                closeForShutdown();
-            } else if (state != State.READY && state != State.CONNECTING && state != State.CLOSED) {
-                closeForShutdown();
+            PgError shutdown = PgError.fatal(SqlState.ADMIN_SHUTDOWN, "terminating connection due to administrator command");
+            if (state == State.READY) {
+                closeWhenIdle = shutdown;
+                if (isIdle()) {
+                    fatal(shutdown);
+                }
+            } else if (state != State.CONNECTING && state != State.SETUP && state != State.CLOSED) {
+                fatal(shutdown);
             }
         });
     }
@@ -525,17 +775,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         client.eventLoop().execute(() -> fatal(error));
     }
 
-    private void closeForShutdown() {
-        fatal(PgError.fatal(SqlState.ADMIN_SHUTDOWN, "terminating connection due to administrator command"));
-    }
-
     /** Sends {@code error} to the client (unless the connection is still in a TLS handshake) and closes. */
     private void fatal(PgError error) {
         if (closing) {
             return;
         }
         closing = true;
-        state = State.CLOSED;
         client.config().setAutoRead(false);
         SslHandler ssl = client.pipeline().get(SslHandler.class);
         if (ssl != null && !ssl.handshakeFuture().isSuccess()) {
@@ -553,7 +798,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     SessionSnapshot snapshot() {
-        return new SessionSnapshot(id, state.name(), state == State.READY ? user : null, pendingBytes(client),
+        return new SessionSnapshot(id, state.name(), state == State.READY ? identity.subject() : null, pendingBytes(client),
                 pendingBytes(upstream), client.config().isAutoRead(), upstream != null && upstream.config().isAutoRead(),
                 (char) transactionStatus);
     }

@@ -2,14 +2,35 @@ package io.pgveil.proxy.session;
 
 import io.netty.handler.ssl.SslContext;
 import io.pgveil.config.PgveilConfig;
+import io.pgveil.proxy.auth.FailureLimiter;
+import io.pgveil.proxy.auth.RoleMapper;
 import io.pgveil.proxy.auth.StaticUsers;
+import io.pgveil.proxy.auth.TokenValidator;
 import io.pgveil.proxy.upstream.UpstreamConnector;
+import io.pgveil.proxy.upstream.UpstreamPool;
+import io.pgveil.proxy.server.Transport;
+import java.time.Clock;
+import java.util.concurrent.Executor;
+import javax.net.ssl.SSLException;
 
 /**
  * What all sessions of one server share.
  *
  * @param clientTls the TLS context offered to clients, or null when {@code tls:} is not configured
+ * @param tokens    the token validator, or null when no OIDC issuer is configured
  */
-public record SessionContext(PgveilConfig config, StaticUsers staticUsers, UpstreamConnector connector,
-                             CancelRegistry cancels, SessionRegistry sessions, SslContext clientTls) {
+public record SessionContext(PgveilConfig config, StaticUsers staticUsers, TokenValidator tokens, FailureLimiter failures,
+                             RoleMapper roles, UpstreamConnector connector, UpstreamPool pool, CancelRegistry cancels,
+                             SessionRegistry sessions, SslContext clientTls, Clock clock) {
+
+    /** Everything sessions need, built from the configuration; token checks run on {@code authWorkers}. */
+    public static SessionContext create(PgveilConfig config, Transport transport, SslContext clientTls,
+                                        Executor authWorkers) throws SSLException {
+        Clock clock = Clock.systemUTC();
+        return new SessionContext(config, StaticUsers.from(config.auth().staticUsers()),
+                config.auth().oidc().enabled() ? new TokenValidator(config.auth().oidc(), authWorkers, clock) : null,
+                new FailureLimiter(config.auth().oidc().failures(), System::nanoTime), new RoleMapper(config.roles()),
+                new UpstreamConnector(config.upstream(), transport, config.limits().maxMessageBytes()),
+                new UpstreamPool(config.upstream()), new CancelRegistry(), new SessionRegistry(), clientTls, clock);
+    }
 }

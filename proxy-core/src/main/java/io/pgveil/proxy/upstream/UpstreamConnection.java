@@ -1,23 +1,58 @@
 package io.pgveil.proxy.upstream;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import java.util.List;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
- * A logged-in connection to the upstream server, ready for queries.
- *
- * @param channel         the channel, its pipeline holding the TLS handler (if any) and the message framer
- * @param processId       the server's backend process id (from BackendKeyData)
- * @param secretKey       the server's cancel key for that backend
- * @param tls             whether the connection is encrypted
- * @param startupMessages ParameterStatus and NoticeResponse frames the server sent during start-up, in order;
- *                        the receiver owns (and must forward or release) them
- * @param readyForQuery   the server's first ReadyForQuery frame, owned by the receiver
- * @param address         "host:port" of the upstream, for messages
+ * A logged-in connection to the upstream server, ready for queries. It outlives a client session when it goes
+ * back to the {@link UpstreamPool}.
  */
-public record UpstreamConnection(Channel channel, int processId, byte[] secretKey, boolean tls,
-                                 List<ByteBuf> startupMessages, ByteBuf readyForQuery, String address) {
+public final class UpstreamConnection {
+    private final Channel channel;
+    private final int processId;
+    private final byte[] secretKey;
+    private final boolean tls;
+    private final String address;
+    private final UpstreamPool.Key poolKey;
+    /** The server's current ParameterStatus values, in the order first reported; kept up to date by the holder. */
+    private final Map<String, String> parameters;
+
+    public UpstreamConnection(Channel channel, int processId, byte[] secretKey, boolean tls, String address,
+                              UpstreamPool.Key poolKey, Map<String, String> parameters) {
+        this.channel = channel;
+        this.processId = processId;
+        this.secretKey = secretKey;
+        this.tls = tls;
+        this.address = address;
+        this.poolKey = poolKey;
+        this.parameters = new LinkedHashMap<>(parameters);
+    }
+
+    public Channel channel() {
+        return channel;
+    }
+
+    public int processId() {
+        return processId;
+    }
+
+    public boolean tls() {
+        return tls;
+    }
+
+    /** "host:port" of the upstream, for messages. */
+    public String address() {
+        return address;
+    }
+
+    public UpstreamPool.Key poolKey() {
+        return poolKey;
+    }
+
+    public Map<String, String> parameters() {
+        return parameters;
+    }
 
     public CancelTarget cancelTarget() {
         return new CancelTarget(processId, secretKey, tls);

@@ -18,7 +18,6 @@ import io.pgveil.proxy.pgwire.PgError;
 import io.pgveil.proxy.pgwire.SqlState;
 import io.pgveil.proxy.server.Transport;
 import java.net.ConnectException;
-import java.util.Map;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,12 +48,17 @@ public final class UpstreamConnector {
         return config;
     }
 
+    /** pgveil's own login, {@code upstream.user}. */
+    public Credentials defaultCredentials() {
+        return new Credentials(config.user(), config.password());
+    }
+
     /**
-     * Connects and logs in as {@code upstream.user}; {@code parameters} go into the StartupMessage (database,
+     * Connects and logs in with {@code credentials}; the key's parameters go into the StartupMessage (database,
      * application_name, ...). The listener is called on {@code loop}.
      */
-    public void connect(EventLoop loop, Map<String, String> parameters, UpstreamListener listener) {
-        UpstreamHandshake handshake = new UpstreamHandshake(config, tls, parameters, listener, maxInspectedMessage);
+    public void connect(EventLoop loop, Credentials credentials, UpstreamPool.Key key, UpstreamListener listener) {
+        UpstreamHandshake handshake = new UpstreamHandshake(config, tls, credentials, key, listener, maxInspectedMessage);
         bootstrap(loop, handshake).connect(config.host(), config.port()).addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 handshake.fail(connectError(f.cause()));

@@ -44,10 +44,13 @@ import java.util.concurrent.TimeUnit;
  * Then it removes itself and hands the connection to the {@link UpstreamListener}.
  */
 final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(UpstreamHandshake.class);
     private enum Phase { CONNECTING, SSL_RESPONSE, TLS_HANDSHAKE, LOGIN }
 
     private final UpstreamConfig config;
     private final UpstreamTls tls;
+    private final Credentials credentials;
+    private final UpstreamPool.Key poolKey;
     private final Map<String, String> parameters;
     private final UpstreamListener listener;
     private final long maxInspectedMessage;
@@ -61,13 +64,15 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
     private boolean authenticated;
     private int processId;
     private byte[] secretKey = new byte[0];
-    private final List<ByteBuf> startupMessages = new ArrayList<>();
+    private final Map<String, String> serverParameters = new LinkedHashMap<>();
 
-    UpstreamHandshake(UpstreamConfig config, UpstreamTls tls, Map<String, String> parameters,
+    UpstreamHandshake(UpstreamConfig config, UpstreamTls tls, Credentials credentials, UpstreamPool.Key poolKey,
                       UpstreamListener listener, long maxInspectedMessage) {
         this.config = config;
         this.tls = tls;
-        this.parameters = parameters;
+        this.credentials = credentials;
+        this.poolKey = poolKey;
+        this.parameters = poolKey.parameters();
         this.listener = listener;
         this.maxInspectedMessage = maxInspectedMessage;
     }
@@ -107,7 +112,7 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
                         + " sent data at an unexpected point of the start-up"));
             }
         } catch (ScramFailure e) {
-            fail(PgError.fatal(SqlState.UNABLE_TO_CONNECT, "SCRAM login of \"" + config.user() + "\" to upstream PostgreSQL at "
+            fail(PgError.fatal(SqlState.UNABLE_TO_CONNECT, "SCRAM login of \"" + credentials.user() + "\" to upstream PostgreSQL at "
                     + config.address() + " failed: " + e.getMessage()));
         } finally {
             ReferenceCountUtil.release(msg);
@@ -167,7 +172,7 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
                         .stream(BackendMessages.DATA_ROW, true)
                         .stream(BackendMessages.COPY_DATA, true));
         Map<String, String> startup = new LinkedHashMap<>();
-        startup.put("user", config.user());
+        startup.put("user", credentials.user());
         startup.putAll(parameters);
         ctx.writeAndFlush(FrontendMessages.startupMessage(ctx.alloc(), startup));
     }
@@ -177,10 +182,13 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
         ByteBuf body = m.body();
         switch (m.type()) {
             case BackendMessages.AUTHENTICATION -> authenticate(body);
-            case BackendMessages.PARAMETER_STATUS, BackendMessages.NOTICE_RESPONSE -> {
-                startupMessages.add(m.content());
-                return true;
+            case BackendMessages.PARAMETER_STATUS -> {
+                String[] p = BackendMessages.parseParameterStatus(body, 0, body.readableBytes());
+                if (p != null) {
+                    serverParameters.put(p[0], p[1]);
+                }
             }
+            case BackendMessages.NOTICE_RESPONSE -> log.debug("notice from upstream during log-in: {}", PgError.parse(body));
             case BackendMessages.BACKEND_KEY_DATA -> {
                 processId = body.getInt(0);
                 secretKey = new byte[body.readableBytes() - 4];
@@ -200,8 +208,8 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
                 timeout.cancel(false);
                 ctx.pipeline().remove(this);
                 listener.upstreamReady(new UpstreamConnection(ctx.channel(), processId, secretKey,
-                        UpstreamConnector.isTls(ctx.channel()), List.copyOf(startupMessages), m.content(), config.address()));
-                return true;
+                        UpstreamConnector.isTls(ctx.channel()), config.address(), poolKey, serverParameters));
+                return false;
             }
             default -> throw new PgProtocolException(SqlState.PROTOCOL_VIOLATION, "unexpected message type '"
                     + (char) m.type() + "' from upstream during start-up");
@@ -219,7 +227,7 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
                 authenticated = true;
             }
             case BackendMessages.AUTH_CLEARTEXT_PASSWORD -> send(FrontendMessages.passwordMessage(ctx.alloc(),
-                    config.password().reveal()));
+                    credentials.password().reveal()));
             case BackendMessages.AUTH_MD5_PASSWORD -> {
                 byte[] salt = new byte[4];
                 body.getBytes(4, salt);
@@ -233,7 +241,7 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
                     mechanisms.add(body.toString(i, end - i, StandardCharsets.UTF_8));
                     i = end + 1;
                 }
-                scram = new ScramClientExchange(config.password().reveal(), mechanisms, channelBinding());
+                scram = new ScramClientExchange(credentials.password().reveal(), mechanisms, channelBinding());
                 send(FrontendMessages.saslInitialResponse(ctx.alloc(), scram.mechanism(), scram.clientFirst()));
             }
             case BackendMessages.AUTH_SASL_CONTINUE -> {
@@ -248,7 +256,7 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
             }
             default -> fail(PgError.fatal(SqlState.UNABLE_TO_CONNECT, "upstream PostgreSQL at " + config.address()
                     + " asks for an authentication method pgveil does not support (code " + code
-                    + "); configure password, md5 or scram-sha-256 for \"" + config.user() + "\" in pg_hba.conf"));
+                    + "); configure password, md5 or scram-sha-256 for \"" + credentials.user() + "\" in pg_hba.conf"));
         }
     }
 
@@ -284,7 +292,7 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
         try {
             MessageDigest md5 = MessageDigest.getInstance("MD5");
             String inner = HexFormat.of().formatHex(md5.digest(
-                    (config.password().reveal() + config.user()).getBytes(StandardCharsets.UTF_8)));
+                    (credentials.password().reveal() + credentials.user()).getBytes(StandardCharsets.UTF_8)));
             md5.update(inner.getBytes(StandardCharsets.US_ASCII));
             md5.update(salt);
             return "md5" + HexFormat.of().formatHex(md5.digest());
@@ -301,7 +309,7 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
     private PgError serverError(PgError e) {
         if (e.sqlState().startsWith("28")) {
             return PgError.fatal(SqlState.UNABLE_TO_CONNECT, "upstream PostgreSQL at " + config.address()
-                    + " refused pgveil's login as \"" + config.user() + "\": " + e.message());
+                    + " refused pgveil's login as \"" + credentials.user() + "\": " + e.message());
         }
         return e.withSeverity(PgError.FATAL);
     }
@@ -314,8 +322,6 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
         if (timeout != null) {
             timeout.cancel(false);
         }
-        startupMessages.forEach(ByteBuf::release);
-        startupMessages.clear();
         if (ctx != null) {
             ctx.close();
         }

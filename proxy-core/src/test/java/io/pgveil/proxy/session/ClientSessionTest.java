@@ -16,11 +16,9 @@ import io.pgveil.config.PgveilConfig;
 import io.pgveil.config.Secret;
 import io.pgveil.config.StaticUser;
 import io.pgveil.config.UpstreamConfig;
-import io.pgveil.proxy.auth.StaticUsers;
 import io.pgveil.proxy.pgwire.PgError;
 import io.pgveil.proxy.pgwire.StartupDecoder;
 import io.pgveil.proxy.server.Transport;
-import io.pgveil.proxy.upstream.UpstreamConnector;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -35,9 +33,7 @@ class ClientSessionTest {
         PgveilConfig config = new PgveilConfig(ListenConfig.DEFAULT,
                 new UpstreamConfig("127.0.0.1", 1, "app", Secret.of(""), null, null, null), null,
                 new AuthConfig(List.of(new StaticUser("alice", Secret.of("pw")))), LimitsConfig.DEFAULT);
-        SessionContext context = new SessionContext(config, StaticUsers.from(config.auth().staticUsers()),
-                new UpstreamConnector(config.upstream(), Transport.nio(), 1 << 20), new CancelRegistry(),
-                new SessionRegistry(), null);
+        SessionContext context = SessionContext.create(config, Transport.nio(), null, Runnable::run);
         channel = new EmbeddedChannel(new StartupDecoder(), new ClientSession(context));
     }
 

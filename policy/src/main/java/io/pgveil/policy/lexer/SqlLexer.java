@@ -1,0 +1,426 @@
+package io.pgveil.policy.lexer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A lexer that agrees with PostgreSQL's (src/backend/parser/scan.l) on where tokens, comments, strings and
+ * statements begin and end: nested block comments, quoted and {@code U&"..."} identifiers, {@code E''},
+ * {@code U&''}, {@code B''}, {@code X''} and dollar-quoted strings with tags, and the effect of
+ * {@code standard_conforming_strings} on backslashes. A semicolon ends a statement only outside parentheses
+ * and outside a {@code BEGIN ATOMIC ... END} function body, as in PostgreSQL.
+ */
+public final class SqlLexer {
+    private final String sql;
+    private final boolean standardConformingStrings;
+    private final List<Token> tokens = new ArrayList<>();
+    private int i;
+
+    private SqlLexer(String sql, boolean standardConformingStrings) {
+        this.sql = sql;
+        this.standardConformingStrings = standardConformingStrings;
+    }
+
+    /** The tokens of {@code sql}, comments and whitespace left out. */
+    public static List<Token> tokenize(String sql, boolean standardConformingStrings) throws SqlSyntaxException {
+        SqlLexer lexer = new SqlLexer(sql, standardConformingStrings);
+        lexer.run();
+        return lexer.tokens;
+    }
+
+    /** Splits tokens into statements at top-level semicolons; empty statements are left out. */
+    public static List<List<Token>> statements(List<Token> tokens) {
+        List<List<Token>> out = new ArrayList<>();
+        List<Token> current = new ArrayList<>();
+        int parens = 0;
+        int atomic = 0;
+        Token previous = null;
+        for (Token t : tokens) {
+            if (t.kind() == Token.Kind.PUNCTUATION && (t.text().equals("(") || t.text().equals("["))) {
+                parens++;
+            } else if (t.kind() == Token.Kind.PUNCTUATION && (t.text().equals(")") || t.text().equals("]"))) {
+                parens = Math.max(0, parens - 1);
+            } else if (previous != null && previous.is("begin") && t.is("atomic")) {
+                atomic++;
+            } else if (atomic > 0 && t.is("end") && parens == 0) {
+                atomic--;
+            }
+            if (t.kind() == Token.Kind.SEMICOLON && parens == 0 && atomic == 0) {
+                if (!current.isEmpty()) {
+                    out.add(List.copyOf(current));
+                    current.clear();
+                }
+            } else {
+                current.add(t);
+            }
+            previous = t;
+        }
+        if (!current.isEmpty()) {
+            out.add(List.copyOf(current));
+        }
+        return out;
+    }
+
+    private void run() throws SqlSyntaxException {
+        int n = sql.length();
+        while (i < n) {
+            char c = sql.charAt(i);
+            if (Character.isWhitespace(c)) {
+                i++;
+            } else if (c == '-' && peek(1) == '-') {
+                while (i < n && sql.charAt(i) != '\n' && sql.charAt(i) != '\r') {
+                    i++;
+                }
+            } else if (c == '/' && peek(1) == '*') {
+                blockComment();
+            } else if (c == '\'') {
+                quotedString(i, i, !standardConformingStrings);
+            } else if ((c == 'e' || c == 'E') && peek(1) == '\'') {
+                quotedString(i, i + 1, true);
+            } else if ((c == 'b' || c == 'B' || c == 'x' || c == 'X' || c == 'n' || c == 'N') && peek(1) == '\'') {
+                quotedString(i, i + 1, !standardConformingStrings && (c == 'n' || c == 'N'));
+            } else if ((c == 'u' || c == 'U') && peek(1) == '&' && peek(2) == '\'') {
+                unicodeString();
+            } else if ((c == 'u' || c == 'U') && peek(1) == '&' && peek(2) == '"') {
+                unicodeIdentifier();
+            } else if (c == '"') {
+                quotedIdentifier();
+            } else if (c == '$' && Character.isDigit(peek(1))) {
+                int start = i++;
+                while (i < n && Character.isDigit(sql.charAt(i))) {
+                    i++;
+                }
+                add(Token.Kind.PARAMETER, sql.substring(start, i), start);
+            } else if (c == '$' && dollarTagAt(i) > 0) {
+                dollarString();
+            } else if (isIdentStart(c)) {
+                int start = i++;
+                while (i < n && isIdentPart(sql.charAt(i))) {
+                    i++;
+                }
+                add(Token.Kind.WORD, sql.substring(start, i).toLowerCase(Locale.ROOT), start);
+            } else if (Character.isDigit(c) || (c == '.' && Character.isDigit(peek(1)))) {
+                number();
+            } else if (c == ';') {
+                add(Token.Kind.SEMICOLON, ";", i++);
+            } else if (c == ':' && peek(1) == ':') {
+                i += 2;
+                add(Token.Kind.PUNCTUATION, "::", i - 2);
+            } else if ("()[],.:".indexOf(c) >= 0) {
+                add(Token.Kind.PUNCTUATION, String.valueOf(c), i++);
+            } else if (isOperatorChar(c)) {
+                operator();
+            } else {
+                // Characters PostgreSQL would reject in this position; keep them visible rather than drop them.
+                add(Token.Kind.OPERATOR, String.valueOf(c), i++);
+            }
+        }
+    }
+
+    private char peek(int ahead) {
+        int at = i + ahead;
+        return at < sql.length() ? sql.charAt(at) : '\0';
+    }
+
+    /** Adds a token that started at {@code start} and ends where the lexer now stands. */
+    private void add(Token.Kind kind, String text, int start) {
+        tokens.add(new Token(kind, text, start, i));
+    }
+
+    private void addSpan(Token.Kind kind, String text, int start, int end) {
+        tokens.add(new Token(kind, text, start, end));
+    }
+
+    private static boolean isIdentStart(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+    }
+
+    private static boolean isIdentPart(char c) {
+        return isIdentStart(c) || (c >= '0' && c <= '9') || c == '$';
+    }
+
+    private static boolean isOperatorChar(char c) {
+        return "+-*/<>=~!@#%^&|`?".indexOf(c) >= 0;
+    }
+
+    private void blockComment() throws SqlSyntaxException {
+        int start = i;
+        int depth = 0;
+        int n = sql.length();
+        while (i < n) {
+            if (sql.charAt(i) == '/' && peek(1) == '*') {
+                depth++;
+                i += 2;
+            } else if (sql.charAt(i) == '*' && peek(1) == '/') {
+                depth--;
+                i += 2;
+                if (depth == 0) {
+                    return;
+                }
+            } else {
+                i++;
+            }
+        }
+        throw new SqlSyntaxException("unterminated /* comment", start);
+    }
+
+    /** A string token from {@code start} whose opening quote is at {@code quote}; {@code backslashEscapes} for E''. */
+    private void quotedString(int start, int quote, boolean backslashEscapes) throws SqlSyntaxException {
+        StringBuilder value = new StringBuilder();
+        int n = sql.length();
+        i = quote + 1;
+        while (true) {
+            if (i >= n) {
+                throw new SqlSyntaxException("unterminated quoted string", start);
+            }
+            char c = sql.charAt(i);
+            if (c == '\'') {
+                if (peek(1) == '\'') {
+                    value.append('\'');
+                    i += 2;
+                    continue;
+                }
+                i++;
+                break;
+            }
+            if (c == '\\' && backslashEscapes) {
+                i = escape(value, i + 1, start);
+                continue;
+            }
+            value.append(c);
+            i++;
+        }
+        addSpan(Token.Kind.STRING, value.toString(), start, i);
+    }
+
+    /** Decodes one backslash escape of an E'' string; returns the index after it. */
+    private int escape(StringBuilder value, int at, int start) throws SqlSyntaxException {
+        if (at >= sql.length()) {
+            throw new SqlSyntaxException("unterminated quoted string", start);
+        }
+        char c = sql.charAt(at);
+        switch (c) {
+            case 'b' -> value.append('\b');
+            case 'f' -> value.append('\f');
+            case 'n' -> value.append('\n');
+            case 'r' -> value.append('\r');
+            case 't' -> value.append('\t');
+            case 'x' -> {
+                int end = at + 1;
+                while (end < sql.length() && end < at + 3 && Character.digit(sql.charAt(end), 16) >= 0) {
+                    end++;
+                }
+                if (end == at + 1) {
+                    value.append('x');
+                    return at + 1;
+                }
+                value.append((char) Integer.parseInt(sql.substring(at + 1, end), 16));
+                return end;
+            }
+            case 'u', 'U' -> {
+                int digits = c == 'u' ? 4 : 8;
+                if (at + 1 + digits > sql.length()) {
+                    throw new SqlSyntaxException("invalid Unicode escape", at);
+                }
+                try {
+                    value.appendCodePoint(Integer.parseInt(sql.substring(at + 1, at + 1 + digits), 16));
+                } catch (IllegalArgumentException e) {
+                    throw new SqlSyntaxException("invalid Unicode escape", at);
+                }
+                return at + 1 + digits;
+            }
+            default -> {
+                if (c >= '0' && c <= '7') {
+                    int end = at;
+                    while (end < sql.length() && end < at + 3 && sql.charAt(end) >= '0' && sql.charAt(end) <= '7') {
+                        end++;
+                    }
+                    value.append((char) Integer.parseInt(sql.substring(at, end), 8));
+                    return end;
+                }
+                value.append(c);
+            }
+        }
+        return at + 1;
+    }
+
+    private void quotedIdentifier() throws SqlSyntaxException {
+        int start = i;
+        String name = delimited('"', start, "unterminated quoted identifier");
+        if (name.isEmpty()) {
+            throw new SqlSyntaxException("zero-length delimited identifier", start);
+        }
+        addSpan(Token.Kind.QUOTED_IDENTIFIER, name, start, i);
+    }
+
+    /** Reads text between {@code quote} characters starting at i (doubled quotes stand for one). */
+    private String delimited(char quote, int start, String unterminated) throws SqlSyntaxException {
+        StringBuilder value = new StringBuilder();
+        int n = sql.length();
+        i++;
+        while (true) {
+            if (i >= n) {
+                throw new SqlSyntaxException(unterminated, start);
+            }
+            char c = sql.charAt(i);
+            if (c == quote) {
+                if (peek(1) == quote) {
+                    value.append(quote);
+                    i += 2;
+                    continue;
+                }
+                i++;
+                return value.toString();
+            }
+            value.append(c);
+            i++;
+        }
+    }
+
+    private void unicodeIdentifier() throws SqlSyntaxException {
+        int start = i;
+        i += 2;
+        String raw = delimited('"', start, "unterminated quoted identifier");
+        String name = unicodeDecode(raw, uescape(), start);
+        if (name.isEmpty()) {
+            throw new SqlSyntaxException("zero-length delimited identifier", start);
+        }
+        addSpan(Token.Kind.QUOTED_IDENTIFIER, name, start, i);
+    }
+
+    private void unicodeString() throws SqlSyntaxException {
+        int start = i;
+        i += 2;
+        String raw = delimited('\'', start, "unterminated quoted string");
+        addSpan(Token.Kind.STRING, unicodeDecode(raw, uescape(), start), start, i);
+    }
+
+    /** An optional {@code UESCAPE 'c'} clause after a U&amp; literal; returns the escape character. */
+    private char uescape() throws SqlSyntaxException {
+        int save = i;
+        int j = i;
+        while (j < sql.length() && Character.isWhitespace(sql.charAt(j))) {
+            j++;
+        }
+        if (sql.regionMatches(true, j, "uescape", 0, 7)) {
+            j += 7;
+            while (j < sql.length() && Character.isWhitespace(sql.charAt(j))) {
+                j++;
+            }
+            if (j + 2 < sql.length() && sql.charAt(j) == '\'' && sql.charAt(j + 2) == '\'') {
+                char esc = sql.charAt(j + 1);
+                if (Character.isLetterOrDigit(esc) || esc == '+' || esc == '\'' || esc == '"' || Character.isWhitespace(esc)) {
+                    throw new SqlSyntaxException("invalid Unicode escape character", j);
+                }
+                i = j + 3;
+                return esc;
+            }
+            throw new SqlSyntaxException("invalid UESCAPE clause", save);
+        }
+        return '\\';
+    }
+
+    private static String unicodeDecode(String raw, char esc, int start) throws SqlSyntaxException {
+        StringBuilder out = new StringBuilder();
+        for (int k = 0; k < raw.length(); k++) {
+            char c = raw.charAt(k);
+            if (c != esc) {
+                out.append(c);
+                continue;
+            }
+            if (k + 1 < raw.length() && raw.charAt(k + 1) == esc) {
+                out.append(esc);
+                k++;
+                continue;
+            }
+            int digits = k + 1 < raw.length() && raw.charAt(k + 1) == '+' ? 6 : 4;
+            int from = k + 1 + (digits == 6 ? 1 : 0);
+            if (from + digits > raw.length()) {
+                throw new SqlSyntaxException("invalid Unicode escape", start);
+            }
+            try {
+                out.appendCodePoint(Integer.parseInt(raw.substring(from, from + digits), 16));
+            } catch (IllegalArgumentException e) {
+                throw new SqlSyntaxException("invalid Unicode escape", start);
+            }
+            k = from + digits - 1;
+        }
+        return out.toString();
+    }
+
+    /** Length of a dollar-quote delimiter ($tag$ or $$) starting at {@code at}, or 0. */
+    private int dollarTagAt(int at) {
+        int j = at + 1;
+        if (j < sql.length() && sql.charAt(j) == '$') {
+            return 2;
+        }
+        if (j >= sql.length() || !isIdentStart(sql.charAt(j))) {
+            return 0;
+        }
+        while (j < sql.length() && (isIdentStart(sql.charAt(j)) || Character.isDigit(sql.charAt(j)))) {
+            j++;
+        }
+        return j < sql.length() && sql.charAt(j) == '$' ? j - at + 1 : 0;
+    }
+
+    private void dollarString() throws SqlSyntaxException {
+        int start = i;
+        int tagLength = dollarTagAt(i);
+        String tag = sql.substring(i, i + tagLength);
+        int close = sql.indexOf(tag, i + tagLength);
+        if (close < 0) {
+            throw new SqlSyntaxException("unterminated dollar-quoted string", start);
+        }
+        String body = sql.substring(i + tagLength, close);
+        i = close + tagLength;
+        addSpan(Token.Kind.STRING, body, start, i);
+    }
+
+    private void number() {
+        int start = i;
+        int n = sql.length();
+        if (sql.charAt(i) == '0' && i + 1 < n && "xXoObB".indexOf(sql.charAt(i + 1)) >= 0) {
+            i += 2;
+            while (i < n && (Character.digit(sql.charAt(i), 16) >= 0 || sql.charAt(i) == '_')) {
+                i++;
+            }
+        } else {
+            while (i < n && (Character.isDigit(sql.charAt(i)) || sql.charAt(i) == '_')) {
+                i++;
+            }
+            if (i < n && sql.charAt(i) == '.' && !(i + 1 < n && sql.charAt(i + 1) == '.')) {
+                i++;
+                while (i < n && (Character.isDigit(sql.charAt(i)) || sql.charAt(i) == '_')) {
+                    i++;
+                }
+            }
+            if (i < n && (sql.charAt(i) == 'e' || sql.charAt(i) == 'E')) {
+                int j = i + 1;
+                if (j < n && (sql.charAt(j) == '+' || sql.charAt(j) == '-')) {
+                    j++;
+                }
+                if (j < n && Character.isDigit(sql.charAt(j))) {
+                    i = j;
+                    while (i < n && Character.isDigit(sql.charAt(i))) {
+                        i++;
+                    }
+                }
+            }
+        }
+        addSpan(Token.Kind.NUMBER, sql.substring(start, i), start, i);
+    }
+
+    private void operator() {
+        int start = i;
+        int n = sql.length();
+        while (i < n && isOperatorChar(sql.charAt(i))) {
+            // A comment start inside an operator ends the operator, as in PostgreSQL.
+            if (i > start && ((sql.charAt(i) == '-' && peek(1) == '-') || (sql.charAt(i) == '/' && peek(1) == '*'))) {
+                break;
+            }
+            i++;
+        }
+        addSpan(Token.Kind.OPERATOR, sql.substring(start, i), start, i);
+    }
+}

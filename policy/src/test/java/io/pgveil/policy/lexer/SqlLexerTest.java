@@ -1,0 +1,83 @@
+package io.pgveil.policy.lexer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class SqlLexerTest {
+    private static List<Token> lex(String sql) throws SqlSyntaxException {
+        return SqlLexer.tokenize(sql, true);
+    }
+
+    private static String show(List<Token> tokens) {
+        return tokens.stream().map(t -> t.kind().name().charAt(0) + ":" + t.text()).collect(Collectors.joining(" "));
+    }
+
+    private static int statementCount(String sql) throws SqlSyntaxException {
+        return SqlLexer.statements(lex(sql)).size();
+    }
+
+    @Test
+    void wordsAreCaseFoldedAndQuotedIdentifiersKeepTheirCase() throws Exception {
+        assertEquals("W:select Q:MyCol P:, W:x_1$ W:from Q:a\"b", show(lex("SELECT \"MyCol\", X_1$ FrOm \"a\"\"b\"")));
+    }
+
+    @Test
+    void commentsDisappearIncludingNestedBlockComments() throws Exception {
+        assertEquals("W:set W:role", show(lex("/* a /* nested */ still comment */ SET -- trailing\n ROLE")));
+    }
+
+    @Test
+    void stringsOfEveryKindAreDecoded() throws Exception {
+        assertEquals("S:it's", show(lex("'it''s'")));
+        assertEquals("S:a\nb\u00e9'", show(lex("E'a\\nb\\u00e9\\''")));
+        assertEquals("S:body; with 'quotes'", show(lex("$fn$body; with 'quotes'$fn$")));
+        assertEquals("S:x", show(lex("$$x$$")));
+        assertEquals("S:d\u00e1ta", show(lex("U&'d\\00e1ta'")));
+        assertEquals("S:d\u00e1ta", show(lex("U&'d!00e1ta' UESCAPE '!'")));
+    }
+
+    @Test
+    void unicodeEscapedIdentifiersAreDecoded() throws Exception {
+        assertEquals("W:set Q:role", show(lex("SET U&\"\\0072ole\"")));
+        assertEquals("Q:role", show(lex("U&\"#0072ole\" UESCAPE '#'")));
+    }
+
+    @Test
+    void backslashesInPlainStringsDependOnStandardConformingStrings() throws Exception {
+        // With standard_conforming_strings on, 'a\' is a complete string and "; select 2" is a second statement.
+        assertEquals(2, SqlLexer.statements(SqlLexer.tokenize("select 'a\\'; select 2", true)).size());
+        // With it off, \' is an escaped quote and everything up to the final quote is one string.
+        assertEquals(1, SqlLexer.statements(SqlLexer.tokenize("select 'a\\'; select 2'", false)).size());
+    }
+
+    @Test
+    void semicolonsInsideStringsCommentsAndDollarQuotesDoNotSplit() throws Exception {
+        assertEquals(1, statementCount("select ';' /* ; */ -- ;\n, $x$;$x$"));
+        assertEquals(3, statementCount("select 1; select 2;; select 3;"));
+    }
+
+    @Test
+    void semicolonsInsideParenthesesOrAtomicBodiesDoNotSplit() throws Exception {
+        assertEquals(1, statementCount("create rule r as on insert to t do also (insert into a values (1); insert into b values (2))"));
+        assertEquals(2, statementCount("create function f() returns int language sql begin atomic select 1; select 2; end; select 3"));
+    }
+
+    @Test
+    void parametersNumbersOperatorsAndCasts() throws Exception {
+        assertEquals("W:select P:$1 P::: W:int O:+ N:1.5e3 O:<> N:0x1F O:||", show(lex("select $1::int + 1.5e3 <> 0x1F ||")));
+        assertEquals("O:- N:1", show(lex("-/* c */1")));
+    }
+
+    @Test
+    void unterminatedConstructsAreErrors() {
+        assertThrows(SqlSyntaxException.class, () -> lex("select 'abc"));
+        assertThrows(SqlSyntaxException.class, () -> lex("select \"abc"));
+        assertThrows(SqlSyntaxException.class, () -> lex("select $a$ abc $b$"));
+        assertThrows(SqlSyntaxException.class, () -> lex("/* /* */"));
+        assertThrows(SqlSyntaxException.class, () -> lex("select \"\""));
+    }
+}
