@@ -25,6 +25,9 @@ public final class TestPostgres {
     public static final String TLS_ONLY_LOGIN = "tls_only_login";
     public static final String OTHER_PASSWORD = "other-secret";
     public static final String DATABASE = "pgveil_test";
+    /** Roles token identities map to: agents may read tickets (their own, by RLS); analysts also salaries. */
+    public static final String AGENT_ROLE = "agent_reader";
+    public static final String ANALYST_ROLE = "analyst";
 
     private static TestPostgres instance;
 
@@ -107,6 +110,25 @@ public final class TestPostgres {
                 s.execute("CREATE DATABASE " + DATABASE + " OWNER " + LOGIN);
             }
             s.execute("GRANT pg_signal_backend TO " + LOGIN);
+            for (String role : new String[] {AGENT_ROLE, ANALYST_ROLE}) {
+                if (!exists(s, "SELECT 1 FROM pg_roles WHERE rolname = '" + role + "'")) {
+                    s.execute("CREATE ROLE " + role + " NOLOGIN");
+                }
+            }
+            // pgveil logs in as app_login and switches to the role an identity maps to.
+            s.execute("GRANT " + AGENT_ROLE + ", " + ANALYST_ROLE + " TO " + LOGIN);
+        }
+        try (Connection c = login(DATABASE); Statement s = c.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS tickets, salaries");
+            s.execute("CREATE TABLE tickets (id int PRIMARY KEY, assignee text NOT NULL, subject text)");
+            s.execute("INSERT INTO tickets VALUES (1, 'agent-7', 'refund'), (2, 'agent-7', 'late delivery'), "
+                    + "(3, 'ana@example.com', 'churn analysis'), (4, 'somebody-else', 'other')");
+            s.execute("ALTER TABLE tickets ENABLE ROW LEVEL SECURITY");
+            s.execute("CREATE POLICY own_tickets ON tickets USING (assignee = current_setting('pgveil.subject', true))");
+            s.execute("CREATE TABLE salaries (employee text, amount int)");
+            s.execute("INSERT INTO salaries VALUES ('ana', 100)");
+            s.execute("GRANT SELECT ON tickets TO " + AGENT_ROLE + ", " + ANALYST_ROLE);
+            s.execute("GRANT SELECT ON salaries TO " + ANALYST_ROLE);
         }
     }
 

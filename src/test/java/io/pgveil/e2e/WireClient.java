@@ -64,6 +64,54 @@ public final class WireClient implements AutoCloseable {
         this.out = socket.getOutputStream();
     }
 
+    /** Connects over TLS (SSLRequest, then a handshake that trusts any certificate). */
+    public static WireClient tls(int port) throws Exception {
+        Socket plain = new Socket("127.0.0.1", port);
+        plain.getOutputStream().write(sslRequest());
+        if (plain.getInputStream().read() != 'S') {
+            plain.close();
+            throw new IllegalStateException("server declined TLS");
+        }
+        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+        ctx.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+            public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a) {
+            }
+
+            public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a) {
+            }
+
+            public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+                return new java.security.cert.X509Certificate[0];
+            }
+        }}, null);
+        javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) ctx.getSocketFactory().createSocket(plain, "127.0.0.1", port, true);
+        tls.startHandshake();
+        return new WireClient(tls);
+    }
+
+    /** Connects (optionally over TLS), answers a cleartext-password request with {@code password}, reads to ReadyForQuery. */
+    public static WireClient loginWithPassword(int port, String user, String password, boolean tls) throws Exception {
+        WireClient c = tls ? tls(port) : new WireClient(port);
+        c.send(startup(Map.of("user", user, "database", TestPostgres.DATABASE)));
+        Message request = c.read();
+        if (request.type() != 'R' || request.int32(0) != 3) {
+            throw new IllegalStateException("expected AuthenticationCleartextPassword, got " + request.type());
+        }
+        c.send(typed('p', (password + "\0").getBytes(StandardCharsets.UTF_8)));
+        Message ok = c.read();
+        if (ok.type() != 'R' || ok.int32(0) != 0) {
+            throw new IllegalStateException("login failed: " + ok.field('M'));
+        }
+        c.readUntilReady();
+        return c;
+    }
+
+    /** Sends {@code bytes} and reads everything up to the next ReadyForQuery. */
+    public List<Message> exchange(byte[] bytes) throws IOException {
+        send(bytes);
+        return readUntilReady();
+    }
+
     /** Connects, logs in with SCRAM-SHA-256 and reads up to the first ReadyForQuery. */
     public static WireClient login(int port, String user, String password) throws Exception {
         WireClient c = new WireClient(port);
@@ -187,6 +235,11 @@ public final class WireClient implements AutoCloseable {
 
     public static byte[] cancelRequest(int pid, int secret) {
         return ByteBuffer.allocate(16).putInt(16).putInt(80877102).putInt(pid).putInt(secret).array();
+    }
+
+    public static byte[] saslInitialResponse(String mechanism, String data) {
+        byte[] d = data.getBytes(StandardCharsets.UTF_8);
+        return typed('p', concat((mechanism + "\0").getBytes(StandardCharsets.UTF_8), ByteBuffer.allocate(4).putInt(d.length).array(), d));
     }
 
     public static byte[] query(String sql) {

@@ -124,6 +124,8 @@ final class ConfigValidator {
             if (is.leeway().toMinutes() > 5) {
                 out.add(new Finding(at + ".leeway", "must be at most 5m"));
             }
+            positive(out, at + ".jwks_cache_ttl", is.jwksCacheTtl());
+            positive(out, at + ".jwks_refetch_interval", is.jwksRefetchInterval());
             if (is.maxTokenBytes() < 512 || is.maxTokenBytes() > 1024 * 1024) {
                 out.add(new Finding(at + ".max_token_bytes", "must be between 512 and 1MB"));
             }

@@ -59,10 +59,14 @@ public record OidcConfig(List<IssuerConfig> issuers, Boolean allowPlaintextOnLoo
      *                        ID tokens where access tokens are expected; empty = not checked
      * @param maxTokenBytes   longer tokens are refused before parsing
      * @param claims          where the identity's parts are in the token
+     * @param jwksCacheTtl    how long fetched keys are used before they are fetched again
+     * @param jwksRefetchInterval a token with an unknown {@code kid} makes pgveil fetch the keys again, but no more
+     *                        often than this
      */
     public record IssuerConfig(String issuer, String audience, String jwksUri, List<String> algorithms, Duration leeway,
                                List<String> requiredClaims, java.util.Map<String, String> claimValues, String tokenType,
-                               Integer maxTokenBytes, ClaimsConfig claims) {
+                               Integer maxTokenBytes, ClaimsConfig claims, Duration jwksCacheTtl,
+                               Duration jwksRefetchInterval) {
         public static final List<String> ASYMMETRIC = List.of("RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
                 "ES256", "ES384", "ES512", "EdDSA");
 
@@ -74,6 +78,13 @@ public record OidcConfig(List<IssuerConfig> issuers, Boolean allowPlaintextOnLoo
             tokenType = tokenType == null ? "" : tokenType;
             maxTokenBytes = maxTokenBytes == null ? 16 * 1024 : maxTokenBytes;
             claims = claims == null ? ClaimsConfig.DEFAULT : claims;
+            jwksCacheTtl = jwksCacheTtl == null ? Duration.ofMinutes(15) : jwksCacheTtl;
+            jwksRefetchInterval = jwksRefetchInterval == null ? Duration.ofMinutes(1) : jwksRefetchInterval;
+        }
+
+        /** An issuer with every other setting at its default. */
+        public static IssuerConfig of(String issuer, String audience) {
+            return new IssuerConfig(issuer, audience, null, null, null, null, null, null, null, null, null, null);
         }
     }
 

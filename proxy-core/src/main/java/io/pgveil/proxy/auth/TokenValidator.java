@@ -52,7 +52,8 @@ import java.util.concurrent.Executor;
  * public-key are refused. {@code iss} must match exactly, {@code aud} must contain the configured audience,
  * {@code exp}/{@code nbf}/{@code iat} are checked with a small leeway, and the token type can be required.
  *
- * <p>The JWKS is cached; a token with an unknown {@code kid} makes it refetch, at most once a minute. When the
+ * <p>The JWKS is cached; a token with an unknown {@code kid} makes it refetch, at most once per
+ * {@code jwks_refetch_interval} (a minute by default). When the
  * issuer cannot be reached, cached keys keep working and unknown keys fail. All fetching and signature checking
  * runs on the given executor, never on an event loop; a token already validated is recognised by its hash
  * until it expires.
@@ -234,7 +235,14 @@ public final class TokenValidator {
             } catch (TokenRejected e) {
                 throw e;
             } catch (Exception e) {
-                throw new TokenRejected(e.getMessage() == null ? e.toString() : e.getMessage());
+                String key = " (alg " + jwt.getHeader().getAlgorithm() + ", kid " + jwt.getHeader().getKeyID() + ")";
+                if (e.getCause() instanceof com.nimbusds.jose.jwk.source.RateLimitReachedException
+                        || e instanceof com.nimbusds.jose.KeySourceException) {
+                    throw new TokenRejected("no matching key in the issuer's JWKS" + key
+                            + "; refetching it is rate-limited or the issuer is unreachable");
+                }
+                String message = e.getMessage() == null ? e.toString() : e.getMessage();
+                throw new TokenRejected(message.startsWith("Signed JWT rejected") ? message + key : message);
             }
             Instant now = clock.instant();
             if (claims.getIssueTime() != null && claims.getIssueTime().toInstant().isAfter(now.plus(config.leeway()))) {
@@ -286,8 +294,8 @@ public final class TokenValidator {
                 throw new TokenRejected("invalid jwks_uri " + jwksUri);
             }
             JWKSource<SecurityContext> keys = JWKSourceBuilder.create(url, new DefaultResourceRetriever(5000, 5000, 512 * 1024))
-                    .cache(Duration.ofMinutes(15).toMillis(), Duration.ofSeconds(5).toMillis())
-                    .rateLimited(Duration.ofSeconds(60).toMillis())
+                    .cache(config.jwksCacheTtl().toMillis(), Duration.ofSeconds(5).toMillis())
+                    .rateLimited(config.jwksRefetchInterval().toMillis())
                     .outageTolerant(Duration.ofHours(24).toMillis())
                     .refreshAheadCache(false)
                     .retrying(false)

@@ -100,8 +100,7 @@ final class DemoCommand implements Callable<Integer> {
 
     private PgveilConfig config(DemoDatabase db, DevIssuer issuer) {
         OidcConfig oidc = new OidcConfig(
-                List.of(new OidcConfig.IssuerConfig(issuer.issuer(), DevIssuer.AUDIENCE, null, null, null, null, null,
-                        null, null, null)),
+                List.of(OidcConfig.IssuerConfig.of(issuer.issuer(), DevIssuer.AUDIENCE)),
                 true, null, null, null, null, null);
         return new PgveilConfig(
                 new ListenConfig("127.0.0.1", port, null),

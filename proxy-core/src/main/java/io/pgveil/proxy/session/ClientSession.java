@@ -92,6 +92,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private Channel client;
     private State state = State.STARTUP;
     private ScheduledFuture<?> handshakeTimer;
+    /** Ends a token session at expiry; cancelled when the session ends first, so it does not keep the session alive. */
+    private ScheduledFuture<?> expiryTimer;
 
     private boolean sslRequested;
     private String user;
@@ -210,6 +212,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         context.sessions().remove(this);
         if (handshakeTimer != null) {
             handshakeTimer.cancel(false);
+        }
+        if (expiryTimer != null) {
+            expiryTimer.cancel(false);
         }
         releaseEarlyMessages();
         if (upstreamConnection != null) {
@@ -520,7 +525,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         long delay = Math.max(0, Duration.between(context.clock().instant(), end).toMillis());
         PgError expired = PgError.fatal(SqlState.INVALID_AUTHORIZATION,
                 "the session's token has expired; reconnect with a new token");
-        client.eventLoop().schedule(() -> {
+        expiryTimer = client.eventLoop().schedule(() -> {
             if (state != State.READY) {
                 return;
             }
@@ -530,7 +535,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 return;
             }
             closeWhenIdle = expired;
-            client.eventLoop().schedule(() -> fatal(expired), expiry.transactionLimit().toMillis(), TimeUnit.MILLISECONDS);
+            expiryTimer = client.eventLoop().schedule(() -> fatal(expired), expiry.transactionLimit().toMillis(),
+                    TimeUnit.MILLISECONDS);
         }, delay, TimeUnit.MILLISECONDS);
     }
 
@@ -674,12 +680,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private void noteParameter(ByteBuf buf, int from, int to) {
-        String[] p = BackendMessages.parseParameterStatus(buf, from, to);
-        if (p != null) {
-            upstreamConnection.parameters().put(p[0], p[1]);
-            if (p[0].equals("standard_conforming_strings")) {
-                standardConformingStrings = !p[1].equals("off");
-            }
+        String[] p = upstreamConnection.noteParameterStatus(buf, from, to);
+        if (p != null && p[0].equals("standard_conforming_strings")) {
+            standardConformingStrings = !p[1].equals("off");
         }
     }
 

@@ -54,6 +54,15 @@ public final class UpstreamConnection {
         return parameters;
     }
 
+    /** Records the ParameterStatus whose body is {@code buf[from, to)}; returns {name, value}, or null if malformed. */
+    public String[] noteParameterStatus(io.netty.buffer.ByteBuf buf, int from, int to) {
+        String[] p = io.pgveil.proxy.pgwire.BackendMessages.parseParameterStatus(buf, from, to);
+        if (p != null) {
+            parameters.put(p[0], p[1]);
+        }
+        return p;
+    }
+
     public CancelTarget cancelTarget() {
         return new CancelTarget(processId, secretKey, tls);
     }

@@ -144,12 +144,7 @@ public final class UpstreamPool {
                 }
                 ByteBuf body = m.body();
                 switch (m.type()) {
-                    case BackendMessages.PARAMETER_STATUS -> {
-                        String[] p = BackendMessages.parseParameterStatus(body, 0, body.readableBytes());
-                        if (p != null) {
-                            connection.parameters().put(p[0], p[1]);
-                        }
-                    }
+                    case BackendMessages.PARAMETER_STATUS -> connection.noteParameterStatus(body, 0, body.readableBytes());
                     case BackendMessages.COMMAND_COMPLETE -> failed |= !is(body, "DISCARD ALL");
                     case BackendMessages.READY_FOR_QUERY -> finish(ctx, !failed && body.getByte(0) == 'I');
                     case BackendMessages.NOTICE_RESPONSE, BackendMessages.NOTIFICATION_RESPONSE -> {
@@ -160,6 +155,12 @@ public final class UpstreamPool {
             } finally {
                 ReferenceCountUtil.release(msg);
             }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            timeout.cancel(false);
+            ctx.fireChannelInactive();
         }
 
         private void finish(ChannelHandlerContext ctx, boolean clean) {
@@ -206,11 +207,7 @@ public final class UpstreamPool {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             try {
                 if (msg instanceof PgMessage m && m.type() == BackendMessages.PARAMETER_STATUS) {
-                    ByteBuf body = m.body();
-                    String[] p = BackendMessages.parseParameterStatus(body, 0, body.readableBytes());
-                    if (p != null) {
-                        connection.parameters().put(p[0], p[1]);
-                    }
+                    connection.noteParameterStatus(m.content(), m.bodyIndex(), m.bodyIndex() + m.bodyLength());
                     return;
                 }
                 // An idle server speaks only to end the connection (e.g. FATAL on its own shutdown).

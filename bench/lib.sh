@@ -1,0 +1,133 @@
+# Shared set-up for pgveil's benchmarks: a throw-away PostgreSQL cluster, PgBouncer (session mode) and pgveil,
+# side by side on loopback. Source it; call bench_setup, then bench_start_pgbouncer / bench_start_pgveil.
+# shellcheck shell=bash
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_PORT="${PG_PORT:-55432}"
+BOUNCER_PORT="${BOUNCER_PORT:-55433}"
+PGVEIL_PORT="${PGVEIL_PORT:-55434}"
+PGVEIL_THREADS="${PGVEIL_THREADS:-0}"          # listen.threads; 0 = pgveil's default
+PGVEIL_TRANSPORT="${PGVEIL_TRANSPORT:-auto}"   # listen.transport
+SCALE="${SCALE:-10}"
+PG_BIN="${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}"
+LOGIN=bench_login
+LOGIN_PW=bench-login-pw
+CLIENT=bench
+CLIENT_PW=bench-pw
+WORK="$(mktemp -d /tmp/pgveil-bench.XXXXXX)"
+results="$here/bench/results"
+mkdir -p "$results"
+pids=()
+
+need() { command -v "$1" >/dev/null 2>&1; }
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+chown_pg() { if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$@"; fi; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+median() { printf "%s\n" "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+bench_cleanup() {
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  [ -f "$WORK/pgbouncer.pid" ] && kill "$(cat "$WORK/pgbouncer.pid")" 2>/dev/null || true
+  as_pg "$PG_BIN/pg_ctl" -D "$WORK/data" -m fast stop >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+
+psql_admin() { psql -X -q -h "$WORK/sock" -p "$PG_PORT" -U postgres "$@"; }
+
+# A PostgreSQL cluster with pgveil's login role, a database it owns, and pgbench tables at $SCALE.
+bench_setup() {
+  trap bench_cleanup EXIT
+  if ! need pgbouncer || ! need pgbench || ! need psql; then
+    echo "installing pgbouncer and postgresql-client with apt-get" >&2
+    apt-get update -qq && apt-get install -y -qq pgbouncer postgresql-client >/dev/null
+  fi
+  [ -x "$PG_BIN/initdb" ] || { echo "no PostgreSQL server binaries found (set PG_BIN)"; exit 1; }
+  if [ ! -f "$here/proxy-core/target/pgveil.jar" ]; then
+    (cd "$here" && mvn -q -DskipTests package)
+  fi
+  mkdir -p "$WORK/data" "$WORK/sock"
+  chown_pg "$WORK"
+  as_pg "$PG_BIN/initdb" -D "$WORK/data" -A trust -U postgres >/dev/null
+  cat >> "$WORK/data/postgresql.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$WORK/sock'
+max_connections = 200
+shared_buffers = 512MB
+password_encryption = 'scram-sha-256'
+EOF
+  cat > "$WORK/data/pg_hba.conf" <<EOF
+local all all trust
+host all postgres 127.0.0.1/32 trust
+host all all 127.0.0.1/32 scram-sha-256
+EOF
+  as_pg "$PG_BIN/pg_ctl" -D "$WORK/data" -l "$WORK/pg.log" -w start >/dev/null
+  psql_admin -c "create role $LOGIN login password '$LOGIN_PW'" -c "create database bench owner $LOGIN"
+  PGPASSWORD=$LOGIN_PW pgbench -i -q -s "$SCALE" -h 127.0.0.1 -p "$PG_PORT" -U "$LOGIN" bench 2>&1 | tail -1
+}
+
+# PgBouncer in session mode; clients log in as $CLIENT with SCRAM-SHA-256, against the verifier PostgreSQL
+# itself stores (so PgBouncer does no key derivation per login), and PgBouncer logs in to the server as the same
+# role with those SCRAM keys (its "pass-through"), which is how it is deployed with auth_query.
+bench_start_pgbouncer() {
+  psql_admin -c "set password_encryption = 'scram-sha-256'" -c "create role $CLIENT login password '$CLIENT_PW'" \
+    -d bench -c "grant select on all tables in schema public to $CLIENT"
+  local verifier
+  verifier=$(psql_admin -At -c "select rolpassword from pg_authid where rolname = '$CLIENT'")
+  echo "\"$CLIENT\" \"$verifier\"" > "$WORK/userlist.txt"
+  cat > "$WORK/pgbouncer.ini" <<EOF
+[databases]
+bench = host=127.0.0.1 port=$PG_PORT dbname=bench
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $BOUNCER_PORT
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $WORK/userlist.txt
+pool_mode = session
+max_client_conn = 1000
+default_pool_size = 100
+log_connections = 0
+log_disconnections = 0
+logfile = $WORK/pgbouncer.log
+pidfile = $WORK/pgbouncer.pid
+EOF
+  chown_pg "$WORK"
+  as_pg pgbouncer -d "$WORK/pgbouncer.ini"
+  sleep 0.5
+}
+
+# pgveil with the YAML in $1 (appended to listen/upstream sections written here); waits until it listens.
+bench_start_pgveil() {
+  cat > "$WORK/pgveil.yaml" <<EOF
+listen:   { host: 127.0.0.1, port: $PGVEIL_PORT, threads: $PGVEIL_THREADS, transport: $PGVEIL_TRANSPORT }
+upstream: { host: 127.0.0.1, port: $PG_PORT, user: $LOGIN, password: \${env:PGVEIL_UPSTREAM_PASSWORD}, tls: disable }
+$1
+EOF
+  PGVEIL_UPSTREAM_PASSWORD=$LOGIN_PW PGVEIL_STATIC_PASSWORD=$CLIENT_PW \
+    "$here/bin/pgveil" run --config "$WORK/pgveil.yaml" 2> "$WORK/pgveil.log" &
+  pgveil_pid=$!
+  pids+=("$pgveil_pid")
+  for _ in $(seq 100); do grep -q "listening on" "$WORK/pgveil.log" && break; sleep 0.1; done
+  grep -q "listening on" "$WORK/pgveil.log" || { cat "$WORK/pgveil.log"; exit 1; }
+  pgveil_java=$(pgrep -P "$pgveil_pid" java || echo "$pgveil_pid")
+}
+
+target_port() { case "$1" in direct) echo "$PG_PORT";; pgbouncer) echo "$BOUNCER_PORT";; pgveil) echo "$PGVEIL_PORT";; esac; }
+target_user() { case "$1" in direct) echo "$LOGIN";; *) echo "$CLIENT";; esac; }
+target_pw() { case "$1" in direct) echo "$LOGIN_PW";; pgveil) echo "${PGVEIL_CLIENT_PASSWORD:-$CLIENT_PW}";; *) echo "$CLIENT_PW";; esac; }
+
+# tps target mode clients seconds [extra pgbench options...]
+tps() {
+  local t=$1 mode=$2 c=$3 secs=$4 out
+  shift 4
+  out=$(PGPASSWORD=$(target_pw "$t") PGSSLMODE=disable pgbench -n -S -M "$mode" -c "$c" -j 2 -T "$secs" "$@" \
+        -h 127.0.0.1 -p "$(target_port "$t")" -U "$(target_user "$t")" bench 2>&1) || { echo "$out" >&2; echo 0; return; }
+  echo "$out" | sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p; s/^tps = \([0-9.]*\) (including reconnection times)/\1/p' | head -1
+}
+
+bench_header() {
+  echo "$1, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
+  echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), $(pgbouncer --version | head -1), pgbench scale $SCALE"
+  echo "pgveil: $(grep -o '([a-z_]* transport, [0-9]* event loops)' "$WORK/pgveil.log")"
+}
