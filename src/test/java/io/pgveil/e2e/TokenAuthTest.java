@@ -378,6 +378,48 @@ class TokenAuthTest {
     }
 
     @Test
+    void groupsCanComeFromNestedClaimPaths() throws Exception {
+        io.pgveil.config.OidcConfig.IssuerConfig keycloakStyle = new io.pgveil.config.OidcConfig.IssuerConfig(idp.issuer(),
+                OidcProvider.AUDIENCE, null, null, null, null, null, null, null,
+                new io.pgveil.config.OidcConfig.ClaimsConfig(null, null, null, null, List.of("groups", "realm_access.roles")),
+                null, Duration.ofSeconds(1));
+        String token = idp.token("ana@example.com", List.of(), Map.of("realm_access", Map.of("roles", List.of("analysts"))),
+                Duration.ofHours(1));
+        try (Pgveil p = Pgveil.start(c -> Tokens.configure(c, Tokens.oidc(List.of(keycloakStyle))));
+             Connection c = connect(p, "ana", token)) {
+            assertEquals(List.of(TestPostgres.ANALYST_ROLE), column(c, "select current_user"));
+            assertEquals(List.of("{\"analysts\"}"), column(c, "select current_setting('pgveil.groups')"));
+        }
+    }
+
+    @Test
+    void aRefusedTokenIsLoggedByItsHashWithThePreciseReasonAndNeverInFull() throws Exception {
+        // Signed with the issuer's real key, expired long past the leeway.
+        com.nimbusds.jose.jwk.JWK key = idp.currentKey();
+        java.time.Instant past = java.time.Instant.now().minus(Duration.ofHours(2));
+        String token = Tokens.sign(key, Tokens.header(key).build(), Tokens.validClaims(idp.issuer())
+                .issueTime(java.util.Date.from(past)).notBeforeTime(java.util.Date.from(past))
+                .expirationTime(java.util.Date.from(past.plusSeconds(60))).build());
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(io.pgveil.proxy.session.ClientSession.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> captured = new ch.qos.logback.core.read.ListAppender<>();
+        captured.start();
+        logger.addAppender(captured);
+        try {
+            SQLException e = assertThrows(SQLException.class, () -> connect(pgveil, "agent", token));
+            assertEquals("28000", e.getSQLState());
+            assertTrue(!e.getMessage().contains("Expired"), "the client learns nothing about why: " + e.getMessage());
+            String log = captured.list.stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                    .filter(m -> m.contains("authentication failed")).findFirst().orElseThrow();
+            assertTrue(log.contains("Expired JWT"), log);
+            assertTrue(log.contains("token_sha256=" + io.pgveil.proxy.auth.TokenValidator.sha256(token)), log);
+            assertTrue(captured.list.stream().noneMatch(ev -> ev.getFormattedMessage().contains(token)), "the token itself is never logged");
+        } finally {
+            logger.detachAppender(captured);
+        }
+    }
+
+    @Test
     void delegationIsKeptAsAChain() throws Exception {
         Map<String, Object> act = Map.of("sub", "agent-7", "act", Map.of("sub", "orchestrator"));
         String token = idp.token("ana@example.com", List.of("analysts"), Map.of("act", act), Duration.ofHours(1));

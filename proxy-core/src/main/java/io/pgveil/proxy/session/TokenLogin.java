@@ -77,10 +77,17 @@ final class TokenLogin extends Login {
         if (token.isEmpty()) {
             return failed("empty token");
         }
+        String hash = TokenValidator.sha256(token);
         if (validator.tooLong(token)) {
-            return failed("token longer than max_token_bytes (" + token.length() + " bytes)");
+            return failed("token longer than max_token_bytes (" + token.length() + " bytes), token_sha256=" + hash);
         }
-        return new Step.Decided(validator.validate(token), null);
+        // The log names the token by its hash, never by its value.
+        return new Step.Decided(validator.validate(token).handle((identity, error) -> {
+            if (error != null) {
+                throw new java.util.concurrent.CompletionException(new TokenRejected(reason(error) + ", token_sha256=" + hash));
+            }
+            return identity;
+        }), null);
     }
 
     /** The token in an OAUTHBEARER initial response; empty when the client asks for discovery. */
