@@ -72,6 +72,37 @@ public final class ConfigLoader {
 
     /** Parses YAML text; {@code source} names it in error messages, relative paths resolve against {@code baseDir}. */
     public PgveilConfig parse(String yaml, String source, Path baseDir) throws ConfigException {
+        return parse(yaml, source, "upstream", PgveilConfig.class, c -> c.resolvedAgainst(baseDir), ConfigValidator::validate);
+    }
+
+    /**
+     * Loads a separate policy file ({@code policy.file}): {@code rules}, {@code guardrails} and {@code analysis},
+     * with the same substitution and the same precise errors as the main configuration.
+     */
+    public PolicyConfig loadPolicy(Path file) throws ConfigException {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw single(file.toString(), "file not found");
+        } catch (IOException e) {
+            throw single(file.toString(), "cannot read: " + e.getMessage());
+        }
+        return parsePolicy(text, file.toString());
+    }
+
+    /** Parses the text of a policy file; {@code source} names it in error messages. */
+    public PolicyConfig parsePolicy(String yaml, String source) throws ConfigException {
+        PolicyConfig p = parse(yaml, source, "rules", PolicyConfig.class, c -> c,
+                c -> ConfigValidator.validatePolicy("", c));
+        if (p.file() != null) {
+            throw single(source, "a policy file cannot name another policy file");
+        }
+        return p;
+    }
+
+    private <T> T parse(String yaml, String source, String expectedKey, Class<T> type, java.util.function.UnaryOperator<T> resolve,
+                        Function<T, List<ConfigValidator.Finding>> validate) throws ConfigException {
         List<ConfigProblem> problems = new ArrayList<>();
         Placeholders placeholders = new Placeholders(source, problems);
         String masked = placeholders.mask(yaml);
@@ -91,23 +122,23 @@ public final class ConfigLoader {
             throw new ConfigException(problems);
         }
         if (tree.root == null || !tree.root.isObject()) {
-            throw single(source, "the configuration must be a YAML mapping with at least an 'upstream' section");
+            throw single(source, "the configuration must be a YAML mapping with at least an '" + expectedKey + "' section");
         }
         tree.substitute(tree.root, "", placeholders);
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
 
-        PgveilConfig config;
+        T config;
         try {
-            config = MAPPER.treeToValue(tree.root, PgveilConfig.class);
+            config = MAPPER.treeToValue(tree.root, type);
         } catch (JsonMappingException e) {
             throw new ConfigException(List.of(bindingProblem(e, tree)));
         } catch (JsonProcessingException e) {
             throw single(source, e.getOriginalMessage());
         }
-        config = config.resolvedAgainst(baseDir);
-        for (ConfigValidator.Finding f : ConfigValidator.validate(config)) {
+        config = resolve.apply(config);
+        for (ConfigValidator.Finding f : validate.apply(config)) {
             problems.add(new ConfigProblem(source, tree.lineOf(f.path()), f.path(), f.message()));
         }
         if (!problems.isEmpty()) {

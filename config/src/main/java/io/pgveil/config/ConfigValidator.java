@@ -77,6 +77,13 @@ final class ConfigValidator {
 
         validateOidc(out, c.auth().oidc());
         validateRoles(out, c.roles());
+        out.addAll(validatePolicy("policy.", c.policy()));
+        if (c.policy().file() != null) {
+            if (!c.policy().rules().isEmpty()) {
+                out.add(new Finding("policy.rules", "rules belong in policy.file when it is set; write them in one place"));
+            }
+            readable(out, "policy.file", c.policy().file());
+        }
 
         LimitsConfig limits = c.limits();
         if (limits.maxMessageBytes() < 1024 || limits.maxMessageBytes() > 1L << 30) {
@@ -89,6 +96,55 @@ final class ConfigValidator {
         positive(out, "limits.handshake_timeout", limits.handshakeTimeout());
         notNegative(out, "limits.drain_timeout", limits.drainTimeout());
         return out;
+    }
+
+    /** Findings for a policy; {@code prefix} is "policy." inside the main configuration, "" in a policy file. */
+    static List<Finding> validatePolicy(String prefix, PolicyConfig p) {
+        List<Finding> out = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < p.rules().size(); i++) {
+            PolicyConfig.Rule r = p.rules().get(i);
+            String at = prefix + "rules[" + i + "]";
+            if (r == null) {
+                out.add(new Finding(at, "empty entry; write { name: ..., allow: [read], on: [\"public.*\"] }"));
+                continue;
+            }
+            if (r.name() != null && !names.add(r.name())) {
+                out.add(new Finding(at + ".name", "'" + r.name() + "' is used by another rule"));
+            }
+            if (r.allow().isEmpty() && r.deny().isEmpty() && r.requireApproval().isEmpty()) {
+                out.add(new Finding(at, "grants nothing; give allow, deny or require_approval a list of classes (read, write, ddl, admin)"));
+            }
+            for (int k = 0; k < r.on().size(); k++) {
+                if (r.on().get(k) == null || r.on().get(k).isBlank()) {
+                    out.add(new Finding(at + ".on[" + k + "]", "empty object pattern"));
+                }
+            }
+            if (r.maxRowsReturned() != null && r.maxRowsReturned() < 1) {
+                out.add(new Finding(at + ".max_rows_returned", "must be at least 1 (leave it out for no limit)"));
+            }
+            guardrails(out, at + ".guardrails", r.guardrails());
+        }
+        guardrails(out, prefix + "guardrails", p.guardrails());
+        PolicyConfig.Analysis a = p.analysis();
+        positive(out, prefix + "analysis.time_budget", a.timeBudget());
+        positive(out, prefix + "analysis.catalog_refresh", a.catalogRefresh());
+        if (a.workers() < 1 || a.workers() > 64) {
+            out.add(new Finding(prefix + "analysis.workers", "must be between 1 and 64"));
+        }
+        if (a.cacheSize() < 0) {
+            out.add(new Finding(prefix + "analysis.cache_size", "must be 0 or more"));
+        }
+        return out;
+    }
+
+    private static void guardrails(List<Finding> out, String at, PolicyConfig.Guardrails g) {
+        if (g == null) {
+            return;
+        }
+        if (g.maxRowsAffected() != null && g.maxRowsAffected() < 0) {
+            out.add(new Finding(at + ".max_rows_affected", "must be 0 (no cap) or more"));
+        }
     }
 
     private static void validateOidc(List<Finding> out, OidcConfig oidc) {

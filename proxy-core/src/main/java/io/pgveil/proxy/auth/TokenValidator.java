@@ -1,5 +1,6 @@
 package io.pgveil.proxy.auth;
 
+import io.pgveil.policy.Identity;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.nimbusds.jose.JOSEObjectType;

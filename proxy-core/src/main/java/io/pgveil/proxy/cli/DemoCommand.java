@@ -5,6 +5,8 @@ import io.pgveil.config.LimitsConfig;
 import io.pgveil.config.ListenConfig;
 import io.pgveil.config.OidcConfig;
 import io.pgveil.config.PgveilConfig;
+import io.pgveil.config.PolicyConfig;
+import io.pgveil.config.PolicyConfig.StatementClass;
 import io.pgveil.config.RoleRule;
 import io.pgveil.config.Secret;
 import io.pgveil.config.StaticUser;
@@ -98,6 +100,23 @@ final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Agents read (at most 100 rows per result), analysts read and write, the break-glass user does anything. */
+    static PolicyConfig demoPolicy() {
+        return new PolicyConfig(null, List.of(
+                new PolicyConfig.Rule("agents-read", new PolicyConfig.Match(null, List.of("agents"), null, null),
+                        List.of(StatementClass.READ), null, List.of(StatementClass.WRITE), List.of("public.*"),
+                        null, 100L, null, null),
+                new PolicyConfig.Rule("agents-no-secrets", new PolicyConfig.Match(null, List.of("agents"), null, null),
+                        null, List.of(StatementClass.READ, StatementClass.WRITE), null, List.of("internal.*"),
+                        null, null, null, null),
+                new PolicyConfig.Rule("analysts", new PolicyConfig.Match(null, List.of("analysts"), null, null),
+                        List.of(StatementClass.READ, StatementClass.WRITE), null, null, List.of("public.*"),
+                        null, null, null, null),
+                new PolicyConfig.Rule("break-glass", new PolicyConfig.Match(DEMO_USER, null, null, null),
+                        List.of(StatementClass.values()), null, null, null, null, null, null, null)),
+                null, null, null);
+    }
+
     private PgveilConfig config(DemoDatabase db, DevIssuer issuer) {
         OidcConfig oidc = new OidcConfig(
                 List.of(OidcConfig.IssuerConfig.of(issuer.issuer(), DevIssuer.AUDIENCE)),
@@ -110,6 +129,7 @@ final class DemoCommand implements Callable<Integer> {
                 new AuthConfig(List.of(new StaticUser(DEMO_USER, Secret.of(DEMO_PASSWORD))), oidc),
                 List.of(new RoleRule(null, "agents", null, DemoDatabase.AGENT_ROLE, null, null),
                         new RoleRule(null, "analysts", null, DemoDatabase.ANALYST_ROLE, null, null)),
+                demoPolicy(),
                 LimitsConfig.DEFAULT);
     }
 }

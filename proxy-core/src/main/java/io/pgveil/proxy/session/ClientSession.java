@@ -17,7 +17,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.pgveil.config.LimitsConfig;
 import io.pgveil.config.OidcConfig;
 import io.pgveil.config.StaticUser;
-import io.pgveil.proxy.auth.Identity;
+import io.pgveil.policy.Identity;
 import io.pgveil.proxy.auth.RoleMapper;
 import io.pgveil.proxy.auth.TokenValidator;
 import io.pgveil.proxy.pgwire.BackendMessages;

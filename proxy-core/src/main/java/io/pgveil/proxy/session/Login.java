@@ -2,7 +2,7 @@ package io.pgveil.proxy.session;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.pgveil.proxy.auth.Identity;
+import io.pgveil.policy.Identity;
 import io.pgveil.proxy.pgwire.PgError;
 import java.util.concurrent.CompletableFuture;
 

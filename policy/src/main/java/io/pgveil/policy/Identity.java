@@ -1,4 +1,4 @@
-package io.pgveil.proxy.auth;
+package io.pgveil.policy;
 
 import java.time.Instant;
 import java.util.List;

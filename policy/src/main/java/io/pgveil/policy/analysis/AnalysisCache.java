@@ -1,0 +1,57 @@
+package io.pgveil.policy.analysis;
+
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Analyses remembered by exact text and by shape ({@link Fingerprint}), per analysis context (catalog version,
+ * search path, role, string rules). Holds derived facts only, never parser objects. When it grows past its size it
+ * starts over, which costs a few re-analyses and never a wrong answer.
+ */
+public final class AnalysisCache {
+    private final int maxEntries;
+    private final ConcurrentHashMap<String, MessageAnalysis> exact = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, MessageAnalysis> numbers = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, MessageAnalysis> constants = new ConcurrentHashMap<>();
+
+    public AnalysisCache(int maxEntries) {
+        this.maxEntries = maxEntries;
+    }
+
+    /** A key prefix for everything an analysis depends on besides the text. */
+    public static String contextKey(AnalysisContext ctx) {
+        return ctx.catalog().version() + "|" + ctx.currentRole() + "|" + ctx.standardConformingStrings() + "|"
+                + String.join(",", ctx.searchPath()) + "|";
+    }
+
+    /** A remembered analysis of {@code sql} (or of a text of the same shape), or null. */
+    public MessageAnalysis get(String contextKey, String sql, Fingerprint fp) {
+        MessageAnalysis hit = exact.get(contextKey + sql);
+        if (hit != null || fp == null) {
+            return hit;
+        }
+        hit = numbers.get(contextKey + fp.numbers());
+        if (hit != null) {
+            return hit;
+        }
+        return constants.get(contextKey + fp.constants());
+    }
+
+    public void put(String contextKey, String sql, Fingerprint fp, MessageAnalysis analysis) {
+        if (exact.size() >= maxEntries) {
+            exact.clear();
+            numbers.clear();
+            constants.clear();
+        }
+        exact.put(contextKey + sql, analysis);
+        if (fp != null && analysis.parsed()) {
+            numbers.put(contextKey + fp.numbers(), analysis);
+            if (!analysis.literalSensitive()) {
+                constants.put(contextKey + fp.constants(), analysis);
+            }
+        }
+    }
+
+    public int size() {
+        return exact.size();
+    }
+}

@@ -1,0 +1,67 @@
+package io.pgveil.policy.analysis;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** An immutable catalog read at one moment. */
+public final class CatalogSnapshot implements Catalog {
+    private final long version;
+    private final Set<String> schemas;
+    private final Map<QualifiedName, Relation> relations;
+    private final Map<QualifiedName, Function> functions;
+    private final ConcurrentHashMap<QualifiedName, StatementAnalysis> views = new ConcurrentHashMap<>();
+    private final Set<QualifiedName> analysing = ConcurrentHashMap.newKeySet();
+
+    public CatalogSnapshot(long version, Set<String> schemas, Map<QualifiedName, Relation> relations,
+                           Map<QualifiedName, Function> functions) {
+        this.version = version;
+        this.schemas = Set.copyOf(schemas);
+        this.relations = Map.copyOf(relations);
+        this.functions = Map.copyOf(functions);
+    }
+
+    @Override
+    public long version() {
+        return version;
+    }
+
+    @Override
+    public boolean hasSchema(String schema) {
+        return schemas.contains(schema);
+    }
+
+    @Override
+    public Relation relation(String schema, String name) {
+        return relations.get(new QualifiedName(schema, name));
+    }
+
+    @Override
+    public Function function(String schema, String name) {
+        return functions.get(new QualifiedName(schema, name));
+    }
+
+    @Override
+    public StatementAnalysis viewAnalysis(Relation view, java.util.function.Function<Relation, StatementAnalysis> analyze) {
+        StatementAnalysis done = views.get(view.name());
+        if (done != null) {
+            return done;
+        }
+        if (!analysing.add(view.name())) {
+            return null; // a view that (indirectly) refers to itself
+        }
+        try {
+            StatementAnalysis result = analyze.apply(view);
+            if (result != null) {
+                views.put(view.name(), result);
+            }
+            return result;
+        } finally {
+            analysing.remove(view.name());
+        }
+    }
+
+    public int relationCount() {
+        return relations.size();
+    }
+}

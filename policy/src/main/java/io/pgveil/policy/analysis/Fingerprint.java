@@ -1,0 +1,235 @@
+package io.pgveil.policy.analysis;
+
+/**
+ * The shape of a SQL text, for reusing analyses: comments and runs of whitespace become one space, unquoted
+ * letters are lower-cased, and constants become {@code ?}. Two texts with the same shape differ only in their
+ * constants. {@link #numbers()} normalises numeric constants only (safe for every statement, since pgveil's
+ * decisions never depend on a number's value); {@link #constants()} also normalises string constants (safe only
+ * when the analysis says string values did not matter).
+ *
+ * <p>One pass, no tokens allocated: it runs on the event loop for every simple-protocol query. Anything it is
+ * unsure of (an unterminated quote or comment) yields null, and the caller analyses the text in full.
+ */
+public final class Fingerprint {
+    private final String numbers;
+    private final String constants;
+
+    private Fingerprint(String numbers, String constants) {
+        this.numbers = numbers;
+        this.constants = constants;
+    }
+
+    public String numbers() {
+        return numbers;
+    }
+
+    public String constants() {
+        return constants;
+    }
+
+    /** The fingerprint of {@code sql}, or null when the text cannot be scanned safely. */
+    public static Fingerprint of(String sql, boolean standardConformingStrings) {
+        int n = sql.length();
+        StringBuilder a = new StringBuilder(n);
+        StringBuilder b = new StringBuilder(n);
+        boolean space = false;
+        int i = 0;
+        while (i < n) {
+            char c = sql.charAt(i);
+            if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == 0x0b) {
+                space = true;
+                i++;
+                continue;
+            }
+            if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
+                while (i < n && sql.charAt(i) != '\n' && sql.charAt(i) != '\r') {
+                    i++;
+                }
+                space = true;
+                continue;
+            }
+            if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
+                int depth = 0;
+                int j = i;
+                while (j < n) {
+                    if (sql.charAt(j) == '/' && j + 1 < n && sql.charAt(j + 1) == '*') {
+                        depth++;
+                        j += 2;
+                    } else if (sql.charAt(j) == '*' && j + 1 < n && sql.charAt(j + 1) == '/') {
+                        depth--;
+                        j += 2;
+                        if (depth == 0) {
+                            break;
+                        }
+                    } else {
+                        j++;
+                    }
+                }
+                if (depth != 0) {
+                    return null;
+                }
+                i = j;
+                space = true;
+                continue;
+            }
+            if (space && a.length() > 0) {
+                a.append(' ');
+                b.append(' ');
+            }
+            space = false;
+            if (c == '"') {
+                int end = closing(sql, i, '"', false);
+                if (end < 0) {
+                    return null;
+                }
+                a.append(sql, i, end + 1);
+                b.append(sql, i, end + 1);
+                i = end + 1;
+                continue;
+            }
+            boolean prefixed = (c == 'e' || c == 'E' || c == 'b' || c == 'B' || c == 'x' || c == 'X' || c == 'n' || c == 'N')
+                    && i + 1 < n && sql.charAt(i + 1) == '\'' && !identPart(sql, i - 1);
+            boolean unicode = (c == 'u' || c == 'U') && i + 2 < n && sql.charAt(i + 1) == '&' && !identPart(sql, i - 1);
+            if (unicode) {
+                return null; // rare; let the full lexer handle U& with its UESCAPE clause
+            }
+            if (c == '\'' || prefixed) {
+                int quote = prefixed ? i + 1 : i;
+                boolean backslash = (prefixed && (c == 'e' || c == 'E')) || !standardConformingStrings;
+                int end = closing(sql, quote, '\'', backslash);
+                if (end < 0) {
+                    return null;
+                }
+                a.append(sql, i, end + 1);
+                b.append('?');
+                i = end + 1;
+                continue;
+            }
+            if (c == '$') {
+                int tagEnd = dollarTag(sql, i);
+                if (tagEnd > 0) {
+                    String tag = sql.substring(i, tagEnd);
+                    int close = sql.indexOf(tag, tagEnd);
+                    if (close < 0) {
+                        return null;
+                    }
+                    a.append(sql, i, close + tag.length());
+                    b.append('?');
+                    i = close + tag.length();
+                    continue;
+                }
+                a.append(c);
+                b.append(c);
+                i++;
+                while (i < n && Character.isDigit(sql.charAt(i))) {
+                    a.append(sql.charAt(i));
+                    b.append(sql.charAt(i));
+                    i++;
+                }
+                continue;
+            }
+            if ((Character.isDigit(c) || c == '.' && i + 1 < n && Character.isDigit(sql.charAt(i + 1))) && !identPart(sql, i - 1)) {
+                int j = number(sql, i);
+                a.append('?');
+                b.append('?');
+                i = j;
+                continue;
+            }
+            if (identStart(c)) {
+                while (i < n && identPart(sql, i)) {
+                    char ch = sql.charAt(i);
+                    char lower = ch >= 'A' && ch <= 'Z' ? (char) (ch + 32) : ch;
+                    a.append(lower);
+                    b.append(lower);
+                    i++;
+                }
+                continue;
+            }
+            a.append(c);
+            b.append(c);
+            i++;
+        }
+        return new Fingerprint(a.toString(), b.toString());
+    }
+
+    private static boolean identStart(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+    }
+
+    private static boolean identPart(String s, int i) {
+        if (i < 0 || i >= s.length()) {
+            return false;
+        }
+        char c = s.charAt(i);
+        return identStart(c) || (c >= '0' && c <= '9') || c == '$';
+    }
+
+    /** Index of the quote closing the one at {@code open}, or -1. */
+    private static int closing(String s, int open, char quote, boolean backslashEscapes) {
+        int i = open + 1;
+        while (i < s.length()) {
+            char c = s.charAt(i);
+            if (backslashEscapes && c == '\\') {
+                i += 2;
+                continue;
+            }
+            if (c == quote) {
+                if (i + 1 < s.length() && s.charAt(i + 1) == quote) {
+                    i += 2;
+                    continue;
+                }
+                return i;
+            }
+            i++;
+        }
+        return -1;
+    }
+
+    /** End (exclusive) of a dollar-quote delimiter at {@code i}, or -1 when it is not one. */
+    private static int dollarTag(String s, int i) {
+        int j = i + 1;
+        if (j < s.length() && s.charAt(j) == '$') {
+            return j + 1;
+        }
+        if (j >= s.length() || !identStart(s.charAt(j))) {
+            return -1;
+        }
+        while (j < s.length() && (identStart(s.charAt(j)) || Character.isDigit(s.charAt(j)))) {
+            j++;
+        }
+        return j < s.length() && s.charAt(j) == '$' ? j + 1 : -1;
+    }
+
+    private static int number(String s, int i) {
+        int n = s.length();
+        if (s.charAt(i) == '0' && i + 1 < n && "xXoObB".indexOf(s.charAt(i + 1)) >= 0) {
+            i += 2;
+            while (i < n && (Character.digit(s.charAt(i), 16) >= 0 || s.charAt(i) == '_')) {
+                i++;
+            }
+            return i;
+        }
+        while (i < n && (Character.isDigit(s.charAt(i)) || s.charAt(i) == '_')) {
+            i++;
+        }
+        if (i < n && s.charAt(i) == '.' && !(i + 1 < n && s.charAt(i + 1) == '.')) {
+            i++;
+            while (i < n && (Character.isDigit(s.charAt(i)) || s.charAt(i) == '_')) {
+                i++;
+            }
+        }
+        if (i < n && (s.charAt(i) == 'e' || s.charAt(i) == 'E')) {
+            int j = i + 1;
+            if (j < n && (s.charAt(j) == '+' || s.charAt(j) == '-')) {
+                j++;
+            }
+            if (j < n && Character.isDigit(s.charAt(j))) {
+                i = j;
+                while (i < n && Character.isDigit(s.charAt(i))) {
+                    i++;
+                }
+            }
+        }
+        return i;
+    }
+}

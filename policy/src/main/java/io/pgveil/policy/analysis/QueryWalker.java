@@ -1,0 +1,1050 @@
+package io.pgveil.policy.analysis;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import net.sf.jsqlparser.expression.Alias;
+import net.sf.jsqlparser.expression.BinaryExpression;
+import net.sf.jsqlparser.expression.BooleanValue;
+import net.sf.jsqlparser.expression.DateTimeLiteralExpression;
+import net.sf.jsqlparser.expression.DoubleValue;
+import net.sf.jsqlparser.expression.Expression;
+import net.sf.jsqlparser.expression.ExpressionVisitorAdapter;
+import net.sf.jsqlparser.expression.HexValue;
+import net.sf.jsqlparser.expression.LongValue;
+import net.sf.jsqlparser.expression.NotExpression;
+import net.sf.jsqlparser.expression.NullValue;
+import net.sf.jsqlparser.expression.SignedExpression;
+import net.sf.jsqlparser.expression.StringValue;
+import net.sf.jsqlparser.expression.TimeKeyExpression;
+import net.sf.jsqlparser.expression.operators.conditional.AndExpression;
+import net.sf.jsqlparser.expression.operators.conditional.OrExpression;
+import net.sf.jsqlparser.expression.operators.relational.ComparisonOperator;
+import net.sf.jsqlparser.expression.operators.relational.ExpressionList;
+import net.sf.jsqlparser.expression.operators.relational.IsBooleanExpression;
+import net.sf.jsqlparser.expression.operators.relational.IsDistinctExpression;
+import net.sf.jsqlparser.expression.operators.relational.ParenthesedExpressionList;
+import net.sf.jsqlparser.schema.Column;
+import net.sf.jsqlparser.schema.Table;
+import net.sf.jsqlparser.statement.ReturningClause;
+import net.sf.jsqlparser.statement.Statement;
+import net.sf.jsqlparser.statement.delete.Delete;
+import net.sf.jsqlparser.statement.insert.Insert;
+import net.sf.jsqlparser.statement.insert.InsertConflictAction;
+import net.sf.jsqlparser.statement.merge.Merge;
+import net.sf.jsqlparser.statement.merge.MergeInsert;
+import net.sf.jsqlparser.statement.merge.MergeOperation;
+import net.sf.jsqlparser.statement.merge.MergeUpdate;
+import net.sf.jsqlparser.statement.select.AllColumns;
+import net.sf.jsqlparser.statement.select.AllTableColumns;
+import net.sf.jsqlparser.statement.select.FromItem;
+import net.sf.jsqlparser.statement.select.Join;
+import net.sf.jsqlparser.statement.select.OrderByElement;
+import net.sf.jsqlparser.statement.select.ParenthesedFromItem;
+import net.sf.jsqlparser.statement.select.ParenthesedSelect;
+import net.sf.jsqlparser.statement.select.PlainSelect;
+import net.sf.jsqlparser.statement.select.Select;
+import net.sf.jsqlparser.statement.select.SelectItem;
+import net.sf.jsqlparser.statement.select.SetOperationList;
+import net.sf.jsqlparser.statement.select.TableFunction;
+import net.sf.jsqlparser.statement.select.TableStatement;
+import net.sf.jsqlparser.statement.select.Values;
+import net.sf.jsqlparser.statement.select.WithItem;
+import net.sf.jsqlparser.statement.update.Update;
+import net.sf.jsqlparser.statement.update.UpdateSet;
+
+/**
+ * Walks a query or DML statement parsed by JSqlParser and records what it reads and writes, column by column,
+ * and where each result column comes from. Names resolve through scopes (FROM items, joins, CTEs, subqueries,
+ * LATERAL) and the catalog; views are followed to their base tables. When pgveil cannot tell which table an
+ * unqualified column belongs to, it counts it for every candidate: the analysis errs towards "touches more".
+ */
+final class QueryWalker {
+    private static final String LITERAL = "pgveil_lit_";
+
+    private final AnalysisContext ctx;
+    private final AnalysisBuilder b;
+    private final List<String> literals;
+    /** Analyses a view's definition (for lineage through views). */
+    private final Function<Catalog.Relation, StatementAnalysis> viewAnalyser;
+
+    QueryWalker(AnalysisContext ctx, AnalysisBuilder b, List<String> literals,
+                Function<Catalog.Relation, StatementAnalysis> viewAnalyser) {
+        this.ctx = ctx;
+        this.b = b;
+        this.literals = literals;
+        this.viewAnalyser = viewAnalyser;
+    }
+
+    /** The value of a string literal (placeholders stand for the decoded originals). */
+    String literal(StringValue v) {
+        String s = v.getValue();
+        if (s.startsWith(LITERAL)) {
+            try {
+                return literals.get(Integer.parseInt(s.substring(LITERAL.length())));
+            } catch (RuntimeException e) {
+                return s;
+            }
+        }
+        return s;
+    }
+
+    // ------------------------------------------------------------------ scopes
+
+    /** Where a name in a query can come from: a table or view, or a derived table (subquery, CTE, function). */
+    private record Source(String alias, QualifiedName table, Catalog.Relation relation, List<OutputColumn> derived,
+                          Map<String, OutputColumn> viewColumns) {
+        boolean isTable() {
+            return table != null;
+        }
+
+        /** Column names this source is known to have, or null when not known. */
+        List<String> columnNames() {
+            if (derived != null) {
+                return derived.stream().map(OutputColumn::name).toList();
+            }
+            return relation == null ? null : relation.columns();
+        }
+    }
+
+    private static final class Scope {
+        final Scope parent;
+        final Map<String, Source> byName = new LinkedHashMap<>();
+        final Map<String, List<OutputColumn>> ctes;
+        Map<String, OutputColumn> outputAliases = Map.of();
+
+        Scope(Scope parent) {
+            this.parent = parent;
+            this.ctes = new HashMap<>(parent == null ? Map.of() : parent.ctes);
+        }
+
+        void add(Source s) {
+            byName.put(s.alias(), s);
+        }
+    }
+
+    /** The columns an expression reads, and whether it is a plain column reference. */
+    private record Flow(Set<ColumnRef> sources, boolean direct) {
+        static Flow none() {
+            return new Flow(new HashSet<>(), false);
+        }
+    }
+
+    // ------------------------------------------------------------------ statements
+
+    void statement(Statement st) throws Unanalysable {
+        if (st instanceof Select s) {
+            b.kind = s instanceof Values ? StatementKind.VALUES : StatementKind.SELECT;
+            b.output = select(s, null, Usage.OUTPUT);
+        } else if (st instanceof Insert i) {
+            b.kind = StatementKind.INSERT;
+            b.output = insert(i, null);
+        } else if (st instanceof Update u) {
+            b.kind = StatementKind.UPDATE;
+            b.output = update(u, null);
+        } else if (st instanceof Delete d) {
+            b.kind = StatementKind.DELETE;
+            b.output = delete(d, null);
+        } else if (st instanceof Merge m) {
+            b.kind = StatementKind.MERGE;
+            b.output = merge(m, null);
+        } else {
+            throw new Unanalysable("pgveil does not analyse " + st.getClass().getSimpleName() + " statements");
+        }
+    }
+
+    private Scope withItems(List<WithItem<?>> items, Scope parent) throws Unanalysable {
+        Scope scope = new Scope(parent);
+        if (items == null) {
+            return scope;
+        }
+        for (WithItem<?> w : items) {
+            String name = unquote(w.getAliasName());
+            List<String> columnNames = new ArrayList<>();
+            if (w.getWithItemList() != null) {
+                for (SelectItem<?> item : w.getWithItemList()) {
+                    columnNames.add(unquote(item.toString()));
+                }
+            }
+            scope.ctes.put(name, List.of()); // visible to a recursive reference, with no known columns yet
+            List<OutputColumn> outputs;
+            Object body = w.getParenthesedStatement();
+            if (body instanceof net.sf.jsqlparser.statement.insert.ParenthesedInsert pi) {
+                b.risk(Risk.DML_IN_CTE, "INSERT in WITH " + name);
+                outputs = insert(pi.getInsert(), scope);
+            } else if (body instanceof net.sf.jsqlparser.statement.update.ParenthesedUpdate pu) {
+                b.risk(Risk.DML_IN_CTE, "UPDATE in WITH " + name);
+                outputs = update(pu.getUpdate(), scope);
+            } else if (body instanceof net.sf.jsqlparser.statement.delete.ParenthesedDelete pd) {
+                b.risk(Risk.DML_IN_CTE, "DELETE in WITH " + name);
+                outputs = delete(pd.getDelete(), scope);
+            } else if (body instanceof Select sel) {
+                outputs = select(sel, scope, Usage.OUTPUT);
+            } else {
+                throw new Unanalysable("unsupported WITH item " + name);
+            }
+            scope.ctes.put(name, rename(outputs, columnNames));
+        }
+        return scope;
+    }
+
+    private static List<OutputColumn> rename(List<OutputColumn> outputs, List<String> names) {
+        if (names.isEmpty()) {
+            return outputs;
+        }
+        List<OutputColumn> out = new ArrayList<>();
+        for (int i = 0; i < outputs.size(); i++) {
+            OutputColumn o = outputs.get(i);
+            out.add(new OutputColumn(i < names.size() ? names.get(i) : o.name(), o.sources(), o.direct()));
+        }
+        return out;
+    }
+
+    private List<OutputColumn> select(Select s, Scope parent, Usage usage) throws Unanalysable {
+        Scope scope = withItems(s.getWithItemsList(), parent);
+        List<OutputColumn> out;
+        if (s instanceof PlainSelect p) {
+            out = plainSelect(p, scope, usage);
+        } else if (s instanceof SetOperationList set) {
+            out = null;
+            for (Select branch : set.getSelects()) {
+                List<OutputColumn> o = select(branch, scope, usage);
+                out = out == null ? new ArrayList<>(o) : merge(out, o);
+            }
+            if (out == null) {
+                out = new ArrayList<>();
+            }
+        } else if (s instanceof ParenthesedSelect ps) {
+            out = select(ps.getSelect(), scope, usage);
+        } else if (s instanceof Values v) {
+            out = values(v, scope, usage);
+        } else if (s instanceof TableStatement t) {
+            Source src = tableSource(t.getTable(), scope);
+            out = allColumns(src, usage);
+        } else {
+            throw new Unanalysable("unsupported query form " + s.getClass().getSimpleName());
+        }
+        orderBy(s.getOrderByElements(), scope, out);
+        return out;
+    }
+
+    private static List<OutputColumn> merge(List<OutputColumn> a, List<OutputColumn> c) {
+        List<OutputColumn> out = new ArrayList<>();
+        for (int i = 0; i < Math.max(a.size(), c.size()); i++) {
+            OutputColumn x = i < a.size() ? a.get(i) : null;
+            OutputColumn y = i < c.size() ? c.get(i) : null;
+            Set<ColumnRef> sources = new HashSet<>();
+            if (x != null) {
+                sources.addAll(x.sources());
+            }
+            if (y != null) {
+                sources.addAll(y.sources());
+            }
+            out.add(new OutputColumn(x != null ? x.name() : y.name(), sources,
+                    x != null && y != null && x.direct() && y.direct() && x.sources().equals(y.sources())));
+        }
+        return out;
+    }
+
+    private List<OutputColumn> values(Values v, Scope scope, Usage usage) throws Unanalysable {
+        List<OutputColumn> out = new ArrayList<>();
+        ExpressionList<?> rows = v.getExpressions();
+        if (rows == null) {
+            return out;
+        }
+        for (Expression row : rows) {
+            List<Expression> cells = row instanceof ExpressionList<?> list ? new ArrayList<>(list) : List.of(row);
+            for (int i = 0; i < cells.size(); i++) {
+                Flow f = expression(cells.get(i), scope, usage);
+                if (i < out.size()) {
+                    Set<ColumnRef> merged = new HashSet<>(out.get(i).sources());
+                    merged.addAll(f.sources());
+                    out.set(i, new OutputColumn("column" + (i + 1), merged, false));
+                } else {
+                    out.add(new OutputColumn("column" + (i + 1), f.sources(), false));
+                }
+            }
+        }
+        return out;
+    }
+
+    private List<OutputColumn> plainSelect(PlainSelect p, Scope scope, Usage usage) throws Unanalysable {
+        if (p.getFromItem() != null) {
+            fromItem(p.getFromItem(), scope);
+        }
+        joins(p.getJoins(), scope);
+        if (p.getWhere() != null) {
+            expression(p.getWhere(), scope, Usage.WHERE);
+        }
+        if (p.getGroupBy() != null && p.getGroupBy().getGroupByExpressionList() != null) {
+            for (Object e : p.getGroupBy().getGroupByExpressionList()) {
+                expression((Expression) e, scope, Usage.GROUP_BY);
+            }
+        }
+        if (p.getHaving() != null) {
+            expression(p.getHaving(), scope, Usage.HAVING);
+        }
+        if (p.getDistinct() != null && p.getDistinct().getOnSelectItems() != null) {
+            for (SelectItem<?> item : p.getDistinct().getOnSelectItems()) {
+                expression(item.getExpression(), scope, Usage.ORDER_BY);
+            }
+        }
+        List<OutputColumn> out = new ArrayList<>();
+        Map<String, OutputColumn> aliases = new HashMap<>();
+        for (SelectItem<?> item : p.getSelectItems()) {
+            Expression e = item.getExpression();
+            if (e instanceof AllColumns && !(e instanceof AllTableColumns)) {
+                for (Source src : scope.byName.values()) {
+                    out.addAll(allColumns(src, usage));
+                }
+                if (scope.byName.isEmpty()) {
+                    throw new Unanalysable("SELECT * without FROM");
+                }
+                continue;
+            }
+            if (e instanceof AllTableColumns atc) {
+                Source src = find(scope, qualifier(atc.getTable()));
+                if (src == null) {
+                    throw new Unanalysable("unknown table " + atc.getTable() + " in " + atc);
+                }
+                out.addAll(allColumns(src, usage));
+                continue;
+            }
+            Flow f = expression(e, scope, usage);
+            String name = outputName(item);
+            OutputColumn col = new OutputColumn(name, f.sources(), f.direct());
+            out.add(col);
+            if (item.getAlias() != null) {
+                aliases.put(unquote(item.getAlias().getName()), col);
+            }
+        }
+        scope.outputAliases = aliases;
+        if (p.getWindowDefinitions() != null) {
+            for (var w : p.getWindowDefinitions()) {
+                visitWindow(w, scope);
+            }
+        }
+        orderBy(p.getOrderByElements(), scope, out);
+        if (p.getIntoTables() != null && !p.getIntoTables().isEmpty()) {
+            b.risk(Risk.SELECT_INTO, "SELECT ... INTO creates a table");
+            for (Table t : p.getIntoTables()) {
+                QualifiedName created = new QualifiedName(t.getSchemaName() != null ? unquote(t.getSchemaName())
+                        : ctx.creationSchema(), unquote(t.getName()));
+                b.object(created, Access.CREATE, "table");
+            }
+        }
+        if (p.getForMode() != null) {
+            for (Source src : scope.byName.values()) {
+                if (src.isTable()) {
+                    b.object(src.table(), Access.LOCK, src.relation() == null ? "table" : src.relation().typeName());
+                }
+            }
+        }
+        return out;
+    }
+
+    private void visitWindow(net.sf.jsqlparser.expression.WindowDefinition w, Scope scope) throws Unanalysable {
+        if (w.getPartitionExpressionList() != null) {
+            for (Object e : w.getPartitionExpressionList()) {
+                expression((Expression) e, scope, Usage.WINDOW);
+            }
+        }
+        if (w.getOrderByElements() != null) {
+            for (OrderByElement o : w.getOrderByElements()) {
+                expression(o.getExpression(), scope, Usage.WINDOW);
+            }
+        }
+    }
+
+    private void orderBy(List<OrderByElement> order, Scope scope, List<OutputColumn> out) throws Unanalysable {
+        if (order == null) {
+            return;
+        }
+        for (OrderByElement o : order) {
+            Expression e = o.getExpression();
+            if (e instanceof LongValue || e instanceof Column c && c.getTable() == null
+                    && scope.outputAliases.containsKey(unquote(c.getColumnName()))) {
+                continue; // an output column's position or alias: already accounted for
+            }
+            expression(e, scope, Usage.ORDER_BY);
+        }
+    }
+
+    private String outputName(SelectItem<?> item) {
+        if (item.getAlias() != null) {
+            return unquote(item.getAlias().getName());
+        }
+        Expression e = item.getExpression();
+        if (e instanceof Column c) {
+            return unquote(c.getColumnName());
+        }
+        if (e instanceof net.sf.jsqlparser.expression.Function f) {
+            return unquote(f.getName() == null ? "?column?" : f.getName().toLowerCase(Locale.ROOT));
+        }
+        if (e instanceof net.sf.jsqlparser.expression.AnalyticExpression a && a.getName() != null) {
+            return a.getName().toLowerCase(Locale.ROOT);
+        }
+        if (e instanceof net.sf.jsqlparser.expression.CastExpression cast && cast.getLeftExpression() instanceof Column c) {
+            return unquote(c.getColumnName());
+        }
+        return "?column?";
+    }
+
+    private List<OutputColumn> allColumns(Source src, Usage usage) throws Unanalysable {
+        List<OutputColumn> out = new ArrayList<>();
+        if (src.derived() != null) {
+            for (OutputColumn o : src.derived()) {
+                record(o.sources(), usage);
+                out.add(o);
+            }
+            return out;
+        }
+        List<String> names = src.columnNames();
+        if (names == null) {
+            ColumnRef all = new ColumnRef(src.table(), "*");
+            record(Set.of(all), usage);
+            out.add(new OutputColumn("*", Set.of(all), true));
+            return out;
+        }
+        for (String name : names) {
+            Set<ColumnRef> refs = tableColumn(src, name);
+            record(refs, usage);
+            out.add(new OutputColumn(name, refs, true));
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ FROM
+
+    private void joins(List<Join> joins, Scope scope) throws Unanalysable {
+        if (joins == null) {
+            return;
+        }
+        for (Join j : joins) {
+            fromItem(j.getFromItem() != null ? j.getFromItem() : j.getRightItem(), scope);
+            Collection<Expression> on = j.getOnExpressions();
+            if (on != null) {
+                for (Expression e : on) {
+                    expression(e, scope, Usage.JOIN);
+                }
+            }
+            if (j.getUsingColumns() != null) {
+                for (Column c : j.getUsingColumns()) {
+                    for (Source src : scope.byName.values()) {
+                        List<String> names = src.columnNames();
+                        if (names == null || names.contains(unquote(c.getColumnName()))) {
+                            record(columnOf(src, unquote(c.getColumnName())).sources(), Usage.JOIN);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private void fromItem(FromItem item, Scope scope) throws Unanalysable {
+        if (item instanceof Table t) {
+            Source src = tableSource(t, scope);
+            scope.add(src);
+        } else if (item instanceof ParenthesedSelect ps) {
+            List<OutputColumn> out = select(ps.getSelect(), scope, Usage.OUTPUT);
+            String alias = alias(ps.getAlias(), "subquery");
+            scope.add(new Source(alias, null, null, rename(out, aliasColumns(ps.getAlias())), null));
+        } else if (item instanceof TableFunction tf) {
+            Flow f = expression(tf.getFunction(), scope, Usage.OTHER);
+            String alias = alias(tf.getAlias(), tf.getFunction().getName().toLowerCase(Locale.ROOT));
+            List<String> names = aliasColumns(tf.getAlias());
+            List<OutputColumn> out = new ArrayList<>();
+            if (names.isEmpty()) {
+                names = List.of(alias);
+            }
+            for (String n : names) {
+                out.add(new OutputColumn(n, f.sources(), false));
+            }
+            scope.add(new Source(alias, null, null, out, null));
+        } else if (item instanceof ParenthesedFromItem pf) {
+            fromItem(pf.getFromItem(), scope);
+            joins(pf.getJoins(), scope);
+        } else if (item instanceof Values v) {
+            List<OutputColumn> out = values(v, scope, Usage.OTHER);
+            scope.add(new Source(alias(v.getAlias(), "values"), null, null, rename(out, aliasColumns(v.getAlias())), null));
+        } else {
+            throw new Unanalysable("unsupported FROM item " + item);
+        }
+    }
+
+    private Source tableSource(Table t, Scope scope) throws Unanalysable {
+        String name = unquote(t.getName());
+        String alias = alias(t.getAlias(), name);
+        if (t.getSchemaName() == null && scope.ctes.containsKey(name)) {
+            return new Source(alias, null, null, scope.ctes.get(name), null);
+        }
+        AnalysisContext.Resolved r = ctx.resolveRelation(parts(t));
+        Catalog.Relation rel = r.relation();
+        String type = rel == null ? "table" : rel.typeName();
+        b.object(r.name(), Access.READ, type);
+        Map<String, OutputColumn> viewColumns = null;
+        if (rel != null && rel.isView() && rel.viewDefinition() != null) {
+            StatementAnalysis view = viewAnalyser.apply(rel);
+            if (view == null) {
+                throw new Unanalysable("cannot see through view " + r.name());
+            }
+            for (ObjectAccess o : view.objects()) {
+                b.object(o.name(), o.access(), o.type());
+            }
+            b.functions.addAll(view.functions());
+            viewColumns = new HashMap<>();
+            for (int i = 0; i < view.output().size(); i++) {
+                OutputColumn o = view.output().get(i);
+                String col = i < rel.columns().size() ? rel.columns().get(i) : o.name();
+                viewColumns.put(col, o);
+            }
+        }
+        return new Source(alias, r.name(), rel, null, viewColumns);
+    }
+
+    private static List<String> parts(Table t) {
+        List<String> parts = new ArrayList<>();
+        if (t.getSchemaName() != null) {
+            parts.add(unquote(t.getSchemaName()));
+        }
+        parts.add(unquote(t.getName()));
+        return parts;
+    }
+
+    private static String alias(Alias a, String fallback) {
+        return a == null || a.getName() == null ? fallback : unquote(a.getName());
+    }
+
+    private static List<String> aliasColumns(Alias a) {
+        List<String> out = new ArrayList<>();
+        if (a != null && a.getAliasColumns() != null) {
+            for (Alias.AliasColumn c : a.getAliasColumns()) {
+                out.add(unquote(c.name));
+            }
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ columns
+
+    private Source find(Scope scope, String qualifier) {
+        for (Scope s = scope; s != null; s = s.parent) {
+            Source src = s.byName.get(qualifier);
+            if (src != null) {
+                return src;
+            }
+            for (Source candidate : s.byName.values()) {
+                if (candidate.isTable() && candidate.table().name().equals(qualifier)) {
+                    return candidate;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static String qualifier(Table t) {
+        return unquote(t.getName());
+    }
+
+    private Set<ColumnRef> tableColumn(Source src, String column) {
+        Set<ColumnRef> refs = new HashSet<>();
+        refs.add(new ColumnRef(src.table(), column));
+        if (src.viewColumns() != null && src.viewColumns().containsKey(column)) {
+            refs.addAll(src.viewColumns().get(column).sources());
+        }
+        return refs;
+    }
+
+    private Flow columnOf(Source src, String column) {
+        if (src.derived() != null) {
+            for (OutputColumn o : src.derived()) {
+                if (o.name().equals(column)) {
+                    return new Flow(new HashSet<>(o.sources()), o.direct());
+                }
+            }
+            Set<ColumnRef> all = new HashSet<>();
+            src.derived().forEach(o -> all.addAll(o.sources()));
+            return new Flow(all, false);
+        }
+        boolean direct = src.viewColumns() == null || !src.viewColumns().containsKey(column)
+                || src.viewColumns().get(column).direct();
+        return new Flow(tableColumn(src, column), direct);
+    }
+
+    /** Every column of a source: a whole-row reference such as {@code SELECT t FROM t} or {@code row_to_json(t)}. */
+    private Flow wholeRow(Source src) {
+        Set<ColumnRef> all = new HashSet<>();
+        if (src.derived() != null) {
+            src.derived().forEach(o -> all.addAll(o.sources()));
+        } else if (src.columnNames() == null) {
+            all.add(new ColumnRef(src.table(), "*"));
+        } else {
+            for (String c : src.columnNames()) {
+                all.addAll(tableColumn(src, c));
+            }
+        }
+        return new Flow(all, false);
+    }
+
+    private Flow column(Column c, Scope scope) {
+        String name = unquote(c.getColumnName());
+        Table table = c.getTable();
+        if (table != null && table.getName() != null) {
+            Source src = find(scope, qualifier(table));
+            if (src != null) {
+                return columnOf(src, name);
+            }
+            if (table.getSchemaName() == null) {
+                // "a.b" where a is no source: a composite column a with field b, or a table named a.
+                Flow composite = unqualified(unquote(table.getName()), scope);
+                if (!composite.sources().isEmpty()) {
+                    return new Flow(composite.sources(), false);
+                }
+            }
+            AnalysisContext.Resolved r = ctx.resolveRelation(parts(table));
+            b.object(r.name(), Access.READ, r.relation() == null ? "table" : r.relation().typeName());
+            return new Flow(new HashSet<>(Set.of(new ColumnRef(r.name(), name))), true);
+        }
+        return unqualified(name, scope);
+    }
+
+    private Flow unqualified(String name, Scope scope) {
+        for (Scope s = scope; s != null; s = s.parent) {
+            List<Source> candidates = new ArrayList<>();
+            for (Source src : s.byName.values()) {
+                List<String> names = src.columnNames();
+                if (names != null && names.contains(name)) {
+                    candidates.add(src);
+                }
+            }
+            if (candidates.size() == 1) {
+                return columnOf(candidates.get(0), name);
+            }
+            if (candidates.size() > 1) {
+                Set<ColumnRef> all = new HashSet<>();
+                for (Source src : candidates) {
+                    all.addAll(columnOf(src, name).sources());
+                }
+                return new Flow(all, false);
+            }
+            if (s.outputAliases.containsKey(name)) {
+                OutputColumn o = s.outputAliases.get(name);
+                return new Flow(new HashSet<>(o.sources()), o.direct());
+            }
+        }
+        for (Scope s = scope; s != null; s = s.parent) {
+            Source src = s.byName.get(name);
+            if (src != null) {
+                return wholeRow(src);
+            }
+        }
+        // Not found in any known column list: attribute it to every source whose columns are unknown.
+        Set<ColumnRef> guess = new HashSet<>();
+        for (Scope s = scope; s != null && guess.isEmpty(); s = s.parent) {
+            for (Source src : s.byName.values()) {
+                if (src.isTable() && src.columnNames() == null) {
+                    guess.add(new ColumnRef(src.table(), name));
+                }
+            }
+        }
+        return new Flow(guess, guess.size() == 1);
+    }
+
+    private void record(Set<ColumnRef> refs, Usage usage) {
+        for (ColumnRef r : refs) {
+            b.column(r, usage);
+        }
+    }
+
+    // ------------------------------------------------------------------ expressions
+
+    /** Analyses an expression: the columns it reads (recorded with {@code usage}), its functions and subqueries. */
+    private Flow expression(Expression e, Scope scope, Usage usage) throws Unanalysable {
+        if (e == null) {
+            return Flow.none();
+        }
+        ExpressionReader reader = new ExpressionReader(scope, usage);
+        e.accept(reader, null);
+        if (reader.failure != null) {
+            throw reader.failure;
+        }
+        boolean direct = e instanceof Column && reader.direct;
+        return new Flow(reader.sources, direct);
+    }
+
+    private final class ExpressionReader extends ExpressionVisitorAdapter<Void> {
+        final Scope scope;
+        final Usage usage;
+        final Set<ColumnRef> sources = new HashSet<>();
+        boolean direct = true;
+        int functionDepth;
+        Unanalysable failure;
+
+        ExpressionReader(Scope scope, Usage usage) {
+            this.scope = scope;
+            this.usage = usage;
+        }
+
+        @Override
+        public <S> Void visit(Column column, S context) {
+            Flow f = QueryWalker.this.column(column, scope);
+            direct &= f.direct();
+            sources.addAll(f.sources());
+            record(f.sources(), usage);
+            return null;
+        }
+
+        @Override
+        public <S> Void visit(AllTableColumns all, S context) {
+            Source src = find(scope, qualifier(all.getTable()));
+            if (src != null) {
+                Flow f = wholeRow(src);
+                sources.addAll(f.sources());
+                record(f.sources(), usage);
+            }
+            return null;
+        }
+
+        @Override
+        public <S> Void visit(StringValue value, S context) {
+            if (functionDepth > 0) {
+                b.literalSensitive = true;
+            }
+            return null;
+        }
+
+        @Override
+        public <S> Void visit(net.sf.jsqlparser.expression.Function f, S context) {
+            List<String> parts = new ArrayList<>();
+            for (String p : f.getMultipartName()) {
+                parts.add(unquote(p));
+            }
+            QualifiedName name = ctx.resolveFunction(parts);
+            b.functions.add(name);
+            String simple = name.name();
+            if (KnownFunctions.dangerous(simple)) {
+                b.risk(Risk.DANGEROUS, simple);
+            }
+            if (KnownFunctions.dynamic(simple)) {
+                b.risk(Risk.DYNAMIC_SQL, simple + " runs SQL given as text");
+            }
+            if (simple.equals("set_config")) {
+                setConfig(f);
+            }
+            Catalog.Function known = ctx.catalog().function(name.schema(), simple);
+            if (known != null && known.volatility() == 'v' && !name.schema().equals("pg_catalog")
+                    && !name.schema().equals("information_schema")) {
+                b.risk(Risk.VOLATILE_FUNCTION, name + " is volatile: pgveil cannot see what it does");
+                b.object(name, Access.WRITE, "function");
+            } else if (known != null && !name.schema().equals("pg_catalog")) {
+                b.object(name, Access.EXECUTE, "function");
+            }
+            direct = false;
+            functionDepth++;
+            try {
+                super.visit(f, context);
+            } finally {
+                functionDepth--;
+            }
+            return null;
+        }
+
+        private void setConfig(net.sf.jsqlparser.expression.Function f) {
+            ExpressionList<?> params = f.getParameters();
+            Expression first = params == null || params.isEmpty() ? null : params.get(0);
+            if (first instanceof StringValue sv) {
+                String setting = literal(sv).trim().toLowerCase(Locale.ROOT);
+                if (KnownFunctions.identitySetting(setting)) {
+                    b.risk(Risk.IDENTITY_CHANGE, "set_config('" + setting + "', ...)");
+                } else if (setting.equals("search_path")) {
+                    b.risk(Risk.DANGEROUS, "set_config_search_path");
+                    b.risk(Risk.SEARCH_PATH_CHANGE, "set_config('search_path', ...)");
+                }
+            } else {
+                b.risk(Risk.DANGEROUS, "set_config with a setting name that is not a constant");
+            }
+        }
+
+        @Override
+        public <S> Void visit(ParenthesedSelect select, S context) {
+            subquery(select);
+            return null;
+        }
+
+        @Override
+        public <S> Void visit(Select select, S context) {
+            subquery(select);
+            return null;
+        }
+
+        private void subquery(Select select) {
+            direct = false;
+            try {
+                for (OutputColumn o : QueryWalker.this.select(select, scope, usage)) {
+                    sources.addAll(o.sources());
+                }
+            } catch (Unanalysable e) {
+                failure = e;
+            }
+        }
+
+        @Override
+        public <S> Void visit(net.sf.jsqlparser.expression.AnalyticExpression analytic, S context) {
+            if (analytic.getName() != null) {
+                b.functions.add(ctx.resolveFunction(List.of(analytic.getName().toLowerCase(Locale.ROOT))));
+            }
+            direct = false;
+            return super.visit(analytic, context);
+        }
+
+        @Override
+        public <S> Void visit(net.sf.jsqlparser.expression.CastExpression cast, S context) {
+            direct = false;
+            return super.visit(cast, context);
+        }
+    }
+
+    // ------------------------------------------------------------------ DML
+
+    private QualifiedName target(Table t, Scope scope, String what) {
+        AnalysisContext.Resolved r = ctx.resolveRelation(parts(t));
+        b.object(r.name(), Access.WRITE, r.relation() == null ? "table" : r.relation().typeName());
+        Source src = new Source(alias(t.getAlias(), unquote(t.getName())), r.name(), r.relation(), null, null);
+        scope.add(src);
+        return r.name();
+    }
+
+    private List<OutputColumn> returning(ReturningClause r, Scope scope) throws Unanalysable {
+        List<OutputColumn> out = new ArrayList<>();
+        if (r == null) {
+            return out;
+        }
+        for (Object item : r) {
+            if (!(item instanceof SelectItem<?> si)) {
+                continue;
+            }
+            Expression e = si.getExpression();
+            if (e instanceof AllColumns && !(e instanceof AllTableColumns)) {
+                for (Source src : scope.byName.values()) {
+                    out.addAll(allColumns(src, Usage.RETURNING));
+                }
+                continue;
+            }
+            if (e instanceof AllTableColumns atc) {
+                Source src = find(scope, qualifier(atc.getTable()));
+                if (src != null) {
+                    out.addAll(allColumns(src, Usage.RETURNING));
+                }
+                continue;
+            }
+            Flow f = expression(e, scope, Usage.RETURNING);
+            out.add(new OutputColumn(outputName(si), f.sources(), f.direct()));
+        }
+        return out;
+    }
+
+    private void where(Expression where, Scope scope, String statement) throws Unanalysable {
+        if (where == null) {
+            b.risk(Risk.NO_WHERE, statement + " without WHERE");
+            return;
+        }
+        expression(where, scope, Usage.WHERE);
+        if (vacuous(where)) {
+            b.risk(Risk.VACUOUS_WHERE, statement + " with a WHERE that is always true: " + where);
+        }
+    }
+
+    private void updateSets(List<UpdateSet> sets, QualifiedName table, Scope scope) throws Unanalysable {
+        if (sets == null) {
+            return;
+        }
+        for (UpdateSet set : sets) {
+            for (Column c : set.getColumns()) {
+                b.column(new ColumnRef(table, unquote(c.getColumnName())), Usage.SET);
+            }
+            if (set.getValues() != null) {
+                for (Object v : set.getValues()) {
+                    expression((Expression) v, scope, Usage.OTHER);
+                }
+            }
+        }
+    }
+
+    private List<OutputColumn> insert(Insert i, Scope parent) throws Unanalysable {
+        Scope scope = withItems(i.getWithItemsList(), parent);
+        Scope targetScope = new Scope(scope);
+        QualifiedName table = target(i.getTable(), targetScope, "INSERT");
+        List<String> columns = new ArrayList<>();
+        if (i.getColumns() != null) {
+            for (Column c : i.getColumns()) {
+                columns.add(unquote(c.getColumnName()));
+            }
+        } else {
+            Catalog.Relation r = ctx.catalog().relation(table.schema(), table.name());
+            columns.addAll(r == null ? List.of("*") : r.columns());
+        }
+        for (String c : columns) {
+            b.column(new ColumnRef(table, c), Usage.INSERT);
+        }
+        if (i.getSelect() != null) {
+            select(i.getSelect(), scope, Usage.OTHER);
+        }
+        InsertConflictAction conflict = i.getConflictAction();
+        if (conflict != null) {
+            Scope conflictScope = new Scope(targetScope);
+            conflictScope.add(new Source("excluded", table, ctx.catalog().relation(table.schema(), table.name()), null, null));
+            updateSets(conflict.getUpdateSets(), table, conflictScope);
+            if (conflict.getWhereExpression() != null) {
+                expression(conflict.getWhereExpression(), conflictScope, Usage.WHERE);
+            }
+        }
+        return returning(i.getReturningClause(), targetScope);
+    }
+
+    private List<OutputColumn> update(Update u, Scope parent) throws Unanalysable {
+        Scope scope = withItems(u.getWithItemsList(), parent);
+        Scope s = new Scope(scope);
+        QualifiedName table = target(u.getTable(), s, "UPDATE");
+        if (u.getFromItem() != null) {
+            fromItem(u.getFromItem(), s);
+        }
+        joins(u.getStartJoins(), s);
+        joins(u.getJoins(), s);
+        updateSets(u.getUpdateSets(), table, s);
+        where(u.getWhere(), s, "UPDATE");
+        return returning(u.getReturningClause(), s);
+    }
+
+    private List<OutputColumn> delete(Delete d, Scope parent) throws Unanalysable {
+        Scope scope = withItems(d.getWithItemsList(), parent);
+        Scope s = new Scope(scope);
+        target(d.getTable(), s, "DELETE");
+        if (d.getUsingFromItemList() != null) {
+            for (FromItem item : d.getUsingFromItemList()) {
+                fromItem(item, s);
+            }
+        } else if (d.getUsingList() != null) {
+            for (Table t : d.getUsingList()) {
+                fromItem(t, s);
+            }
+        }
+        joins(d.getJoins(), s);
+        where(d.getWhere(), s, "DELETE");
+        return returning(d.getReturningClause(), s);
+    }
+
+    private List<OutputColumn> merge(Merge m, Scope parent) throws Unanalysable {
+        Scope scope = withItems(m.getWithItemsList(), parent);
+        Scope s = new Scope(scope);
+        QualifiedName table = target(m.getTable(), s, "MERGE");
+        if (m.getFromItem() != null) {
+            fromItem(m.getFromItem(), s);
+        }
+        if (m.getOnCondition() == null) {
+            b.risk(Risk.NO_WHERE, "MERGE without ON");
+        } else {
+            expression(m.getOnCondition(), s, Usage.JOIN);
+            if (vacuous(m.getOnCondition())) {
+                b.risk(Risk.VACUOUS_WHERE, "MERGE with an ON that is always true: " + m.getOnCondition());
+            }
+        }
+        List<MergeOperation> operations = m.getOperations() == null ? List.of() : m.getOperations();
+        for (MergeOperation op : operations) {
+            if (op instanceof MergeUpdate mu) {
+                updateSets(mu.getUpdateSets(), table, s);
+                expression(mu.getAndPredicate(), s, Usage.WHERE);
+            } else if (op instanceof MergeInsert mi) {
+                if (mi.getColumns() != null) {
+                    for (Column c : mi.getColumns()) {
+                        b.column(new ColumnRef(table, unquote(c.getColumnName())), Usage.INSERT);
+                    }
+                }
+                if (mi.getValues() != null) {
+                    for (Expression v : mi.getValues()) {
+                        expression(v, s, Usage.OTHER);
+                    }
+                }
+                expression(mi.getAndPredicate(), s, Usage.WHERE);
+            } else if (op instanceof net.sf.jsqlparser.statement.merge.MergeDelete md) {
+                expression(md.getAndPredicate(), s, Usage.WHERE);
+            }
+        }
+        return returning(m.getReturningClause(), s);
+    }
+
+    // ------------------------------------------------------------------ vacuous conditions
+
+    /** True for conditions that hold for every row: constants, {@code x = x}, {@code true OR ...}. */
+    static boolean vacuous(Expression e) {
+        Expression x = unwrap(e);
+        if (x instanceof BooleanValue bv) {
+            return bv.getValue();
+        }
+        if (constant(x)) {
+            return true;
+        }
+        if (x instanceof OrExpression or) {
+            return vacuous(or.getLeftExpression()) || vacuous(or.getRightExpression());
+        }
+        if (x instanceof AndExpression and) {
+            return vacuous(and.getLeftExpression()) && vacuous(and.getRightExpression());
+        }
+        if (x instanceof NotExpression not) {
+            return constant(unwrap(not.getExpression()));
+        }
+        if (x instanceof IsBooleanExpression ib) {
+            return constant(unwrap(ib.getLeftExpression()));
+        }
+        if (x instanceof Column c && c.getTable() == null && c.getColumnName().equalsIgnoreCase("true")) {
+            return true;
+        }
+        if (x instanceof ComparisonOperator || x instanceof IsDistinctExpression) {
+            BinaryExpression bin = (BinaryExpression) x;
+            Expression l = unwrap(bin.getLeftExpression());
+            Expression r = unwrap(bin.getRightExpression());
+            if (constant(l) && constant(r)) {
+                return true;
+            }
+            String op = bin.getStringExpression();
+            boolean reflexive = op.equals("=") || op.equals(">=") || op.equals("<=") || x instanceof IsDistinctExpression d && d.isNot();
+            return reflexive && l.toString().equalsIgnoreCase(r.toString());
+        }
+        return false;
+    }
+
+    private static Expression unwrap(Expression e) {
+        Expression x = e;
+        while (x instanceof ParenthesedExpressionList<?> p && p.size() == 1) {
+            x = p.get(0);
+        }
+        if (x instanceof SignedExpression s) {
+            return s.getExpression();
+        }
+        return x;
+    }
+
+    private static boolean constant(Expression e) {
+        return e instanceof LongValue || e instanceof DoubleValue || e instanceof StringValue || e instanceof NullValue
+                || e instanceof HexValue || e instanceof BooleanValue || e instanceof DateTimeLiteralExpression
+                || e instanceof TimeKeyExpression
+                || e instanceof net.sf.jsqlparser.expression.CastExpression c && constant(unwrap(c.getLeftExpression()));
+    }
+
+    /** A name as PostgreSQL folds it: quoted keeps its case (without the quotes), unquoted is lower-cased. */
+    static String unquote(String name) {
+        if (name == null) {
+            return null;
+        }
+        if (name.length() >= 2 && name.startsWith("\"") && name.endsWith("\"")) {
+            return name.substring(1, name.length() - 1).replace("\"\"", "\"");
+        }
+        return name.toLowerCase(Locale.ROOT);
+    }
+}

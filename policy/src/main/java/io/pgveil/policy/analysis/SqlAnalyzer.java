@@ -1,0 +1,184 @@
+package io.pgveil.policy.analysis;
+
+import io.pgveil.policy.lexer.SqlLexer;
+import io.pgveil.policy.lexer.SqlSyntaxException;
+import io.pgveil.policy.lexer.Token;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import net.sf.jsqlparser.parser.CCJSqlParser;
+import net.sf.jsqlparser.parser.CCJSqlParserUtil;
+import net.sf.jsqlparser.statement.Statement;
+
+/**
+ * Turns the SQL of one Query or Parse message into a {@link MessageAnalysis}. PostgreSQL's own lexing rules
+ * (via {@link SqlLexer}) split statements and classify the ones JSqlParser has no grammar for; queries and DML
+ * are parsed by JSqlParser from a canonical re-emission of the tokens (comments gone, every string literal
+ * replaced by an indexed placeholder, whose decoded value the analysis keeps).
+ *
+ * <p>This class does the work on the calling thread, which must not be an event loop. The {@code watchdog}
+ * stops a parse that exceeds the time budget by setting JSqlParser's interruption flag, so no thread is
+ * spawned per parse.
+ */
+public final class SqlAnalyzer {
+    private static final int MAX_DEPTH = 8;
+
+    private final ScheduledExecutorService watchdog;
+    private final long budgetMillis;
+
+    public SqlAnalyzer(ScheduledExecutorService watchdog, long budgetMillis) {
+        this.watchdog = watchdog;
+        this.budgetMillis = budgetMillis;
+    }
+
+    public MessageAnalysis analyze(String sql, AnalysisContext ctx) {
+        List<Token> tokens;
+        try {
+            tokens = SqlLexer.tokenize(sql, ctx.standardConformingStrings());
+        } catch (SqlSyntaxException e) {
+            return MessageAnalysis.unparsed("the SQL cannot be split into statements: " + e.getMessage());
+        }
+        List<List<Token>> statements = SqlLexer.statements(tokens);
+        List<StatementAnalysis> out = new ArrayList<>();
+        boolean literalSensitive = false;
+        Run run = new Run(sql, ctx);
+        try {
+            for (List<Token> statement : statements) {
+                StatementAnalysis a = run.statement(statement, 0);
+                out.add(a);
+            }
+        } catch (Unanalysable e) {
+            return MessageAnalysis.unparsed(e.getMessage());
+        } catch (RuntimeException | StackOverflowError e) {
+            // An analysis that fails unexpectedly is no analysis: fail closed, with the reason.
+            return MessageAnalysis.unparsed("pgveil could not analyse this statement (" + e + ")");
+        }
+        literalSensitive = run.literalSensitive;
+        if (out.size() > 1) {
+            List<StatementAnalysis> marked = new ArrayList<>();
+            for (StatementAnalysis a : out) {
+                java.util.Map<Risk, String> risks = new java.util.EnumMap<>(Risk.class);
+                risks.putAll(a.risks());
+                risks.put(Risk.MULTIPLE_STATEMENTS, out.size() + " statements in one message");
+                marked.add(new StatementAnalysis(a.kind(), a.text(), a.objects(), a.columns(), a.output(), a.functions(),
+                        risks, a.inner(), a.detail()));
+            }
+            out = marked;
+        }
+        return new MessageAnalysis(out, null, literalSensitive);
+    }
+
+    /** The analysis of a view's defining query, as a SELECT, against the same catalog. */
+    StatementAnalysis analyseView(Catalog.Relation view, AnalysisContext ctx, int depth) {
+        try {
+            List<Token> tokens = SqlLexer.tokenize(view.viewDefinition(), true);
+            List<List<Token>> statements = SqlLexer.statements(tokens);
+            if (statements.size() != 1) {
+                return null;
+            }
+            AnalysisContext viewCtx = new AnalysisContext(List.of(), ctx.currentRole(), true, ctx.catalog());
+            return new Run(view.viewDefinition(), viewCtx).statement(statements.get(0), depth + 1);
+        } catch (SqlSyntaxException | Unanalysable e) {
+            return null;
+        }
+    }
+
+    /** One analysis: the source text and context, and facts gathered across its statements. */
+    private final class Run {
+        final String source;
+        final AnalysisContext ctx;
+        boolean literalSensitive;
+
+        Run(String source, AnalysisContext ctx) {
+            this.source = source;
+            this.ctx = ctx;
+        }
+
+        StatementAnalysis statement(List<Token> tokens, int depth) throws Unanalysable {
+            if (depth > MAX_DEPTH) {
+                throw new Unanalysable("statements nested too deeply");
+            }
+            if (tokens.isEmpty()) {
+                return new AnalysisBuilder(StatementKind.EMPTY, "").build();
+            }
+            String text = source.substring(tokens.get(0).start(), tokens.get(tokens.size() - 1).end());
+            LexicalClassifier lexical = new LexicalClassifier(ctx, t -> statement(t, depth + 1));
+            StatementAnalysis classified = lexical.classify(tokens, text);
+            if (classified != null) {
+                literalSensitive = true;
+                return classified;
+            }
+            List<String> literals = new ArrayList<>();
+            String canonical = canonical(tokens, literals);
+            Statement parsed = parse(canonical);
+            AnalysisBuilder b = new AnalysisBuilder(StatementKind.SELECT, text);
+            QueryWalker walker = new QueryWalker(ctx, b, literals,
+                    view -> ctx.catalog().viewAnalysis(view, v -> analyseView(v, ctx, depth)));
+            walker.statement(parsed);
+            literalSensitive |= b.literalSensitive;
+            return b.build();
+        }
+    }
+
+    private Statement parse(String canonical) throws Unanalysable {
+        CCJSqlParser parser = CCJSqlParserUtil.newParser(canonical).withAllowComplexParsing(true);
+        ScheduledFuture<?> stop = watchdog == null ? null
+                : watchdog.schedule(() -> parser.interrupted = true, budgetMillis, TimeUnit.MILLISECONDS);
+        try {
+            Statement st = parser.Statement();
+            if (parser.interrupted) {
+                throw new Unanalysable("analysis took longer than policy.analysis.time_budget (" + budgetMillis + " ms)");
+            }
+            return st;
+        } catch (net.sf.jsqlparser.parser.ParseException | net.sf.jsqlparser.parser.TokenMgrException e) {
+            if (parser.interrupted) {
+                throw new Unanalysable("analysis took longer than policy.analysis.time_budget (" + budgetMillis + " ms)");
+            }
+            String message = String.valueOf(e.getMessage());
+            int eol = message.indexOf('\n');
+            throw new Unanalysable("pgveil cannot parse this statement: " + (eol > 0 ? message.substring(0, eol) : message));
+        } catch (RuntimeException | StackOverflowError e) {
+            throw new Unanalysable("pgveil cannot parse this statement: " + e);
+        } finally {
+            if (stop != null) {
+                stop.cancel(false);
+            }
+        }
+    }
+
+    /**
+     * The statement re-emitted for JSqlParser: tokens separated as in the source, comments gone, quoted
+     * identifiers re-quoted, every string constant (of any PostgreSQL spelling) replaced by
+     * {@code 'pgveil_lit_N'} with its decoded value in {@code literals}, and COLLATE clauses dropped.
+     */
+    static String canonical(List<Token> tokens, List<String> literals) {
+        StringBuilder sb = new StringBuilder();
+        int previousEnd = -1;
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (t.is("collate") && i + 1 < tokens.size() && tokens.get(i + 1).isIdentifier()) {
+                i++;
+                while (i + 2 < tokens.size() && tokens.get(i + 1).text().equals(".") && tokens.get(i + 2).isIdentifier()) {
+                    i += 2;
+                }
+                previousEnd = tokens.get(i).end();
+                continue;
+            }
+            if (previousEnd >= 0 && t.start() > previousEnd) {
+                sb.append(' ');
+            }
+            switch (t.kind()) {
+                case STRING -> {
+                    sb.append("'pgveil_lit_").append(literals.size()).append('\'');
+                    literals.add(t.text());
+                }
+                case QUOTED_IDENTIFIER -> sb.append('"').append(t.text().replace("\"", "\"\"")).append('"');
+                default -> sb.append(t.text());
+            }
+            previousEnd = t.end();
+        }
+        return sb.toString();
+    }
+}
