@@ -4,6 +4,7 @@ import io.pgveil.config.AuthConfig;
 import io.pgveil.config.LimitsConfig;
 import io.pgveil.config.ListenConfig;
 import io.pgveil.config.PgveilConfig;
+import io.pgveil.config.PolicyConfig;
 import io.pgveil.config.Secret;
 import io.pgveil.config.StaticUser;
 import io.pgveil.config.UpstreamConfig;
@@ -38,9 +39,22 @@ public final class Pgveil implements AutoCloseable {
                         UpstreamTlsMode.PREFER, null, Duration.ofSeconds(5)),
                 null,
                 new AuthConfig(List.of(new StaticUser(USER, Secret.of(PASSWORD)),
-                        new StaticUser(BENCH_USER, Secret.of(BENCH_PASSWORD)))),
+                        new StaticUser(BENCH_USER, Secret.of(BENCH_PASSWORD))), null),
+                null,
+                PERMISSIVE,
                 LimitsConfig.DEFAULT);
     }
+
+    /**
+     * The policy of the tests that are about the wire protocol: every statement is analysed and decided, and every
+     * identity may do anything (guardrails off, unparsed SQL allowed), so pgveil must be as transparent as a plain
+     * proxy while its policy path runs.
+     */
+    public static final PolicyConfig PERMISSIVE = new PolicyConfig(null, List.of(new PolicyConfig.Rule("anything",
+            null, List.of(PolicyConfig.StatementClass.values()), null, null, null, null, null,
+            new PolicyConfig.Guardrails(List.of(), false, 0L, List.of(), List.of("pg_read_file", "pg_ls_dir", "lo_import",
+                    "lo_export", "pg_terminate_backend", "pg_cancel_backend", "copy_program", "copy_file", "function_call",
+                    "load", "alter_system", "set_config")), true)), null, null, null);
 
     public static Pgveil start() {
         return start(UnaryOperator.identity());

@@ -248,6 +248,35 @@ public final class WireClient implements AutoCloseable {
         return typed('Q', b.toByteArray());
     }
 
+    /** Parse of {@code sql} into statement {@code name}, no parameter types. */
+    public static byte[] parse(String name, String sql) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        cstring(b, name);
+        cstring(b, sql);
+        b.writeBytes(new byte[] {0, 0});
+        return typed('P', b.toByteArray());
+    }
+
+    /** Bind of {@code statement} into {@code portal}, without parameters, text results. */
+    public static byte[] bind(String portal, String statement) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        cstring(b, portal);
+        cstring(b, statement);
+        b.writeBytes(new byte[] {0, 0, 0, 0, 0, 0});
+        return typed('B', b.toByteArray());
+    }
+
+    public static byte[] execute(String portal, int maxRows) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        cstring(b, portal);
+        writeInt(b, maxRows);
+        return typed('E', b.toByteArray());
+    }
+
+    public static byte[] sync() {
+        return typed('S', new byte[0]);
+    }
+
     public static byte[] typed(char type, byte[] body) {
         return concat(new byte[] {(byte) type}, ByteBuffer.allocate(4).putInt(body.length + 4).array(), body);
     }

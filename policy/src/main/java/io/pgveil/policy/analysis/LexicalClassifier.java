@@ -287,9 +287,10 @@ final class LexicalClassifier {
 
     private StatementAnalysis set(Tokens t, String text) throws Unanalysable {
         t.next();
+        boolean local = false;
         if (!t.accept("session", "authorization")) {
             t.accept("session");
-            t.accept("local");
+            local = t.accept("local");
         } else {
             return identity(StatementKind.SET, text, "session_authorization");
         }
@@ -324,7 +325,8 @@ final class LexicalClassifier {
                 values.add(v.text());
             }
         }
-        b.detail = setting + "=" + String.join(",", values);
+        // SET LOCAL lasts until the end of the transaction: "local " says so.
+        b.detail = (local ? "local " : "") + setting + "=" + String.join(",", values);
         if (setting.equals("search_path")) {
             b.risk(Risk.SEARCH_PATH_CHANGE, "search_path set to " + String.join(", ", values));
         }

@@ -27,11 +27,12 @@ final class RunCommand implements Callable<Integer> {
         }
         ProxyServer server;
         try {
-            server = ProxyServer.start(config);
+            server = ProxyServer.start(config, configFile);
         } catch (Exception e) {
             System.err.println("pgveil: cannot start: " + e.getMessage());
             return 1;
         }
+        ServeUntilSignal.onHangup(server::reloadPolicy);
         ServeUntilSignal.serve(() -> server.stop(config.limits().drainTimeout()));
         return 0;
     }

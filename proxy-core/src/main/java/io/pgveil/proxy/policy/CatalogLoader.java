@@ -32,8 +32,17 @@ final class CatalogLoader {
         this.upstream = upstream;
     }
 
-    CatalogSnapshot load(String database) throws SQLException {
+    /** A database's catalog and the search_path a new session of pgveil's login starts with there. */
+    record Loaded(CatalogSnapshot catalog, List<String> searchPath) {
+    }
+
+    Loaded load(String database) throws SQLException {
         try (Connection c = DriverManager.getConnection(url(database), properties()); Statement s = c.createStatement()) {
+            List<String> searchPath;
+            try (ResultSet rs = s.executeQuery("SELECT pg_catalog.current_setting('search_path')")) {
+                rs.next();
+                searchPath = SearchPaths.parse(rs.getString(1));
+            }
             // With an empty search path, view definitions come back fully schema-qualified.
             s.execute("SET search_path = ''");
             s.execute("SET statement_timeout = '30s'");
@@ -70,7 +79,7 @@ final class CatalogLoader {
                     functions.put(name, new Catalog.Function(name, rs.getString(3).charAt(0), rs.getBoolean(4)));
                 }
             }
-            return new CatalogSnapshot(VERSIONS.incrementAndGet(), schemas, relations, functions);
+            return new Loaded(new CatalogSnapshot(VERSIONS.incrementAndGet(), schemas, relations, functions), searchPath);
         }
     }
 

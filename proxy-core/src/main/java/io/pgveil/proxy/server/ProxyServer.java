@@ -14,6 +14,7 @@ import io.pgveil.proxy.pgwire.PgError;
 import io.pgveil.proxy.pgwire.SqlState;
 import io.pgveil.proxy.pgwire.StartupDecoder;
 import io.pgveil.proxy.session.ClientSession;
+import io.pgveil.proxy.policy.PolicyService;
 import io.pgveil.proxy.session.SessionContext;
 import io.pgveil.proxy.session.SessionRegistry;
 import io.pgveil.proxy.session.SessionSnapshot;
@@ -47,10 +48,11 @@ public final class ProxyServer implements AutoCloseable {
     private final Channel listener;
     private final UpstreamPool pool;
     private final ExecutorService authWorkers;
+    private final PolicyService policy;
     private volatile boolean stopped;
 
     private ProxyServer(PgveilConfig config, EventLoopGroup acceptor, EventLoopGroup workers, SessionRegistry sessions,
-                        Channel listener, UpstreamPool pool, ExecutorService authWorkers) {
+                        Channel listener, UpstreamPool pool, ExecutorService authWorkers, PolicyService policy) {
         this.config = config;
         this.acceptor = acceptor;
         this.workers = workers;
@@ -58,6 +60,17 @@ public final class ProxyServer implements AutoCloseable {
         this.listener = listener;
         this.pool = pool;
         this.authWorkers = authWorkers;
+        this.policy = policy;
+    }
+
+    /** Re-reads the policy (SIGHUP); false when there is none or the new one is invalid (the old one stays). */
+    public boolean reloadPolicy() {
+        return policy != null && policy.reload();
+    }
+
+    /** The policy in force, or null when the policy engine is off. */
+    public PolicyService policy() {
+        return policy;
     }
 
     /** Token checks (JWKS fetches, signatures) run here, never on an event loop. */
@@ -72,10 +85,19 @@ public final class ProxyServer implements AutoCloseable {
 
     /** Binds the listening socket and starts serving; throws if the address cannot be bound. */
     public static ProxyServer start(PgveilConfig config) throws Exception {
+        return start(config, null);
+    }
+
+    /**
+     * Binds the listening socket and starts serving; {@code configFile} (or null) is the file the configuration came
+     * from, watched for policy changes when the policy is written there.
+     */
+    public static ProxyServer start(PgveilConfig config, java.nio.file.Path configFile) throws Exception {
         Transport transport = Transport.of(config.listen().transport());
         SslContext clientTls = config.tls() == null ? null : ClientTls.serverContext(config.tls());
+        PolicyService policy = config.policy().enabled() ? new PolicyService(config.policy(), configFile, config.upstream()) : null;
         ExecutorService authWorkers = authWorkers();
-        SessionContext context = SessionContext.create(config, transport, clientTls, authWorkers);
+        SessionContext context = SessionContext.create(config, transport, clientTls, authWorkers, policy);
         int threads = config.listen().threads() > 0 ? config.listen().threads() : Runtime.getRuntime().availableProcessors();
         EventLoopGroup acceptor = transport.newGroup(1);
         EventLoopGroup workers = transport.newGroup(threads);
@@ -101,7 +123,7 @@ public final class ProxyServer implements AutoCloseable {
                     })
                     .bind(config.listen().host(), config.listen().port()).sync().channel();
             ProxyServer server = new ProxyServer(config, acceptor, workers, context.sessions(), listener, context.pool(),
-                    authWorkers);
+                    authWorkers, policy);
             log.info("pgveil listening on {} ({} transport, {} event loops), forwarding to {} (tls: {})",
                     server.address(), transport.name(), threads, config.upstream().address(),
                     config.upstream().tls().name().toLowerCase().replace('_', '-'));
@@ -110,6 +132,9 @@ public final class ProxyServer implements AutoCloseable {
             acceptor.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             authWorkers.shutdownNow();
+            if (policy != null) {
+                policy.close();
+            }
             throw e;
         }
     }
@@ -156,6 +181,9 @@ public final class ProxyServer implements AutoCloseable {
         }
         pool.closeAll();
         authWorkers.shutdownNow();
+        if (policy != null) {
+            policy.close();
+        }
         workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         acceptor.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         log.info("pgveil stopped");

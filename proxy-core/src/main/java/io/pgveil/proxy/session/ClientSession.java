@@ -118,6 +118,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private PgError closeWhenIdle;
     private String pendingRefusal;
     private final Refusals refusals = new Refusals();
+    /** Decides statements against the policy; null when the policy engine is off. */
+    private PolicyGate gate;
 
     public ClientSession(SessionContext context) {
         this.context = context;
@@ -217,6 +219,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             expiryTimer.cancel(false);
         }
         releaseEarlyMessages();
+        if (gate != null) {
+            gate.close();
+        }
         if (upstreamConnection != null) {
             context.cancels().unregister(upstreamConnection.processId(), clientSecret);
             if (reusable && upstream.isActive() && context.pool().enabled()) {
@@ -493,6 +498,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         ctx.write(BackendMessages.backendKeyData(ctx.alloc(), upstreamConnection.processId(), clientSecret));
         ctx.writeAndFlush(BackendMessages.readyForQuery(ctx.alloc(), (byte) 'I'));
         state = State.READY;
+        if (context.policy() != null) {
+            gate = new PolicyGate(new GateHost(), context.policy(), upstreamParameters.get("database"),
+                    startupSetting("search_path"));
+        }
         upstream.pipeline().get(MessageFramer.class).filter(this::serverMessagePasses);
         client.pipeline().get(MessageFramer.class).filter(this::clientMessagePasses);
         handshakeTimer.cancel(false);
@@ -601,6 +610,19 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
      * messages that each earn a ReadyForQuery tells when the session waits for nothing.
      */
     private boolean clientMessagePasses(byte type, ByteBuf buf, int index, int length) {
+        if (gate != null) {
+            if (type == FrontendMessages.QUERY || type == FrontendMessages.SYNC || type == FrontendMessages.FUNCTION_CALL) {
+                awaitingReady++;
+            }
+            if (type == FrontendMessages.TERMINATE || !FrontendMessages.isValidAfterStartup(type)) {
+                return false;
+            }
+            if (gate.clientPasses(type, buf, index, length)) {
+                gate.forwarded(type);
+                return true;
+            }
+            return false;
+        }
         switch (type) {
             case FrontendMessages.QUERY -> {
                 awaitingReady++;
@@ -646,6 +668,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             fatal(PgError.fatal(SqlState.PROTOCOL_VIOLATION, "invalid frontend message type " + (type & 0xff)));
             return;
         }
+        if (gate != null) {
+            gate.onClientMessage(m);
+            return;
+        }
         String reason = pendingRefusal;
         pendingRefusal = null;
         String name = type == FrontendMessages.PARSE ? m.content().toString(m.bodyIndex(),
@@ -660,6 +686,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /** Server messages that flow through unchanged: all but ErrorResponse, which is looked at. */
     private boolean serverMessagePasses(byte type, ByteBuf buf, int index, int length) {
+        if (gate != null) {
+            boolean armed = gate.armed();
+            gate.serverSeen(type);
+            if (armed && !gate.serverPasses(type, buf, index, length)) {
+                return false;
+            }
+        }
         switch (type) {
             case BackendMessages.READY_FOR_QUERY -> {
                 if (awaitingReady > 0) {
@@ -691,6 +724,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             onSetupMessage(m);
             return;
         }
+        if (gate != null && gate.takeClaim()) {
+            gate.onServerMessage(m, this::deliverServerMessage);
+            return;
+        }
+        deliverServerMessage(m);
+    }
+
+    private void deliverServerMessage(PgMessage m) {
         if (m.type() == BackendMessages.ERROR_RESPONSE) {
             PgError error = PgError.parse(m.body());
             PgError ours = refusals.isEmpty() ? null : refusals.claim(error);
@@ -755,7 +796,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     // ---------------------------------------------------------------- shutdown and errors
 
     private boolean isIdle() {
-        return awaitingReady == 0 && transactionStatus == 'I';
+        return awaitingReady == 0 && transactionStatus == 'I' && (gate == null || !gate.busy());
     }
 
     /** Called from any thread when the server starts draining: end the session as soon as it is idle. */
@@ -797,6 +838,104 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (earlyMessages != null) {
             earlyMessages.forEach(ReferenceCountUtil::release);
             earlyMessages = null;
+        }
+    }
+
+    /** A startup setting the client asked for (case-insensitively), or null. */
+    private String startupSetting(String name) {
+        for (Map.Entry<String, String> p : upstreamParameters.entrySet()) {
+            if (p.getKey().equalsIgnoreCase(name)) {
+                return p.getValue();
+            }
+        }
+        return null;
+    }
+
+    /** What the policy gate may see and do of this session. */
+    private final class GateHost implements PolicyGate.Host {
+        @Override
+        public String sessionId() {
+            return id;
+        }
+
+        @Override
+        public Identity identity() {
+            return identity;
+        }
+
+        @Override
+        public String role() {
+            return target.role() != null ? target.role() : target.login() != null ? target.login().user()
+                    : context.config().upstream().user();
+        }
+
+        @Override
+        public String applicationName() {
+            return upstreamConnection.parameters().get("application_name");
+        }
+
+        @Override
+        public boolean standardConformingStrings() {
+            return standardConformingStrings;
+        }
+
+        @Override
+        public byte transactionStatus() {
+            return transactionStatus;
+        }
+
+        @Override
+        public Refusals refusals() {
+            return refusals;
+        }
+
+        @Override
+        public io.netty.buffer.ByteBufAllocator alloc() {
+            return upstream.alloc();
+        }
+
+        @Override
+        public void toServer(ByteBuf message) {
+            upstream.write(message, upstream.voidPromise());
+        }
+
+        @Override
+        public void flushServer() {
+            upstream.flush();
+        }
+
+        @Override
+        public void readClient(boolean on) {
+            client.config().setAutoRead(on && upstream.isWritable());
+        }
+
+        @Override
+        public void streamRows(boolean on) {
+            upstream.pipeline().get(MessageFramer.class).stream(BackendMessages.DATA_ROW, on);
+        }
+
+        @Override
+        public java.time.Clock clock() {
+            return context.clock();
+        }
+
+        @Override
+        public Duration expiryGrace() {
+            return context.config().auth().oidc().sessionExpiry().grace();
+        }
+
+        @Override
+        public boolean letTransactionFinish() {
+            return context.config().auth().oidc().sessionExpiry().letTransactionFinish();
+        }
+
+        @Override
+        public void runOnLoop(Runnable r) {
+            client.eventLoop().execute(() -> {
+                if (state == State.READY) {
+                    r.run();
+                }
+            });
         }
     }
 

@@ -1,5 +1,7 @@
 package io.pgveil.proxy.session;
 
+import io.pgveil.proxy.policy.PolicyService;
+
 import io.netty.handler.ssl.SslContext;
 import io.pgveil.config.PgveilConfig;
 import io.pgveil.proxy.auth.FailureLimiter;
@@ -18,19 +20,20 @@ import javax.net.ssl.SSLException;
  *
  * @param clientTls the TLS context offered to clients, or null when {@code tls:} is not configured
  * @param tokens    the token validator, or null when no OIDC issuer is configured
+ * @param policy    the policy every statement is decided against, or null when {@code policy.enabled} is false
  */
 public record SessionContext(PgveilConfig config, StaticUsers staticUsers, TokenValidator tokens, FailureLimiter failures,
                              RoleMapper roles, UpstreamConnector connector, UpstreamPool pool, CancelRegistry cancels,
-                             SessionRegistry sessions, SslContext clientTls, Clock clock) {
+                             SessionRegistry sessions, SslContext clientTls, Clock clock, PolicyService policy) {
 
     /** Everything sessions need, built from the configuration; token checks run on {@code authWorkers}. */
     public static SessionContext create(PgveilConfig config, Transport transport, SslContext clientTls,
-                                        Executor authWorkers) throws SSLException {
+                                        Executor authWorkers, PolicyService policy) throws SSLException {
         Clock clock = Clock.systemUTC();
         return new SessionContext(config, StaticUsers.from(config.auth().staticUsers()),
                 config.auth().oidc().enabled() ? new TokenValidator(config.auth().oidc(), authWorkers, clock) : null,
                 new FailureLimiter(config.auth().oidc().failures(), System::nanoTime), new RoleMapper(config.roles()),
                 new UpstreamConnector(config.upstream(), transport, config.limits().maxMessageBytes()),
-                new UpstreamPool(config.upstream()), new CancelRegistry(), new SessionRegistry(), clientTls, clock);
+                new UpstreamPool(config.upstream()), new CancelRegistry(), new SessionRegistry(), clientTls, clock, policy);
     }
 }

@@ -1,0 +1,276 @@
+package io.pgveil.proxy.policy;
+
+import io.pgveil.config.ConfigException;
+import io.pgveil.config.ConfigLoader;
+import io.pgveil.config.PolicyConfig;
+import io.pgveil.config.UpstreamConfig;
+import io.pgveil.policy.analysis.AnalysisCache;
+import io.pgveil.policy.analysis.AnalysisContext;
+import io.pgveil.policy.analysis.Catalog;
+import io.pgveil.policy.analysis.Fingerprint;
+import io.pgveil.policy.analysis.MessageAnalysis;
+import io.pgveil.policy.analysis.SqlAnalyzer;
+import io.pgveil.policy.engine.PolicyEngine;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The policy as the sessions of one server see it: the current {@link PolicyEngine} (replaced whole when the
+ * policy file changes or on SIGHUP), the analysis workers, and per database the catalog, the search_path a
+ * session starts with, and the cache of analyses.
+ *
+ * <p>Nothing here blocks an event loop: sessions look up cached analyses synchronously and ask for the rest with
+ * {@link #analyze}, whose future completes on a worker thread.
+ */
+public final class PolicyService implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PolicyService.class);
+
+    private final ConfigLoader loader = ConfigLoader.withSystemEnvironment();
+    private final Path configFile;
+    private final CatalogLoader catalogs;
+    private final PolicyConfig.Analysis limits;
+    private final ThreadPoolExecutor workers;
+    private final ScheduledExecutorService timers;
+    private final SqlAnalyzer analyzer;
+    private final ConcurrentHashMap<String, Database> databases = new ConcurrentHashMap<>();
+    private final AtomicLong versions = new AtomicLong();
+    private volatile PolicyEngine engine;
+    private volatile FileTime watchedModified;
+    private volatile Path watched;
+
+    /**
+     * @param policy     the policy section of the configuration
+     * @param configFile the main configuration file (watched when the policy lives there), or null (no reload)
+     * @param upstream   where catalogs are read from
+     */
+    public PolicyService(PolicyConfig policy, Path configFile, UpstreamConfig upstream) throws ConfigException {
+        this.configFile = configFile;
+        this.catalogs = new CatalogLoader(upstream);
+        this.limits = policy.analysis();
+        AtomicInteger n = new AtomicInteger();
+        this.workers = new ThreadPoolExecutor(limits.workers(), limits.workers(), 0, TimeUnit.SECONDS,
+                new ArrayBlockingQueue<>(4096), r -> daemon(r, "pgveil-analysis-" + n.incrementAndGet()));
+        this.timers = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pgveil-policy-timer"));
+        this.analyzer = new SqlAnalyzer(timers, limits.timeBudget().toMillis());
+        this.engine = new PolicyEngine(effective(policy), versions.incrementAndGet());
+        this.watched = policy.file() != null ? policy.file() : configFile;
+        this.watchedModified = modified(watched);
+        if (watched != null) {
+            timers.scheduleWithFixedDelay(this::reloadIfChanged, 1, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    public PolicyEngine engine() {
+        return engine;
+    }
+
+    // ---------------------------------------------------------------- reload
+
+    /** Re-reads the policy (on SIGHUP, or when the watched file changed); an invalid policy leaves the old one. */
+    public synchronized boolean reload() {
+        try {
+            PolicyConfig next;
+            if (configFile != null) {
+                next = loader.load(configFile).policy();
+            } else if (watched != null) {
+                next = loader.loadPolicy(watched);
+            } else {
+                return false;
+            }
+            PolicyEngine fresh = new PolicyEngine(effective(next), versions.incrementAndGet());
+            engine = fresh;
+            Path nowWatched = next.file() != null ? next.file() : configFile;
+            if (nowWatched != null) {
+                watched = nowWatched;
+            }
+            watchedModified = modified(watched);
+            log.info("policy reloaded: version {} with {} rules{}", fresh.version(), fresh.ruleCount(),
+                    fresh.enabled() ? "" : " (policy disabled)");
+            return true;
+        } catch (ConfigException e) {
+            watchedModified = modified(watched);
+            log.error("policy NOT reloaded, the previous policy (version {}) stays in force:\n{}", engine.version(),
+                    e.getMessage());
+            return false;
+        } catch (RuntimeException e) {
+            log.error("policy NOT reloaded, the previous policy (version {}) stays in force: {}", engine.version(), e.toString());
+            return false;
+        }
+    }
+
+    private void reloadIfChanged() {
+        try {
+            FileTime now = modified(watched);
+            if (now != null && !now.equals(watchedModified)) {
+                reload();
+            }
+        } catch (RuntimeException e) {
+            log.warn("policy file watch failed: {}", e.toString());
+        }
+    }
+
+    /** The policy's rules and guardrails: those of its own file when it has one, else those written inline. */
+    private PolicyConfig effective(PolicyConfig policy) throws ConfigException {
+        if (policy.file() == null) {
+            return policy;
+        }
+        PolicyConfig fromFile = loader.loadPolicy(policy.file());
+        return new PolicyConfig(policy.file(), fromFile.rules(), fromFile.guardrails(), policy.analysis(), policy.enabled());
+    }
+
+    private static FileTime modified(Path p) {
+        try {
+            return p == null ? null : Files.getLastModifiedTime(p);
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    // ---------------------------------------------------------------- analysis
+
+    /** What a session of {@code database} needs to analyse its statements: catalog and starting search_path. */
+    public Database database(String database) {
+        return databases.computeIfAbsent(database, Database::new);
+    }
+
+    /** An analysis remembered for this text (or shape) in this context, or null. Safe on an event loop. */
+    public MessageAnalysis cached(Database db, AnalysisContext ctx, String contextKey, String sql) {
+        return db.cache.get(contextKey, sql, Fingerprint.of(sql, ctx.standardConformingStrings()));
+    }
+
+    /** Analyses on a worker; the future never fails (an analysis that cannot be made is an unparsed result). */
+    public CompletableFuture<MessageAnalysis> analyze(Database db, AnalysisContext ctx, String contextKey, String sql) {
+        CompletableFuture<MessageAnalysis> out = new CompletableFuture<>();
+        try {
+            workers.execute(() -> {
+                try {
+                    MessageAnalysis a = analyzer.analyze(sql, ctx);
+                    db.cache.put(contextKey, sql, Fingerprint.of(sql, ctx.standardConformingStrings()), a);
+                    out.complete(a);
+                } catch (Throwable e) {
+                    out.complete(MessageAnalysis.unparsed("pgveil could not analyse this statement (" + e + ")"));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            out.complete(MessageAnalysis.unparsed("pgveil is overloaded (too many statements waiting for analysis)"));
+        }
+        return out;
+    }
+
+    /** Loads the database's catalog if it has none yet; completes on a worker (or at once when loaded). */
+    public CompletableFuture<Database> ready(Database db) {
+        if (db.catalog != null) {
+            return CompletableFuture.completedFuture(db);
+        }
+        return db.loadOnce(this);
+    }
+
+    /** A session saw DDL succeed: re-read the catalog soon (once for a burst of DDL). */
+    public void ddlSeen(Database db) {
+        if (db.refreshQueued.compareAndSet(false, true)) {
+            timers.schedule(() -> {
+                db.refreshQueued.set(false);
+                workers.execute(() -> db.load(this));
+            }, 200, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    Duration catalogRefresh() {
+        return limits.catalogRefresh();
+    }
+
+    @Override
+    public void close() {
+        timers.shutdownNow();
+        workers.shutdownNow();
+    }
+
+    /** One database: its catalog, the search_path sessions start with, and its analysis cache. */
+    public final class Database {
+        final String name;
+        final AnalysisCache cache = new AnalysisCache(limits.cacheSize());
+        final AtomicBoolean refreshQueued = new AtomicBoolean();
+        private volatile Catalog catalog;
+        private volatile List<String> searchPath = AnalysisContext.DEFAULT_SEARCH_PATH;
+        private volatile String failure;
+        private CompletableFuture<Database> loading;
+
+        Database(String name) {
+            this.name = name;
+        }
+
+        /** The catalog, or null until it has been read (or when reading it failed: see {@link #failure()}). */
+        public Catalog catalog() {
+            return catalog;
+        }
+
+        public List<String> searchPath() {
+            return searchPath;
+        }
+
+        /** Why the catalog could not be read, when it could not. */
+        public String failure() {
+            return failure;
+        }
+
+        synchronized CompletableFuture<Database> loadOnce(PolicyService service) {
+            if (loading == null || loading.isDone() && catalog == null) {
+                CompletableFuture<Database> f = new CompletableFuture<>();
+                loading = f;
+                try {
+                    workers.execute(() -> {
+                        load(service);
+                        f.complete(this);
+                    });
+                } catch (RejectedExecutionException e) {
+                    failure = "pgveil is overloaded";
+                    f.complete(this);
+                }
+            }
+            return loading;
+        }
+
+        void load(PolicyService service) {
+            try {
+                CatalogLoader.Loaded loaded = catalogs.load(name);
+                boolean first = catalog == null;
+                searchPath = loaded.searchPath();
+                catalog = loaded.catalog();
+                failure = null;
+                if (first) {
+                    long every = catalogRefresh().toMillis();
+                    if (every > 0) {
+                        timers.scheduleWithFixedDelay(() -> workers.execute(() -> load(service)), every, every,
+                                TimeUnit.MILLISECONDS);
+                    }
+                }
+                log.debug("catalog of database {} read: {} relations", name, loaded.catalog().relationCount());
+            } catch (Exception e) {
+                failure = "pgveil cannot read the catalog of database \"" + name + "\": " + e.getMessage();
+                log.warn("{}", failure);
+            }
+        }
+    }
+}
