@@ -35,7 +35,9 @@ public record AnalysisContext(List<String> searchPath, String currentRole, boole
     /** Where an object created with an unqualified name goes: the first existing schema on the search path. */
     public String creationSchema() {
         for (String s : searchPath) {
-            String schema = s.equals("$user") ? currentRole : s;
+            // Without a catalog, "$user" is taken not to exist (as it usually does not).
+            String schema = s.equals("$user") ? (catalog == Catalog.EMPTY || currentRole == null || currentRole.isEmpty()
+                    ? null : currentRole) : s;
             if (schema != null && !schema.equals("pg_catalog") && !schema.startsWith("pg_temp")
                     && (catalog == Catalog.EMPTY || catalog.hasSchema(schema))) {
                 return schema;

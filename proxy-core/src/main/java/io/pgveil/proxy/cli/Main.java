@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code pgveil}: the command-line entry point. */
 @Command(name = "pgveil", mixinStandardHelpOptions = true, version = "pgveil 0.1.0",
         description = "An identity-aware proxy for PostgreSQL.",
-        subcommands = {RunCommand.class, DemoCommand.class, TokenCommand.class, DevIssuerCommand.class})
+        subcommands = {RunCommand.class, DemoCommand.class, TokenCommand.class, DevIssuerCommand.class, PolicyCommand.class})
 public final class Main implements Runnable {
     /** Exit code for a configuration that cannot be used (nothing was started). */
     public static final int EXIT_CONFIG = 2;

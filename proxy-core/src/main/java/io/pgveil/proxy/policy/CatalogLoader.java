@@ -24,19 +24,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * views' definitions; functions with their volatility) over a short-lived pgjdbc connection of pgveil's own
  * login. Blocking: call it on a worker thread, never an event loop.
  */
-final class CatalogLoader {
+public final class CatalogLoader {
     private static final AtomicLong VERSIONS = new AtomicLong();
     private final UpstreamConfig upstream;
 
-    CatalogLoader(UpstreamConfig upstream) {
+    public CatalogLoader(UpstreamConfig upstream) {
         this.upstream = upstream;
     }
 
     /** A database's catalog and the search_path a new session of pgveil's login starts with there. */
-    record Loaded(CatalogSnapshot catalog, List<String> searchPath) {
+    public record Loaded(CatalogSnapshot catalog, List<String> searchPath) {
     }
 
-    Loaded load(String database) throws SQLException {
+    public Loaded load(String database) throws SQLException {
         try (Connection c = DriverManager.getConnection(url(database), properties()); Statement s = c.createStatement()) {
             List<String> searchPath;
             try (ResultSet rs = s.executeQuery("SELECT pg_catalog.current_setting('search_path')")) {

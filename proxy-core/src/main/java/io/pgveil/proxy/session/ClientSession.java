@@ -154,6 +154,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             case READY -> {
                 if (msg instanceof PgMessage m) {
                     onClientMessage(m);
+                } else if (gate != null && gate.busy()) {
+                    gate.hold((ByteBuf) msg);
                 } else {
                     upstream.write(msg, upstream.voidPromise());
                 }

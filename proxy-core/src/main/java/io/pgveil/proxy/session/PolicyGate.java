@@ -226,7 +226,7 @@ final class PolicyGate {
     private final PolicyService.Database db;
     private final Map<String, Prepared> statements = new HashMap<>();
     private final Map<String, Portal> portals = new HashMap<>();
-    private final ArrayDeque<PgMessage> held = new ArrayDeque<>();
+    private final ArrayDeque<Object> held = new ArrayDeque<>();
     private List<String> searchPath;
     private final List<String> initialSearchPath;
     private AnalysisContext context;
@@ -250,9 +250,9 @@ final class PolicyGate {
 
     void close() {
         closed = true;
-        PgMessage m;
+        Object m;
         while ((m = held.poll()) != null) {
-            m.release();
+            io.netty.util.ReferenceCountUtil.release(m);
         }
     }
 
@@ -419,10 +419,26 @@ final class PolicyGate {
         }
     }
 
+    /**
+     * Bytes that bypass the message filter (a streamed CopyData) while earlier messages wait: they wait too, so the
+     * server sees everything in the client's order.
+     */
+    void hold(ByteBuf bytes) {
+        held.add(bytes);
+        if (held.size() == 64) {
+            host.readClient(false);
+        }
+    }
+
     /** Processes waiting messages in order until one has to wait again. */
     private void drain() {
         while (!closed && !waiting && watch == null && !held.isEmpty()) {
-            process(held.poll());
+            Object next = held.poll();
+            if (next instanceof PgMessage m) {
+                process(m);
+            } else {
+                host.toServer((ByteBuf) next);
+            }
         }
         if (held.size() < 64) {
             host.readClient(true);
