@@ -98,24 +98,26 @@ EOF
 }
 
 # pgveil with the YAML in $1 (appended to listen/upstream sections written here); waits until it listens.
+# $2 (optional) names a second instance: its files are pgveil-$2.*, its port ${3:-PGVEIL_PORT}.
 bench_start_pgveil() {
-  cat > "$WORK/pgveil.yaml" <<EOF
-listen:   { host: 127.0.0.1, port: $PGVEIL_PORT, threads: $PGVEIL_THREADS, transport: $PGVEIL_TRANSPORT }
+  local name=${2:+-$2} port=${3:-$PGVEIL_PORT}
+  cat > "$WORK/pgveil$name.yaml" <<EOF
+listen:   { host: 127.0.0.1, port: $port, threads: $PGVEIL_THREADS, transport: $PGVEIL_TRANSPORT }
 upstream: { host: 127.0.0.1, port: $PG_PORT, user: $LOGIN, password: \${env:PGVEIL_UPSTREAM_PASSWORD}, tls: disable }
 $1
 EOF
   PGVEIL_UPSTREAM_PASSWORD=$LOGIN_PW PGVEIL_STATIC_PASSWORD=$CLIENT_PW \
-    "$here/bin/pgveil" run --config "$WORK/pgveil.yaml" 2> "$WORK/pgveil.log" &
+    "$here/bin/pgveil" run --config "$WORK/pgveil$name.yaml" 2> "$WORK/pgveil$name.log" &
   pgveil_pid=$!
   pids+=("$pgveil_pid")
-  for _ in $(seq 100); do grep -q "listening on" "$WORK/pgveil.log" && break; sleep 0.1; done
-  grep -q "listening on" "$WORK/pgveil.log" || { cat "$WORK/pgveil.log"; exit 1; }
+  for _ in $(seq 100); do grep -q "listening on" "$WORK/pgveil$name.log" && break; sleep 0.1; done
+  grep -q "listening on" "$WORK/pgveil$name.log" || { cat "$WORK/pgveil$name.log"; exit 1; }
   pgveil_java=$(pgrep -P "$pgveil_pid" java || echo "$pgveil_pid")
 }
 
-target_port() { case "$1" in direct) echo "$PG_PORT";; pgbouncer) echo "$BOUNCER_PORT";; pgveil) echo "$PGVEIL_PORT";; esac; }
+target_port() { case "$1" in direct) echo "$PG_PORT";; pgbouncer) echo "$BOUNCER_PORT";; pgveil) echo "$PGVEIL_PORT";; policy) echo "$((PGVEIL_PORT + 1))";; esac; }
 target_user() { case "$1" in direct) echo "$LOGIN";; *) echo "$CLIENT";; esac; }
-target_pw() { case "$1" in direct) echo "$LOGIN_PW";; pgveil) echo "${PGVEIL_CLIENT_PASSWORD:-$CLIENT_PW}";; *) echo "$CLIENT_PW";; esac; }
+target_pw() { case "$1" in direct) echo "$LOGIN_PW";; pgveil|policy) echo "${PGVEIL_CLIENT_PASSWORD:-$CLIENT_PW}";; *) echo "$CLIENT_PW";; esac; }
 
 # tps target mode clients seconds [extra pgbench options...]
 tps() {

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# JMH: what statement analysis costs per statement. cachedPgbenchSelect is a pgbench -S statement with a fresh
+# literal answered from the fingerprint cache (target < 2 us); coldOltp is a full analysis of typical OLTP
+# statements (target: median < 100 us; JMH's p0.50 line).
+#
+#   bench/analysis.sh            # about 1 minute
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ ! -f "$here/bench/jmh/target/pgveil-bench-jmh-0.1.0-SNAPSHOT.jar" ]; then
+  (cd "$here" && mvn -q -DskipTests install -pl bench/jmh -am)
+fi
+mkdir -p "$here/bench/results"
+java -cp "$here/bench/jmh/target/pgveil-bench-jmh-0.1.0-SNAPSHOT.jar:$here/bench/jmh/target/lib/*" org.openjdk.jmh.Main \
+  -rf text -rff "$here/bench/results/analysis-$(date +%Y%m%d-%H%M%S).txt" "${@:-AnalysisBenchmark}"
