@@ -84,6 +84,10 @@ final class DemoCommand implements Callable<Integer> {
                                select * from support_tickets;          -- row-level security per identity
                                select email from customers limit 1;    -- the agent may not
                                set role app_login;                     -- refused by pgveil
+                               select * from internal.secrets;         -- refused by the policy (rule agents-no-secrets)
+                               select * from customers;                -- the agent: stopped after 100 rows
+                               update orders set status = 'x';         -- refused: no WHERE (guardrail require_where)
+                Why: the error names the rule; docs/policy.md explains the model and pgveil policy explain.
 
                 Ctrl-C stops pgveil (gracefully), the issuer and the embedded PostgreSQL.
                 """.formatted(db.port(), DemoDatabase.LOGIN_ROLE, issuer.issuer(), p, agentToken, p, db0, analystToken, p, db0,
