@@ -58,16 +58,17 @@ public final class ConfigLoader {
     }
 
     public PgveilConfig load(Path file) throws ConfigException {
-        String text;
+        return parse(read(file), file.toString(), file.toAbsolutePath().getParent());
+    }
+
+    private static String read(Path file) throws ConfigException {
         try {
-            text = Files.readString(file);
+            return Files.readString(file);
         } catch (NoSuchFileException e) {
             throw single(file.toString(), "file not found");
         } catch (IOException e) {
             throw single(file.toString(), "cannot read: " + e.getMessage());
         }
-        Path baseDir = file.toAbsolutePath().getParent();
-        return parse(text, file.toString(), baseDir);
     }
 
     /** Parses YAML text; {@code source} names it in error messages, relative paths resolve against {@code baseDir}. */
@@ -80,15 +81,19 @@ public final class ConfigLoader {
      * with the same substitution and the same precise errors as the main configuration.
      */
     public PolicyConfig loadPolicy(Path file) throws ConfigException {
-        String text;
-        try {
-            text = Files.readString(file);
-        } catch (NoSuchFileException e) {
-            throw single(file.toString(), "file not found");
-        } catch (IOException e) {
-            throw single(file.toString(), "cannot read: " + e.getMessage());
+        return parsePolicy(read(file), file.toString());
+    }
+
+    /**
+     * The policy in force for a configuration's policy section: the rules and guardrails of {@code policy.file}
+     * when it names one (read now), else the section itself.
+     */
+    public PolicyConfig effectivePolicy(PolicyConfig policy) throws ConfigException {
+        if (policy.file() == null) {
+            return policy;
         }
-        return parsePolicy(text, file.toString());
+        PolicyConfig fromFile = loadPolicy(policy.file());
+        return new PolicyConfig(policy.file(), fromFile.rules(), fromFile.guardrails(), policy.analysis(), policy.enabled());
     }
 
     /** Parses the text of a policy file; {@code source} names it in error messages. */

@@ -9,9 +9,9 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class AnalysisCache {
     private final int maxEntries;
-    private final ConcurrentHashMap<String, MessageAnalysis> exact = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, MessageAnalysis> numbers = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, MessageAnalysis> constants = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Key, MessageAnalysis> exact = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Key, MessageAnalysis> numbers = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Key, MessageAnalysis> constants = new ConcurrentHashMap<>();
 
     public AnalysisCache(int maxEntries) {
         this.maxEntries = maxEntries;
@@ -25,15 +25,15 @@ public final class AnalysisCache {
 
     /** A remembered analysis of {@code sql} (or of a text of the same shape), or null. */
     public MessageAnalysis get(String contextKey, String sql, Fingerprint fp) {
-        MessageAnalysis hit = exact.get(contextKey + sql);
+        MessageAnalysis hit = exact.get(new Key(contextKey, sql));
         if (hit != null || fp == null) {
             return hit;
         }
-        hit = numbers.get(contextKey + fp.numbers());
+        hit = numbers.get(new Key(contextKey, fp.numbers()));
         if (hit != null) {
             return hit;
         }
-        return constants.get(contextKey + fp.constants());
+        return constants.get(new Key(contextKey, fp.constants()));
     }
 
     public void put(String contextKey, String sql, Fingerprint fp, MessageAnalysis analysis) {
@@ -42,13 +42,17 @@ public final class AnalysisCache {
             numbers.clear();
             constants.clear();
         }
-        exact.put(contextKey + sql, analysis);
+        exact.put(new Key(contextKey, sql), analysis);
         if (fp != null && analysis.parsed()) {
-            numbers.put(contextKey + fp.numbers(), analysis);
+            numbers.put(new Key(contextKey, fp.numbers()), analysis);
             if (!analysis.literalSensitive()) {
-                constants.put(contextKey + fp.constants(), analysis);
+                constants.put(new Key(contextKey, fp.constants()), analysis);
             }
         }
+    }
+
+    /** A text in a context; no copy of the SQL is made to look it up. */
+    private record Key(String context, String text) {
     }
 
     public int size() {

@@ -65,9 +65,7 @@ final class PolicyCommand implements Runnable {
             if (config == null) {
                 throw new IllegalArgumentException("give --config FILE or --policy FILE");
             }
-            PolicyConfig p = loader.load(config).policy();
-            return p.file() == null ? p : new PolicyConfig(p.file(), loader.loadPolicy(p.file()).rules(),
-                    loader.loadPolicy(p.file()).guardrails(), p.analysis(), p.enabled());
+            return loader.effectivePolicy(loader.load(config).policy());
         }
 
         AnalysisContext context() throws Exception {
@@ -98,6 +96,26 @@ final class PolicyCommand implements Runnable {
 
     static SqlAnalyzer analyzer(ScheduledExecutorService watchdog) {
         return new SqlAnalyzer(watchdog, 5_000);
+    }
+
+    /** Runs a subcommand's body with a watchdog for the analyzer; configuration and usage errors exit 2. */
+    static int guarded(String command, Body body) throws Exception {
+        ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor();
+        try {
+            return body.run(analyzer(watchdog));
+        } catch (ConfigException e) {
+            System.err.println("pgveil policy " + command + ": the policy cannot be used:\n" + e.getMessage());
+            return Main.EXIT_CONFIG;
+        } catch (IllegalArgumentException | java.io.IOException e) {
+            System.err.println("pgveil policy " + command + ": " + e.getMessage());
+            return Main.EXIT_CONFIG;
+        } finally {
+            watchdog.shutdownNow();
+        }
+    }
+
+    interface Body {
+        int run(SqlAnalyzer analyzer) throws Exception;
     }
 
     static String outcome(Decision d) {
@@ -134,11 +152,10 @@ final class PolicyCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor();
-            try {
+            return guarded("explain", analyzer -> {
                 PolicyEngine engine = new PolicyEngine(source.policyConfig(), 1);
                 AnalysisContext ctx = source.context();
-                MessageAnalysis a = analyzer(watchdog).analyze(sql, ctx);
+                MessageAnalysis a = analyzer.analyze(sql, ctx);
                 Decision d = engine.decide(identity(subject, groups, issuer), applicationName, a);
                 Map<String, Object> out = new LinkedHashMap<>();
                 if (ctx.catalog() == Catalog.EMPTY) {
@@ -169,15 +186,7 @@ final class PolicyCommand implements Runnable {
                 out.put("decision", decision);
                 System.out.print(YAML.writeValueAsString(out));
                 return 0;
-            } catch (ConfigException e) {
-                System.err.println("pgveil policy explain: the policy cannot be used:\n" + e.getMessage());
-                return Main.EXIT_CONFIG;
-            } catch (IllegalArgumentException e) {
-                System.err.println("pgveil policy explain: " + e.getMessage());
-                return Main.EXIT_CONFIG;
-            } finally {
-                watchdog.shutdownNow();
-            }
+            });
         }
     }
 
@@ -192,8 +201,7 @@ final class PolicyCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor();
-            try {
+            return guarded("test", analyzer -> {
                 JsonNode root = YAML.readTree(Files.readString(file));
                 Path base = file.toAbsolutePath().getParent();
                 if (source.policy == null && source.config == null) {
@@ -212,7 +220,6 @@ final class PolicyCommand implements Runnable {
                 }
                 PolicyEngine engine = new PolicyEngine(source.policyConfig(), 1);
                 AnalysisContext ctx = source.context();
-                SqlAnalyzer analyzer = analyzer(watchdog);
                 int failures = 0;
                 int n = 0;
                 for (JsonNode c : root.path("cases")) {
@@ -235,15 +242,7 @@ final class PolicyCommand implements Runnable {
                 }
                 System.out.printf("%d cases, %d passed, %d failed%n", n, n - failures, failures);
                 return failures == 0 ? 0 : 1;
-            } catch (ConfigException e) {
-                System.err.println("pgveil policy test: the policy cannot be used:\n" + e.getMessage());
-                return Main.EXIT_CONFIG;
-            } catch (IllegalArgumentException | java.io.IOException e) {
-                System.err.println("pgveil policy test: " + e.getMessage());
-                return Main.EXIT_CONFIG;
-            } finally {
-                watchdog.shutdownNow();
-            }
+            });
         }
     }
 }

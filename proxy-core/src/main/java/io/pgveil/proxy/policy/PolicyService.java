@@ -68,7 +68,7 @@ public final class PolicyService implements AutoCloseable {
                 new ArrayBlockingQueue<>(4096), r -> daemon(r, "pgveil-analysis-" + n.incrementAndGet()));
         this.timers = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pgveil-policy-timer"));
         this.analyzer = new SqlAnalyzer(timers, limits.timeBudget().toMillis());
-        this.engine = new PolicyEngine(effective(policy), versions.incrementAndGet());
+        this.engine = new PolicyEngine(loader.effectivePolicy(policy), versions.incrementAndGet());
         this.watched = policy.file() != null ? policy.file() : configFile;
         this.watchedModified = modified(watched);
         if (watched != null) {
@@ -99,7 +99,7 @@ public final class PolicyService implements AutoCloseable {
             } else {
                 return false;
             }
-            PolicyEngine fresh = new PolicyEngine(effective(next), versions.incrementAndGet());
+            PolicyEngine fresh = new PolicyEngine(loader.effectivePolicy(next), versions.incrementAndGet());
             engine = fresh;
             Path nowWatched = next.file() != null ? next.file() : configFile;
             if (nowWatched != null) {
@@ -129,15 +129,6 @@ public final class PolicyService implements AutoCloseable {
         } catch (RuntimeException e) {
             log.warn("policy file watch failed: {}", e.toString());
         }
-    }
-
-    /** The policy's rules and guardrails: those of its own file when it has one, else those written inline. */
-    private PolicyConfig effective(PolicyConfig policy) throws ConfigException {
-        if (policy.file() == null) {
-            return policy;
-        }
-        PolicyConfig fromFile = loader.loadPolicy(policy.file());
-        return new PolicyConfig(policy.file(), fromFile.rules(), fromFile.guardrails(), policy.analysis(), policy.enabled());
     }
 
     private static FileTime modified(Path p) {
