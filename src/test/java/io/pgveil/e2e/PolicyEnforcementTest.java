@@ -42,6 +42,10 @@ class PolicyEnforcementTest {
                 match: {subject: alice}
                 deny: [read, write]
                 on: ["pol.secrets", "hidden.*"]
+              - name: alice-reports-app
+                match: {subject: alice, application_name: "report*"}
+                allow: [read]
+                on: ["reports.*"]
               - name: bench-capped
                 match: {subject: bench}
                 allow: [read]
@@ -57,7 +61,9 @@ class PolicyEnforcementTest {
     @BeforeAll
     static void start() throws Exception {
         try (Connection c = TestPostgres.get().login(TestPostgres.DATABASE); Statement s = c.createStatement()) {
-            s.execute("DROP SCHEMA IF EXISTS pol, hidden CASCADE");
+            s.execute("DROP SCHEMA IF EXISTS pol, hidden, reports CASCADE");
+            s.execute("CREATE SCHEMA reports");
+            s.execute("CREATE TABLE reports.daily AS SELECT g AS n FROM generate_series(1, 10) g");
             s.execute("CREATE SCHEMA pol");
             s.execute("CREATE SCHEMA hidden");
             s.execute("CREATE TABLE pol.accounts (id int PRIMARY KEY, owner text, balance int)");
@@ -152,6 +158,35 @@ class PolicyEnforcementTest {
     void evasionAttemptsOnASecretTableAreRefused(String sql) throws Exception {
         try (Connection c = alice(true)) {
             refused(c, sql, "alice-no-secrets");
+        }
+    }
+
+    /**
+     * A session decides a statement of the same shape as its last one (only numbers differ) without the engine;
+     * a different string, another application_name or another search_path must still be decided afresh.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aRepeatedStatementIsDecidedAgainWhenWhatItsDecisionDependsOnChanges(boolean simple) throws Exception {
+        try (Connection c = alice(simple); Statement s = c.createStatement()) {
+            s.execute("set application_name = 'reporting'");
+            assertEquals("9", one(c, "select count(*) from reports.daily where n > 1"));
+            assertEquals("8", one(c, "select count(*) from reports.daily where n > 2"));
+            // a text no session has sent yet (so not cached): decided on the slow path, which leaves the memo be
+            s.execute("SET " + (simple ? "" : "SESSION ") + "application_name TO 'other'");
+            refused(c, "select count(*) from reports.daily where n > 3", "no rule allows read on table reports.daily");
+            s.execute("set session application_name = 'reports'");
+            assertEquals("6", one(c, "select count(*) from reports.daily where n > 4"));
+
+            assertEquals("1", one(c, "select count(*) from pol.accounts where owner = 'owner1' and id < 5"));
+            assertEquals("1", one(c, "select count(*) from pol.accounts where owner = 'owner2' and id < 6"));
+            refused(c, "select set_config('search_path', 'hidden', false) from pol.accounts where id < 7", "pgveil");
+
+
+            s.execute("set search_path = pol");
+            assertEquals("49", one(c, "select count(*) from accounts where id > 1"));
+            s.execute("set search_path = hidden");
+            refused(c, "select count(*) from accounts where id > 2", "alice-no-secrets");
         }
     }
 
@@ -353,12 +388,14 @@ class PolicyEnforcementTest {
     @Test
     void aReloadedPolicyTakesEffectOnPreparedStatementsAndAnInvalidOneIsRejected() throws Exception {
         try (Connection c = alice(false);
-                PreparedStatement ps = c.prepareStatement("select count(*) from pol.accounts where id > ?")) {
+                PreparedStatement ps = c.prepareStatement("select count(*) from pol.accounts where id > ?");
+                Connection simple = alice(true)) {
             for (int i = 0; i < 6; i++) { // past prepareThreshold: a named server-side statement
                 ps.setInt(1, i);
                 try (ResultSet rs = ps.executeQuery()) {
                     assertTrue(rs.next());
                 }
+                assertEquals(String.valueOf(50 - i), one(simple, "select count(*) from pol.accounts where id > " + i));
             }
             writePolicy(POLICY.replace("on: [\"pol.secrets\", \"hidden.*\"]", "on: [\"pol.*\"]"));
             awaitReload(() -> {
@@ -368,6 +405,8 @@ class PolicyEnforcementTest {
                     return "42501".equals(e.getSQLState());
                 }
             });
+            // the same shape as this session's last statement: decided by the new policy, not remembered
+            refused(simple, "select count(*) from pol.accounts where id > 6", "alice-no-secrets");
             writePolicy("rules: [ {name: broken, allow: [rea]} ]\n");
             Thread.sleep(2500);
             SQLException e = assertThrows(SQLException.class, ps::executeQuery);

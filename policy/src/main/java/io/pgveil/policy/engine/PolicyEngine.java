@@ -159,10 +159,12 @@ public final class PolicyEngine {
         StatementClass kindClass = s.kind().statementClass();
         List<Requirement> out = new ArrayList<>();
         boolean admin = kindClass == StatementClass.ADMIN;
+        boolean covered = false;
         for (ObjectAccess o : s.objects()) {
-            out.add(new Requirement(admin ? StatementClass.ADMIN : classOf(o.access()), o));
+            StatementClass c = admin ? StatementClass.ADMIN : classOf(o.access());
+            covered |= c == kindClass;
+            out.add(new Requirement(c, o));
         }
-        boolean covered = out.stream().anyMatch(r -> r.statementClass == kindClass);
         if (kindClass != null && !covered) {
             out.add(new Requirement(kindClass, null));
         }

@@ -147,8 +147,8 @@ public final class PolicyService implements AutoCloseable {
     }
 
     /** An analysis remembered for this text (or shape) in this context, or null. Safe on an event loop. */
-    public MessageAnalysis cached(Database db, AnalysisContext ctx, String contextKey, String sql) {
-        return db.cache.get(contextKey, sql, Fingerprint.of(sql, ctx.standardConformingStrings()));
+    public MessageAnalysis cached(Database db, String contextKey, String sql, Fingerprint fingerprint) {
+        return db.cache.get(contextKey, sql, fingerprint);
     }
 
     /** Analyses on a worker; the future never fails (an analysis that cannot be made is an unparsed result). */

@@ -22,6 +22,21 @@ final class IdentityGuard {
         bytes("u&"), bytes("\\"),
     };
 
+    /** The trigger words by their (lower-case) first byte; most bytes start none. */
+    private static final byte[][][] BY_FIRST = new byte[256][][];
+
+    static {
+        for (byte[] word : TRIGGERS) {
+            byte[][] had = BY_FIRST[word[0] & 0xff];
+            byte[][] now = had == null ? new byte[1][] : java.util.Arrays.copyOf(had, had.length + 1);
+            now[now.length - 1] = word;
+            BY_FIRST[word[0] & 0xff] = now;
+            if (word[0] >= 'a' && word[0] <= 'z') {
+                BY_FIRST[(word[0] - 32) & 0xff] = now;
+            }
+        }
+    }
+
     private IdentityGuard() {
     }
 
@@ -125,10 +140,12 @@ final class IdentityGuard {
     /** A case-insensitive byte scan for any word that could be part of an identity change. */
     static boolean mayConcern(ByteBuf buf, int from, int to) {
         for (int i = from; i < to; i++) {
-            byte b = lower(buf.getByte(i));
-            for (byte[] word : TRIGGERS) {
-                if (b == word[0] && matches(buf, i, to, word)) {
-                    return true;
+            byte[][] words = BY_FIRST[buf.getByte(i) & 0xff];
+            if (words != null) {
+                for (byte[] word : words) {
+                    if (matches(buf, i, to, word)) {
+                        return true;
+                    }
                 }
             }
         }

@@ -6,6 +6,7 @@ import io.pgveil.policy.Identity;
 import io.pgveil.policy.analysis.AnalysisCache;
 import io.pgveil.policy.analysis.AnalysisContext;
 import io.pgveil.policy.analysis.Catalog;
+import io.pgveil.policy.analysis.Fingerprint;
 import io.pgveil.policy.analysis.MessageAnalysis;
 import io.pgveil.policy.analysis.Risk;
 import io.pgveil.policy.analysis.StatementAnalysis;
@@ -28,6 +29,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -231,6 +233,14 @@ final class PolicyGate {
     private final List<String> initialSearchPath;
     private AnalysisContext context;
     private String contextKey;
+    /** What {@link #recall} found, and for which text, shape and setting (null shape: nothing to reuse). */
+    private MessageAnalysis recalledAnalysis;
+    private Decision recalledDecision;
+    private String recalledText;
+    private String recalledShape;
+    private String recalledContextKey;
+    private PolicyEngine recalledEngine;
+    private String recalledApplication;
     private boolean waiting;
     private Watch watch;
     private boolean claimed;
@@ -271,12 +281,7 @@ final class PolicyGate {
                 if (IdentityGuard.check(buf, index + 5, index + length - 1, host.standardConformingStrings()) != null) {
                     return false;
                 }
-                MessageAnalysis a = cachedAnalysis(cstring(buf, index + 5, index + length));
-                if (a == null) {
-                    return false;
-                }
-                Decision d = decide(a);
-                if (!plain(d, a)) {
+                if (!recall(cstring(buf, index + 5, index + length)) || !plain(recalledDecision, recalledAnalysis)) {
                     return false;
                 }
                 statements.remove("");
@@ -293,16 +298,15 @@ final class PolicyGate {
                         host.standardConformingStrings()) != null) {
                     return false;
                 }
-                MessageAnalysis a = cachedAnalysis(sql);
-                if (a == null) {
+                if (!recall(sql)) {
                     return false;
                 }
-                Decision d = decide(a);
+                MessageAnalysis a = recalledAnalysis;
+                Decision d = recalledDecision;
                 if (!(d instanceof Decision.Allow) || a.statements().size() > 1 || sessionEffects(a)) {
                     return false;
                 }
-                statements.put(buf.toString(index + 5, nameEnd - index - 5, StandardCharsets.UTF_8),
-                        new Prepared(sql, a, engine().version(), d));
+                statements.put(name(buf, index + 5, nameEnd), new Prepared(sql, a, engine().version(), d));
                 return true;
             }
             case FrontendMessages.BIND -> {
@@ -311,11 +315,17 @@ final class PolicyGate {
                 if (stmtEnd < 0) {
                     return false;
                 }
-                Prepared p = statements.get(buf.toString(portalEnd + 1, stmtEnd - portalEnd - 1, StandardCharsets.UTF_8));
+                Prepared p = statements.get(name(buf, portalEnd + 1, stmtEnd));
                 if (p == null) {
                     return false;
                 }
-                portals.put(buf.toString(index + 5, portalEnd - index - 5, StandardCharsets.UTF_8), new Portal(p));
+                String portal = name(buf, index + 5, portalEnd);
+                Portal previous = portals.get(portal);
+                if (previous != null && previous.statement == p) {
+                    previous.rows = 0; // the same statement bound again (what prepared-statement clients do)
+                } else {
+                    portals.put(portal, new Portal(p));
+                }
                 return true;
             }
             case FrontendMessages.EXECUTE -> {
@@ -323,7 +333,7 @@ final class PolicyGate {
                 if (portalEnd < 0) {
                     return false;
                 }
-                Portal p = portals.get(buf.toString(index + 5, portalEnd - index - 5, StandardCharsets.UTF_8));
+                Portal p = portals.get(name(buf, index + 5, portalEnd));
                 return p != null && p.statement.engineVersion == engine().version() && !expired()
                         && plain(p.statement.decision, p.statement.analysis);
             }
@@ -637,7 +647,47 @@ final class PolicyGate {
             return null;
         }
         refreshContext();
-        return service.cached(db, context, contextKey, sql);
+        return service.cached(db, contextKey, sql, Fingerprint.of(sql, context.standardConformingStrings()));
+    }
+
+    /**
+     * Sets {@link #recalledAnalysis} and {@link #recalledDecision} for {@code sql} without waiting; false when its
+     * analysis is not cached. The fast path for repeated statements: the same text, or the same shape (texts that
+     * differ only in numbers, {@link Fingerprint#numbers()}), in the same analysis context under the same policy
+     * engine and application name, has the same analysis and decision as the last statement decided here, so
+     * neither the cache nor the engine is consulted again.
+     */
+    private boolean recall(String sql) {
+        if (sql == null || db.catalog() == null) {
+            return false;
+        }
+        refreshContext();
+        PolicyEngine engine = engine();
+        String app = host.applicationName();
+        boolean sameSetting = recalledShape != null && recalledContextKey == contextKey && recalledEngine == engine
+                && Objects.equals(recalledApplication, app);
+        if (sameSetting && sql.equals(recalledText)) {
+            return true;
+        }
+        Fingerprint fp = Fingerprint.of(sql, context.standardConformingStrings());
+        if (sameSetting && fp != null && fp.numbers().equals(recalledShape)) {
+            recalledText = sql;
+            return true;
+        }
+        MessageAnalysis a = service.cached(db, contextKey, sql, fp);
+        if (a == null) {
+            return false;
+        }
+        recalledAnalysis = a;
+        recalledDecision = decide(a);
+        // Only a parsed analysis is shared by shape in the cache; an EXECUTE's decision depends on what is prepared.
+        boolean reusable = fp != null && a.parsed() && a.statements().stream().noneMatch(s -> s.kind() == StatementKind.EXECUTE);
+        recalledText = reusable ? sql : null;
+        recalledShape = reusable ? fp.numbers() : null;
+        recalledContextKey = contextKey;
+        recalledEngine = engine;
+        recalledApplication = app;
+        return true;
     }
 
     private void refreshContext() {
@@ -987,6 +1037,11 @@ final class PolicyGate {
             scale *= 10;
         }
         return n;
+    }
+
+    /** The statement or portal name in {@code buf[from, nul)}; the unnamed one without decoding anything. */
+    private static String name(ByteBuf buf, int from, int nul) {
+        return nul == from ? "" : buf.toString(from, nul - from, StandardCharsets.UTF_8);
     }
 
     /** Bytes before the NUL in {@code buf[from, to)}. */
