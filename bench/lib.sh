@@ -128,6 +128,21 @@ tps() {
   echo "$out" | sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p; s/^tps = \([0-9.]*\) (including reconnection times)/\1/p' | head -1
 }
 
+# CPU time (user + system, clock ticks) process $1 and its threads have used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# tps_cpu target mode clients seconds pid: prints TPS and the CPU microseconds process pid (the proxy) spent
+# per transaction during the run. CPU per transaction is what a proxy costs, and varies far less than TPS on a
+# busy machine.
+tps_cpu() {
+  local pid=$5 before after t
+  before=$(cpu_ticks "$pid")
+  t=$(tps "$1" "$2" "$3" "$4")
+  after=$(cpu_ticks "$pid")
+  awk -v t="$t" -v d="$(( after - before ))" -v s="$4" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%s %.1f\n", t, (t > 0 ? d * 1e6 / hz / (t * s) : 0) }'
+}
+
 bench_header() {
   echo "$1, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
   echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), $(pgbouncer --version | head -1), pgbench scale $SCALE"

@@ -33,28 +33,37 @@ bench_setup
 bench_start_pgbouncer
 bench_start_pgveil "$auth
 policy: { enabled: false }"
+declare -A pid=([pgbouncer]="$(cat "$WORK/pgbouncer.pid")" [pgveil]="$pgveil_java")
 bench_start_pgveil "$auth
 $rules" policy $((PGVEIL_PORT + 1))
+pid[policy]=$pgveil_java
 
 {
   bench_header "pgveil policy benchmark (20 rules)"
-  echo "TPS: median of $REPEAT interleaved runs of $DURATION s per cell (pgbench -n -S -M <mode> -c <clients> -j 2)"
+  echo "TPS: median of $REPEAT interleaved runs of $DURATION s per cell (pgbench -n -S -M <mode> -c <clients> -j 2);"
+  echo "proxy CPU us/tx: CPU time of the proxy process per transaction (median), which noise moves far less than TPS"
   echo
 } | tee "$report"
 
 for t in pgbouncer pgveil policy; do tps "$t" prepared 8 3 >/dev/null; tps "$t" simple 8 3 >/dev/null; done
 
-printf "%-9s %7s %12s %12s %12s %12s %12s\n" mode clients pgbouncer "pgveil" "pgveil+pol" "pol/pgveil" "pol/bnc" | tee -a "$report"
+printf "%-9s %7s %10s %10s %10s %10s %8s  %s\n" mode clients pgbouncer pgveil "pgveil+pol" pol/pgveil pol/bnc \
+  "proxy CPU us/tx: pgbouncer pgveil pgveil+pol" | tee -a "$report"
 for mode in $MODES; do
   for c in $CLIENTS; do
-    bs=(); vs=(); ps=()
+    declare -A runs=([pgbouncer]="" [pgveil]="" [policy]="") cpus=([pgbouncer]="" [pgveil]="" [policy]="")
     for _ in $(seq "$REPEAT"); do
-      bs+=("$(tps pgbouncer "$mode" "$c" "$DURATION")")
-      vs+=("$(tps pgveil "$mode" "$c" "$DURATION")")
-      ps+=("$(tps policy "$mode" "$c" "$DURATION")")
+      for t in pgbouncer pgveil policy; do
+        read -r tx cpu < <(tps_cpu "$t" "$mode" "$c" "$DURATION" "${pid[$t]}")
+        runs[$t]+=" $tx"; cpus[$t]+=" $cpu"
+      done
     done
-    b=$(median "${bs[@]}"); v=$(median "${vs[@]}"); p=$(median "${ps[@]}")
-    printf "%-9s %7s %12.0f %12.0f %12.0f %12s %12s\n" "$mode" "$c" "$b" "$v" "$p" "$(ratio "$p" "$v")" "$(ratio "$p" "$b")" | tee -a "$report"
+    # shellcheck disable=SC2086
+    b=$(median ${runs[pgbouncer]}); v=$(median ${runs[pgveil]}); p=$(median ${runs[policy]})
+    # shellcheck disable=SC2086
+    printf "%-9s %7s %10.0f %10.0f %10.0f %10s %8s  %9s %6s %10s\n" "$mode" "$c" "$b" "$v" "$p" "$(ratio "$p" "$v")" \
+      "$(ratio "$p" "$b")" "$(median ${cpus[pgbouncer]})" "$(median ${cpus[pgveil]})" "$(median ${cpus[policy]})" \
+      | tee -a "$report"
   done
 done
 grep -c "refused" "$WORK/pgveil-policy.log" | sed 's/^/statements refused by the policy (expect 0): /' | tee -a "$report"

@@ -8,16 +8,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -82,48 +78,12 @@ class ShutdownTest {
         }
     }
 
-    private static ProcessBuilder cli(String... args) {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new java.util.ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
-                "io.pgveil.proxy.cli.Main"));
-        command.addAll(List.of(args));
-        return new ProcessBuilder(command);
-    }
-
     @Test
     void sigtermStopsTheProcessAfterItsSessionsFinish(@TempDir Path dir) throws Exception {
         recreate("sigterm_target");
-        TestPostgres pg = TestPostgres.get();
-        Path config = Files.writeString(dir.resolve("pgveil.yaml"), """
-                listen: { host: 127.0.0.1, port: 0 }
-                upstream: { host: %s, port: %d, user: %s, password: ${env:UPSTREAM_PW}, tls: prefer }
-                auth:
-                  static_users:
-                    - { name: %s, password: ${env:STATIC_PW} }
-                limits: { drain_timeout: 30s }
-                """.formatted(pg.host(), pg.port(), TestPostgres.LOGIN, Pgveil.USER));
-        ProcessBuilder pb = cli("run", "--config", config.toString());
-        pb.environment().put("UPSTREAM_PW", TestPostgres.LOGIN_PASSWORD);
-        pb.environment().put("STATIC_PW", Pgveil.PASSWORD);
-        Path logFile = dir.resolve("pgveil.log");
-        pb.redirectErrorStream(true).redirectOutput(logFile.toFile());
-        Process process = pb.start();
-        try {
-            int port = -1;
-            Pattern listening = Pattern.compile("listening on /127\\.0\\.0\\.1:(\\d+)");
-            for (int i = 0; i < 600 && port < 0 && process.isAlive(); i++) {
-                Matcher m = listening.matcher(Files.readString(logFile));
-                if (m.find()) {
-                    port = Integer.parseInt(m.group(1));
-                } else {
-                    Thread.sleep(50);
-                }
-            }
-            assertTrue(port > 0, "pgveil did not start: " + Files.readString(logFile));
-
-            try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/" + TestPostgres.DATABASE,
-                    Pgveil.properties());
-                 Statement s = c.createStatement()) {
+        try (PgveilProcess pgveil = PgveilProcess.run(dir, "limits: { drain_timeout: 30s }\n")) {
+            Process process = pgveil.process;
+            try (Connection c = pgveil.connect(); Statement s = c.createStatement()) {
                 c.setAutoCommit(false);
                 s.execute("insert into sigterm_target values (1)");
                 process.destroy(); // SIGTERM
@@ -134,10 +94,8 @@ class ShutdownTest {
             }
             assertTrue(process.waitFor(30, TimeUnit.SECONDS), "pgveil exits once its sessions are done");
             assertEquals(143, process.exitValue(), "terminated by SIGTERM");
-            assertTrue(Files.readString(logFile).contains("pgveil stopped"), Files.readString(logFile));
+            assertTrue(pgveil.log().contains("pgveil stopped"), pgveil.log());
             assertEquals(2, count("sigterm_target"));
-        } finally {
-            process.destroyForcibly();
         }
     }
 
@@ -150,7 +108,7 @@ class ShutdownTest {
                   port: not-a-port
                   user: app_login
                 """);
-        Process process = cli("run", "--config", config.toString()).start();
+        Process process = PgveilProcess.cli("run", "--config", config.toString()).start();
         assertTrue(process.waitFor(60, TimeUnit.SECONDS));
         String stderr = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(2, process.exitValue(), stderr);
@@ -162,7 +120,7 @@ class ShutdownTest {
 
     @Test
     void aMissingConfigurationFileExitsWith2(@TempDir Path dir) throws Exception {
-        Process process = cli("run", "--config", dir.resolve("absent.yaml").toString()).start();
+        Process process = PgveilProcess.cli("run", "--config", dir.resolve("absent.yaml").toString()).start();
         assertTrue(process.waitFor(60, TimeUnit.SECONDS));
         String stderr = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(2, process.exitValue(), stderr);
