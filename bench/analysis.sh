@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # JMH: what statement analysis costs per statement. cachedPgbenchSelect is a pgbench -S statement with a fresh
-# literal answered from the fingerprint cache (target < 2 us); coldOltp is a full analysis of typical OLTP
+# literal answered from the fingerprint cache (target < 2 us); repeatedShape is what a session pays instead when
+# the statement repeats its last one's shape (the per-session memo); coldOltp is a full analysis of typical OLTP
 # statements (target: median < 100 us; JMH's p0.50 line).
 #
 #   bench/analysis.sh            # about 1 minute

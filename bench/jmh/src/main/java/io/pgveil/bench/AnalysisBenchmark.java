@@ -60,6 +60,7 @@ public class AnalysisBenchmark {
     AnalysisCache cache;
     String key;
     String[] pgbench;
+    String pgbenchShape;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -81,6 +82,7 @@ public class AnalysisBenchmark {
         for (int i = 0; i < pgbench.length; i++) {
             pgbench[i] = "SELECT abalance FROM pgbench_accounts WHERE aid = " + ThreadLocalRandom.current().nextInt(1, 1_000_000) + ";";
         }
+        pgbenchShape = Fingerprint.of(pgbench[0], true).numbers();
     }
 
     private static void table(Map<QualifiedName, Catalog.Relation> rel, String name, String... columns) {
@@ -101,6 +103,16 @@ public class AnalysisBenchmark {
     public MessageAnalysis cachedPgbenchSelect() {
         String sql = pgbench[next++ & 1023];
         return cache.get(key, sql, Fingerprint.of(sql, true));
+    }
+
+    /**
+     * What a session does for a repeat of its last statement's shape (pgveil's per-session memo): compare the new
+     * text with the remembered shape, nothing built, no cache lookup, no policy engine.
+     */
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    public boolean repeatedShape() {
+        return Fingerprint.hasNumbersShape(pgbench[next++ & 1023], true, pgbenchShape);
     }
 
     /** A full analysis of each typical OLTP statement (no cache), one per call in turn. */

@@ -7,8 +7,9 @@ package io.pgveil.policy.analysis;
  * decisions never depend on a number's value); {@link #constants()} also normalises string constants (safe only
  * when the analysis says string values did not matter).
  *
- * <p>One pass, no tokens allocated: it runs on the event loop for every simple-protocol query. Anything it is
- * unsure of (an unterminated quote or comment) yields null, and the caller analyses the text in full.
+ * <p>One pass, no tokens allocated: it runs on the event loop for every simple-protocol query, and
+ * {@link #hasNumbersShape} compares a text with a shape without building anything. Anything it is unsure of (an
+ * unterminated quote or comment) yields null, and the caller analyses the text in full.
  */
 public final class Fingerprint {
     private final String numbers;
@@ -29,12 +30,122 @@ public final class Fingerprint {
 
     /** The fingerprint of {@code sql}, or null when the text cannot be scanned safely. */
     public static Fingerprint of(String sql, boolean standardConformingStrings) {
+        Builder a = new Builder(sql.length());
+        Builder b = new Builder(sql.length());
+        return scan(sql, standardConformingStrings, a, b) ? new Fingerprint(a.toString(), b.toString()) : null;
+    }
+
+    /**
+     * Whether {@code sql}'s {@link #numbers()} shape is {@code shape}: the same answer as
+     * {@code shape.equals(of(sql, scs).numbers())}, without building anything, and stopping at the first
+     * difference. For the per-session check "the same statement as last time, with other numbers".
+     */
+    public static boolean hasNumbersShape(String sql, boolean standardConformingStrings, String shape) {
+        Compare a = new Compare(shape);
+        return scan(sql, standardConformingStrings, a, NONE) && a.matched();
+    }
+
+    /** Where a scan writes one of its two shapes. */
+    private interface Out {
+        void add(char c);
+
+        void add(String s, int from, int to);
+
+        /** True once the output can no longer be what is wanted (the scan may stop). */
+        boolean failed();
+    }
+
+    private static final class Builder implements Out {
+        private final StringBuilder sb;
+
+        Builder(int capacity) {
+            sb = new StringBuilder(capacity);
+        }
+
+        @Override
+        public void add(char c) {
+            sb.append(c);
+        }
+
+        @Override
+        public void add(String s, int from, int to) {
+            sb.append(s, from, to);
+        }
+
+        @Override
+        public boolean failed() {
+            return false;
+        }
+
+        @Override
+        public String toString() {
+            return sb.toString();
+        }
+    }
+
+    /** Compares what would be written with an expected shape, character by character. */
+    private static final class Compare implements Out {
+        private final String expected;
+        private int at;
+        private boolean differs;
+
+        Compare(String expected) {
+            this.expected = expected;
+        }
+
+        @Override
+        public void add(char c) {
+            if (!differs && at < expected.length() && expected.charAt(at) == c) {
+                at++;
+            } else {
+                differs = true;
+            }
+        }
+
+        @Override
+        public void add(String s, int from, int to) {
+            if (!differs && expected.regionMatches(at, s, from, to - from)) {
+                at += to - from;
+            } else {
+                differs = true;
+            }
+        }
+
+        @Override
+        public boolean failed() {
+            return differs;
+        }
+
+        boolean matched() {
+            return !differs && at == expected.length();
+        }
+    }
+
+    private static final Out NONE = new Out() {
+        @Override
+        public void add(char c) {
+        }
+
+        @Override
+        public void add(String s, int from, int to) {
+        }
+
+        @Override
+        public boolean failed() {
+            return false;
+        }
+    };
+
+    /**
+     * Writes the numbers shape of {@code sql} to {@code a} and the constants shape to {@code b}; false when the
+     * text cannot be scanned safely or {@code a} failed.
+     */
+    private static boolean scan(String sql, boolean standardConformingStrings, Out a, Out b) {
         int n = sql.length();
-        StringBuilder a = new StringBuilder(n);
-        StringBuilder b = new StringBuilder(n);
         boolean space = false;
+        boolean started = false;
         int i = 0;
-        while (i < n) {
+        while (i < n && !a.failed()) {
             char c = sql.charAt(i);
             if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == 0x0b) {
                 space = true;
@@ -66,24 +177,25 @@ public final class Fingerprint {
                     }
                 }
                 if (depth != 0) {
-                    return null;
+                    return false;
                 }
                 i = j;
                 space = true;
                 continue;
             }
-            if (space && a.length() > 0) {
-                a.append(' ');
-                b.append(' ');
+            if (space && started) {
+                a.add(' ');
+                b.add(' ');
             }
             space = false;
+            started = true;
             if (c == '"') {
                 int end = closing(sql, i, '"', false);
                 if (end < 0) {
-                    return null;
+                    return false;
                 }
-                a.append(sql, i, end + 1);
-                b.append(sql, i, end + 1);
+                a.add(sql, i, end + 1);
+                b.add(sql, i, end + 1);
                 i = end + 1;
                 continue;
             }
@@ -91,17 +203,17 @@ public final class Fingerprint {
                     && i + 1 < n && sql.charAt(i + 1) == '\'' && !identPart(sql, i - 1);
             boolean unicode = (c == 'u' || c == 'U') && i + 2 < n && sql.charAt(i + 1) == '&' && !identPart(sql, i - 1);
             if (unicode) {
-                return null; // rare; let the full lexer handle U& with its UESCAPE clause
+                return false; // rare; let the full lexer handle U& with its UESCAPE clause
             }
             if (c == '\'' || prefixed) {
                 int quote = prefixed ? i + 1 : i;
                 boolean backslash = (prefixed && (c == 'e' || c == 'E')) || !standardConformingStrings;
                 int end = closing(sql, quote, '\'', backslash);
                 if (end < 0) {
-                    return null;
+                    return false;
                 }
-                a.append(sql, i, end + 1);
-                b.append('?');
+                a.add(sql, i, end + 1);
+                b.add('?');
                 i = end + 1;
                 continue;
             }
@@ -111,27 +223,27 @@ public final class Fingerprint {
                     String tag = sql.substring(i, tagEnd);
                     int close = sql.indexOf(tag, tagEnd);
                     if (close < 0) {
-                        return null;
+                        return false;
                     }
-                    a.append(sql, i, close + tag.length());
-                    b.append('?');
+                    a.add(sql, i, close + tag.length());
+                    b.add('?');
                     i = close + tag.length();
                     continue;
                 }
-                a.append(c);
-                b.append(c);
+                a.add(c);
+                b.add(c);
                 i++;
                 while (i < n && Character.isDigit(sql.charAt(i))) {
-                    a.append(sql.charAt(i));
-                    b.append(sql.charAt(i));
+                    a.add(sql.charAt(i));
+                    b.add(sql.charAt(i));
                     i++;
                 }
                 continue;
             }
             if ((Character.isDigit(c) || c == '.' && i + 1 < n && Character.isDigit(sql.charAt(i + 1))) && !identPart(sql, i - 1)) {
                 int j = number(sql, i);
-                a.append('?');
-                b.append('?');
+                a.add('?');
+                b.add('?');
                 i = j;
                 continue;
             }
@@ -139,17 +251,17 @@ public final class Fingerprint {
                 while (i < n && identPart(sql, i)) {
                     char ch = sql.charAt(i);
                     char lower = ch >= 'A' && ch <= 'Z' ? (char) (ch + 32) : ch;
-                    a.append(lower);
-                    b.append(lower);
+                    a.add(lower);
+                    b.add(lower);
                     i++;
                 }
                 continue;
             }
-            a.append(c);
-            b.append(c);
+            a.add(c);
+            b.add(c);
             i++;
         }
-        return new Fingerprint(a.toString(), b.toString());
+        return !a.failed();
     }
 
     private static boolean identStart(char c) {

@@ -233,9 +233,13 @@ final class PolicyGate {
     private final List<String> initialSearchPath;
     private AnalysisContext context;
     private String contextKey;
-    /** What {@link #recall} found, and for which text, shape and setting (null shape: nothing to reuse). */
+    /**
+     * What {@link #recall} found (analysis, decision, whether {@link #plain}), and for which text, shape and
+     * setting (a null shape: nothing to reuse).
+     */
     private MessageAnalysis recalledAnalysis;
     private Decision recalledDecision;
+    private boolean recalledPlain;
     private String recalledText;
     private String recalledShape;
     private String recalledContextKey;
@@ -281,7 +285,7 @@ final class PolicyGate {
                 if (IdentityGuard.check(buf, index + 5, index + length - 1, host.standardConformingStrings()) != null) {
                     return false;
                 }
-                if (!recall(cstring(buf, index + 5, index + length)) || !plain(recalledDecision, recalledAnalysis)) {
+                if (!recall(cstring(buf, index + 5, index + length)) || !recalledPlain) {
                     return false;
                 }
                 statements.remove("");
@@ -669,17 +673,18 @@ final class PolicyGate {
         if (sameSetting && sql.equals(recalledText)) {
             return true;
         }
-        Fingerprint fp = Fingerprint.of(sql, context.standardConformingStrings());
-        if (sameSetting && fp != null && fp.numbers().equals(recalledShape)) {
+        if (sameSetting && Fingerprint.hasNumbersShape(sql, context.standardConformingStrings(), recalledShape)) {
             recalledText = sql;
             return true;
         }
+        Fingerprint fp = Fingerprint.of(sql, context.standardConformingStrings());
         MessageAnalysis a = service.cached(db, contextKey, sql, fp);
         if (a == null) {
             return false;
         }
         recalledAnalysis = a;
         recalledDecision = decide(a);
+        recalledPlain = plain(recalledDecision, a);
         // Only a parsed analysis is shared by shape in the cache; an EXECUTE's decision depends on what is prepared.
         boolean reusable = fp != null && a.parsed() && a.statements().stream().noneMatch(s -> s.kind() == StatementKind.EXECUTE);
         recalledText = reusable ? sql : null;

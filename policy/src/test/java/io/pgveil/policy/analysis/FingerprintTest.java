@@ -1,0 +1,87 @@
+package io.pgveil.policy.analysis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Statement shapes, on which analyses and per-session decisions are reused. */
+class FingerprintTest {
+    @Test
+    void numbersAndConstantsShapes() {
+        shapes("SELECT  abalance FROM pgbench_accounts WHERE aid = 4711;",
+                "select abalance from pgbench_accounts where aid = ?;",
+                "select abalance from pgbench_accounts where aid = ?;");
+        shapes("select /* c */ x -- d\n from \"T\" where s = 'a''b' and n > 1.5e3",
+                "select x from \"T\" where s = 'a''b' and n > ?",
+                "select x from \"T\" where s = ? and n > ?");
+        shapes("select E'\\'x', $q$ a;b $q$, $1, t1.c2 from t1",
+                "select E'\\'x', $q$ a;b $q$, $1, t1.c2 from t1",
+                "select ?, ?, $1, t1.c2 from t1");
+        shapes("select 0x1F, 1_000, .5, x1", "select ?, ?, ?, x1", "select ?, ?, ?, x1");
+    }
+
+    private static void shapes(String sql, String numbers, String constants) {
+        Fingerprint fp = Fingerprint.of(sql, true);
+        assertEquals(numbers, fp.numbers(), sql);
+        assertEquals(constants, fp.constants(), sql);
+        assertTrue(Fingerprint.hasNumbersShape(sql, true, numbers), sql);
+    }
+
+    @Test
+    void textsThatCannotBeScannedSafelyHaveNoShape() {
+        assertNull(Fingerprint.of("select 'open", true));
+        assertNull(Fingerprint.of("select /* open", true));
+        assertNull(Fingerprint.of("select $a$ open", true));
+        assertNull(Fingerprint.of("select U&\"d\\0061t\"", true));
+    }
+
+    @Test
+    void backslashesEscapeOnlyWithoutStandardConformingStrings() {
+        assertEquals("select ? and ?", Fingerprint.of("select 'a\\' and 'b'", true).constants());
+        assertNull(Fingerprint.of("select 'a\\' and 'b'", false));
+        assertEquals("select ? and ?", Fingerprint.of("select 'a\\'b' and 'c'", false).constants());
+        assertNull(Fingerprint.of("select 'a\\'b' and 'c'", true));
+    }
+
+    /** The comparison without building agrees with building and comparing, over every pair of corpus statements. */
+    @Test
+    void hasNumbersShapeAgreesWithTheBuiltShape() throws Exception {
+        List<String> texts = new ArrayList<>();
+        try (InputStream in = getClass().getResourceAsStream("/corpus/cases.yaml")) {
+            for (JsonNode c : new ObjectMapper(new YAMLFactory()).readTree(in)) {
+                String sql = c.get("sql").asText();
+                texts.add(sql);
+                texts.add(sql.replaceAll("\\d+", "42"));   // other numbers: the same shape
+                texts.add(sql.toUpperCase());              // keywords and identifiers fold; strings do not
+                texts.add(sql + " ");
+                texts.add(sql.substring(0, sql.length() / 2));
+            }
+        }
+        List<Fingerprint> shapes = new ArrayList<>();
+        texts.forEach(t -> shapes.add(Fingerprint.of(t, true)));
+        int same = 0;
+        for (int i = 0; i < texts.size(); i++) {
+            for (Fingerprint fb : shapes) {
+                if (fb == null) {
+                    continue;
+                }
+                Fingerprint fa = shapes.get(i);
+                boolean expected = fa != null && fa.numbers().equals(fb.numbers());
+                if (expected != Fingerprint.hasNumbersShape(texts.get(i), true, fb.numbers())) {
+                    fail((expected ? "same shape not recognised: " : "different shapes taken as one: ") + texts.get(i) + " ~ " + fb.numbers());
+                }
+                same += expected ? 1 : 0;
+            }
+        }
+        assertTrue(same > texts.size(), "the pairs include texts of one shape besides each text itself: " + same);
+    }
+}
