@@ -29,7 +29,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -233,18 +232,8 @@ final class PolicyGate {
     private final List<String> initialSearchPath;
     private AnalysisContext context;
     private String contextKey;
-    /**
-     * What {@link #recall} found (analysis, decision, whether {@link #plain}), and for which text, shape and
-     * setting (a null shape: nothing to reuse).
-     */
-    private MessageAnalysis recalledAnalysis;
-    private Decision recalledDecision;
-    private boolean recalledPlain;
-    private String recalledText;
-    private String recalledShape;
-    private String recalledContextKey;
-    private PolicyEngine recalledEngine;
-    private String recalledApplication;
+    /** The last statement decided on the fast path, to decide its repeats at once. */
+    private final StatementMemo memo = new StatementMemo();
     private boolean waiting;
     private Watch watch;
     private boolean claimed;
@@ -285,7 +274,7 @@ final class PolicyGate {
                 if (IdentityGuard.check(buf, index + 5, index + length - 1, host.standardConformingStrings()) != null) {
                     return false;
                 }
-                if (!recall(cstring(buf, index + 5, index + length)) || !recalledPlain) {
+                if (!recall(cstring(buf, index + 5, index + length)) || !memo.plain()) {
                     return false;
                 }
                 statements.remove("");
@@ -305,8 +294,8 @@ final class PolicyGate {
                 if (!recall(sql)) {
                     return false;
                 }
-                MessageAnalysis a = recalledAnalysis;
-                Decision d = recalledDecision;
+                MessageAnalysis a = memo.analysis();
+                Decision d = memo.decision();
                 if (!(d instanceof Decision.Allow) || a.statements().size() > 1 || sessionEffects(a)) {
                     return false;
                 }
@@ -655,11 +644,8 @@ final class PolicyGate {
     }
 
     /**
-     * Sets {@link #recalledAnalysis} and {@link #recalledDecision} for {@code sql} without waiting; false when its
-     * analysis is not cached. The fast path for repeated statements: the same text, or the same shape (texts that
-     * differ only in numbers, {@link Fingerprint#numbers()}), in the same analysis context under the same policy
-     * engine and application name, has the same analysis and decision as the last statement decided here, so
-     * neither the cache nor the engine is consulted again.
+     * Makes {@link #memo} describe {@code sql} without waiting: a repeat of the last statement's shape at once,
+     * else from the analysis cache and the engine. False when the analysis is not cached.
      */
     private boolean recall(String sql) {
         if (sql == null || db.catalog() == null) {
@@ -668,30 +654,17 @@ final class PolicyGate {
         refreshContext();
         PolicyEngine engine = engine();
         String app = host.applicationName();
-        boolean sameSetting = recalledShape != null && recalledContextKey == contextKey && recalledEngine == engine
-                && Objects.equals(recalledApplication, app);
-        if (sameSetting && sql.equals(recalledText)) {
+        boolean scs = context.standardConformingStrings();
+        if (memo.recalls(sql, scs, contextKey, engine, app)) {
             return true;
         }
-        if (sameSetting && Fingerprint.hasNumbersShape(sql, context.standardConformingStrings(), recalledShape)) {
-            recalledText = sql;
-            return true;
-        }
-        Fingerprint fp = Fingerprint.of(sql, context.standardConformingStrings());
+        Fingerprint fp = Fingerprint.of(sql, scs);
         MessageAnalysis a = service.cached(db, contextKey, sql, fp);
         if (a == null) {
             return false;
         }
-        recalledAnalysis = a;
-        recalledDecision = decide(a);
-        recalledPlain = plain(recalledDecision, a);
-        // Only a parsed analysis is shared by shape in the cache; an EXECUTE's decision depends on what is prepared.
-        boolean reusable = fp != null && a.parsed() && a.statements().stream().noneMatch(s -> s.kind() == StatementKind.EXECUTE);
-        recalledText = reusable ? sql : null;
-        recalledShape = reusable ? fp.numbers() : null;
-        recalledContextKey = contextKey;
-        recalledEngine = engine;
-        recalledApplication = app;
+        Decision d = decide(a);
+        memo.remember(sql, fp, a, d, plain(d, a), contextKey, engine, app);
         return true;
     }
 
