@@ -1,5 +1,7 @@
 package io.pgveil.policy.analysis;
 
+import io.pgveil.policy.lexer.SqlLexer;
+
 /**
  * The shape of a SQL text, for reusing analyses: comments and runs of whitespace become one space, unquoted
  * letters are lower-cased, and constants become {@code ?}. Two texts with the same shape differ only in their
@@ -241,7 +243,7 @@ public final class Fingerprint {
                 continue;
             }
             if ((Character.isDigit(c) || c == '.' && i + 1 < n && Character.isDigit(sql.charAt(i + 1))) && !identPart(sql, i - 1)) {
-                int j = number(sql, i);
+                int j = SqlLexer.numberEnd(sql, i);
                 a.add('?');
                 b.add('?');
                 i = j;
@@ -310,38 +312,5 @@ public final class Fingerprint {
             j++;
         }
         return j < s.length() && s.charAt(j) == '$' ? j + 1 : -1;
-    }
-
-    private static int number(String s, int i) {
-        int n = s.length();
-        if (s.charAt(i) == '0' && i + 1 < n && "xXoObB".indexOf(s.charAt(i + 1)) >= 0) {
-            i += 2;
-            while (i < n && (Character.digit(s.charAt(i), 16) >= 0 || s.charAt(i) == '_')) {
-                i++;
-            }
-            return i;
-        }
-        while (i < n && (Character.isDigit(s.charAt(i)) || s.charAt(i) == '_')) {
-            i++;
-        }
-        if (i < n && s.charAt(i) == '.' && !(i + 1 < n && s.charAt(i + 1) == '.')) {
-            i++;
-            while (i < n && (Character.isDigit(s.charAt(i)) || s.charAt(i) == '_')) {
-                i++;
-            }
-        }
-        if (i < n && (s.charAt(i) == 'e' || s.charAt(i) == 'E')) {
-            int j = i + 1;
-            if (j < n && (s.charAt(j) == '+' || s.charAt(j) == '-')) {
-                j++;
-            }
-            if (j < n && Character.isDigit(s.charAt(j))) {
-                i = j;
-                while (i < n && Character.isDigit(s.charAt(i))) {
-                    i++;
-                }
-            }
-        }
-        return i;
     }
 }

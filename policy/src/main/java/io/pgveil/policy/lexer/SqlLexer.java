@@ -379,36 +379,45 @@ public final class SqlLexer {
 
     private void number() {
         int start = i;
+        i = numberEnd(sql, i);
+        addSpan(Token.Kind.NUMBER, sql.substring(start, i), start, i);
+    }
+
+    /**
+     * Where the numeric constant starting at {@code i} ends (exclusive), as PostgreSQL reads one: decimal with
+     * optional fraction and exponent, {@code 0x}/{@code 0o}/{@code 0b} prefixes, {@code _} separators.
+     */
+    public static int numberEnd(String sql, int i) {
         int n = sql.length();
         if (sql.charAt(i) == '0' && i + 1 < n && "xXoObB".indexOf(sql.charAt(i + 1)) >= 0) {
             i += 2;
             while (i < n && (Character.digit(sql.charAt(i), 16) >= 0 || sql.charAt(i) == '_')) {
                 i++;
             }
-        } else {
+            return i;
+        }
+        while (i < n && (Character.isDigit(sql.charAt(i)) || sql.charAt(i) == '_')) {
+            i++;
+        }
+        if (i < n && sql.charAt(i) == '.' && !(i + 1 < n && sql.charAt(i + 1) == '.')) {
+            i++;
             while (i < n && (Character.isDigit(sql.charAt(i)) || sql.charAt(i) == '_')) {
                 i++;
             }
-            if (i < n && sql.charAt(i) == '.' && !(i + 1 < n && sql.charAt(i + 1) == '.')) {
-                i++;
-                while (i < n && (Character.isDigit(sql.charAt(i)) || sql.charAt(i) == '_')) {
+        }
+        if (i < n && (sql.charAt(i) == 'e' || sql.charAt(i) == 'E')) {
+            int j = i + 1;
+            if (j < n && (sql.charAt(j) == '+' || sql.charAt(j) == '-')) {
+                j++;
+            }
+            if (j < n && Character.isDigit(sql.charAt(j))) {
+                i = j;
+                while (i < n && Character.isDigit(sql.charAt(i))) {
                     i++;
                 }
             }
-            if (i < n && (sql.charAt(i) == 'e' || sql.charAt(i) == 'E')) {
-                int j = i + 1;
-                if (j < n && (sql.charAt(j) == '+' || sql.charAt(j) == '-')) {
-                    j++;
-                }
-                if (j < n && Character.isDigit(sql.charAt(j))) {
-                    i = j;
-                    while (i < n && Character.isDigit(sql.charAt(i))) {
-                        i++;
-                    }
-                }
-            }
         }
-        addSpan(Token.Kind.NUMBER, sql.substring(start, i), start, i);
+        return i;
     }
 
     private void operator() {
