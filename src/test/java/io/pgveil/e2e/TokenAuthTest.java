@@ -425,9 +425,9 @@ class TokenAuthTest {
         String token = idp.token("ana@example.com", List.of("analysts"), Map.of("act", act), Duration.ofHours(1));
         io.pgveil.proxy.auth.TokenValidator validator = new io.pgveil.proxy.auth.TokenValidator(
                 Tokens.oidc(List.of(Tokens.issuer(idp))), Runnable::run, java.time.Clock.systemUTC());
-        io.pgveil.policy.Identity id = validator.validateNow(token);
+        io.pgveil.identity.Identity id = validator.validateNow(token);
         assertEquals("ana@example.com", id.subject());
-        assertEquals(List.of("agent-7", "orchestrator"), id.actors().stream().map(io.pgveil.policy.Identity.Actor::subject).toList());
+        assertEquals(List.of("agent-7", "orchestrator"), id.actors().stream().map(io.pgveil.identity.Identity.Actor::subject).toList());
         assertTrue(id.describe().contains("acting=agent-7<-orchestrator"), id.describe());
     }
 }

@@ -3,7 +3,7 @@ package io.pgveil.policy.engine;
 import io.pgveil.config.PolicyConfig;
 import io.pgveil.config.PolicyConfig.Guardrails;
 import io.pgveil.config.PolicyConfig.StatementClass;
-import io.pgveil.policy.Identity;
+import io.pgveil.identity.Identity;
 import io.pgveil.policy.analysis.Access;
 import io.pgveil.policy.analysis.ColumnRef;
 import io.pgveil.policy.analysis.MessageAnalysis;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.pgveil.config.ConfigLoader;
-import io.pgveil.policy.Identity;
+import io.pgveil.identity.Identity;
 import io.pgveil.policy.analysis.AnalysisContext;
 import io.pgveil.policy.analysis.AnalysisReport;
 import io.pgveil.policy.analysis.Catalog;

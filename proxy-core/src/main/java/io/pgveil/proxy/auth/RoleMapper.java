@@ -1,6 +1,6 @@
 package io.pgveil.proxy.auth;
 
-import io.pgveil.policy.Identity;
+import io.pgveil.identity.Identity;
 import io.pgveil.config.RoleRule;
 import java.util.List;
 import java.util.Optional;

@@ -1,6 +1,6 @@
 package io.pgveil.proxy.auth;
 
-import io.pgveil.policy.Identity;
+import io.pgveil.identity.Identity;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.nimbusds.jose.JOSEObjectType;

@@ -8,7 +8,7 @@ import io.pgveil.config.ConfigException;
 import io.pgveil.config.ConfigLoader;
 import io.pgveil.config.PgveilConfig;
 import io.pgveil.config.PolicyConfig;
-import io.pgveil.policy.Identity;
+import io.pgveil.identity.Identity;
 import io.pgveil.policy.analysis.AnalysisContext;
 import io.pgveil.policy.analysis.AnalysisReport;
 import io.pgveil.policy.analysis.Catalog;

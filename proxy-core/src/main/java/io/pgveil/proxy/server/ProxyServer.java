@@ -13,6 +13,8 @@ import io.pgveil.config.PgveilConfig;
 import io.pgveil.proxy.pgwire.PgError;
 import io.pgveil.proxy.pgwire.SqlState;
 import io.pgveil.proxy.pgwire.StartupDecoder;
+import io.pgveil.proxy.transport.ClientTls;
+import io.pgveil.proxy.transport.Transport;
 import io.pgveil.proxy.session.ClientSession;
 import io.pgveil.proxy.policy.PolicyService;
 import io.pgveil.proxy.session.SessionContext;

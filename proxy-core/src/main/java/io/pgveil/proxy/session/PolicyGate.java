@@ -2,7 +2,7 @@ package io.pgveil.proxy.session;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.pgveil.policy.Identity;
+import io.pgveil.identity.Identity;
 import io.pgveil.policy.analysis.AnalysisCache;
 import io.pgveil.policy.analysis.AnalysisContext;
 import io.pgveil.policy.analysis.Catalog;

@@ -2,7 +2,7 @@ package io.pgveil.proxy.session;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.pgveil.policy.Identity;
+import io.pgveil.identity.Identity;
 import io.pgveil.proxy.auth.ScramFailure;
 import io.pgveil.proxy.auth.ScramServerExchange;
 import io.pgveil.proxy.pgwire.BackendMessages;

@@ -10,7 +10,7 @@ import io.pgveil.proxy.auth.StaticUsers;
 import io.pgveil.proxy.auth.TokenValidator;
 import io.pgveil.proxy.upstream.UpstreamConnector;
 import io.pgveil.proxy.upstream.UpstreamPool;
-import io.pgveil.proxy.server.Transport;
+import io.pgveil.proxy.transport.Transport;
 import java.time.Clock;
 import java.util.concurrent.Executor;
 import javax.net.ssl.SSLException;

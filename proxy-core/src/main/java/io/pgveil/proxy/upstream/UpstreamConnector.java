@@ -16,7 +16,7 @@ import io.pgveil.config.UpstreamConfig;
 import io.pgveil.proxy.pgwire.FrontendMessages;
 import io.pgveil.proxy.pgwire.PgError;
 import io.pgveil.proxy.pgwire.SqlState;
-import io.pgveil.proxy.server.Transport;
+import io.pgveil.proxy.transport.Transport;
 import java.net.ConnectException;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;

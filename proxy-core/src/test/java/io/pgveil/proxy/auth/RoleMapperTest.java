@@ -1,6 +1,6 @@
 package io.pgveil.proxy.auth;
 
-import io.pgveil.policy.Identity;
+import io.pgveil.identity.Identity;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -18,7 +18,7 @@ import io.pgveil.config.StaticUser;
 import io.pgveil.config.UpstreamConfig;
 import io.pgveil.proxy.pgwire.PgError;
 import io.pgveil.proxy.pgwire.StartupDecoder;
-import io.pgveil.proxy.server.Transport;
+import io.pgveil.proxy.transport.Transport;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.pgveil.proxy.server;
+package io.pgveil.proxy.transport;
 
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;

@@ -1,4 +1,4 @@
-package io.pgveil.policy;
+package io.pgveil.identity;
 
 import java.time.Instant;
 import java.util.List;

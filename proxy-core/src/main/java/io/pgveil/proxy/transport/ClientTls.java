@@ -1,4 +1,4 @@
-package io.pgveil.proxy.server;
+package io.pgveil.proxy.transport;
 
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.SslContext;
