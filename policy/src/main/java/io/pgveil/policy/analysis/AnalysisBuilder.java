@@ -20,6 +20,7 @@ final class AnalysisBuilder {
     final Map<Risk, String> risks = new EnumMap<>(Risk.class);
     StatementAnalysis inner;
     String detail;
+    String cursor;
     boolean literalSensitive;
 
     AnalysisBuilder(StatementKind kind, String text) {
@@ -51,6 +52,6 @@ final class AnalysisBuilder {
     StatementAnalysis build() {
         Map<ColumnRef, Set<Usage>> cols = new HashMap<>();
         columns.forEach((c, u) -> cols.put(c, Set.copyOf(u)));
-        return new StatementAnalysis(kind, text, objects, cols, output, functions, risks, inner, detail);
+        return new StatementAnalysis(kind, text, objects, cols, output, functions, risks, inner, detail, cursor);
     }
 }

@@ -22,6 +22,9 @@ public final class AnalysisReport {
         if (s.detail() != null) {
             out.put("detail", s.detail());
         }
+        if (s.cursor() != null) {
+            out.put("cursor", s.cursor());
+        }
         if (!s.objects().isEmpty()) {
             List<String> objects = new ArrayList<>();
             new TreeSet<>(s.objects()).forEach(o -> objects.add(o.toString()));

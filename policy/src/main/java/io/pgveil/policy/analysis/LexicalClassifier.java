@@ -56,7 +56,7 @@ final class LexicalClassifier {
                 yield simple(StatementKind.DEALLOCATE, text, name == null ? "" : name.text());
             }
             case "declare" -> declare(t, text);
-            case "fetch", "move", "close" -> simple(StatementKind.CURSOR, text, first.text());
+            case "fetch", "move", "close" -> cursor(t, text, first.text());
             case "listen", "unlisten" -> simple(StatementKind.LISTEN, text, first.text());
             case "notify" -> simple(StatementKind.NOTIFY, text, "notify");
             case "set" -> set(t, text);
@@ -267,6 +267,19 @@ final class LexicalClassifier {
         return b.build();
     }
 
+    /** FETCH / MOVE [direction [count]] [FROM | IN] cursor, CLOSE cursor | ALL: the cursor is the last word. */
+    private static StatementAnalysis cursor(Tokens t, String text, String verb) throws Unanalysable {
+        Token last = null;
+        for (Token x = t.next(); x != null; x = t.next()) {
+            last = x;
+        }
+        AnalysisBuilder b = new AnalysisBuilder(StatementKind.CURSOR, text);
+        b.detail = verb;
+        boolean all = verb.equals("close") && last != null && last.is("all");
+        b.cursor = last == null || all ? null : last.text();
+        return b.build();
+    }
+
     private StatementAnalysis declare(Tokens t, String text) throws Unanalysable {
         t.next();
         Token name = t.next();
@@ -274,9 +287,20 @@ final class LexicalClassifier {
         if (name == null || forAt < 0) {
             return unclassifiable(text, "DECLARE without FOR");
         }
+        boolean hold = false;
+        while (t.position() < forAt) {
+            if (!t.accept("with", "hold")) {
+                t.next();
+            } else {
+                hold = true;
+            }
+        }
         t.seek(forAt + 1);
         AnalysisBuilder b = new AnalysisBuilder(StatementKind.DECLARE, text);
         b.detail = name.text();
+        if (hold) {
+            b.risk(Risk.HOLD_CURSOR, "a WITH HOLD cursor stays open after its transaction");
+        }
         StatementAnalysis inner = analyseInner.analyse(t.rest());
         b.absorb(inner);
         b.output = new ArrayList<>(inner.output());

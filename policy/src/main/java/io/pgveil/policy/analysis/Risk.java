@@ -23,5 +23,7 @@ public enum Risk {
     /** A function whose effects pgveil cannot see (volatile and not built in). */
     VOLATILE_FUNCTION,
     /** Changes the schema search path. */
-    SEARCH_PATH_CHANGE
+    SEARCH_PATH_CHANGE,
+    /** DECLARE ... WITH HOLD: a cursor that outlives its transaction (and a policy reload while it is open). */
+    HOLD_CURSOR
 }

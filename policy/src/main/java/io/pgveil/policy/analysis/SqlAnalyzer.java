@@ -63,7 +63,7 @@ public final class SqlAnalyzer {
                 risks.putAll(a.risks());
                 risks.put(Risk.MULTIPLE_STATEMENTS, out.size() + " statements in one message");
                 marked.add(new StatementAnalysis(a.kind(), a.text(), a.objects(), a.columns(), a.output(), a.functions(),
-                        risks, a.inner(), a.detail()));
+                        risks, a.inner(), a.detail(), a.cursor()));
             }
             out = marked;
         }

@@ -16,13 +16,15 @@ import java.util.Set;
  * @param functions  functions called, schema-qualified when resolved
  * @param risks      risk facts, each with a short explanation
  * @param inner      for PREPARE, DECLARE, EXPLAIN and COPY (query): the statement inside
- * @param detail     kind-specific facts: the setting for SET/RESET/SHOW, the name for PREPARE/EXECUTE/DEALLOCATE,
- *                   "analyze" for EXPLAIN ANALYZE, the target for COPY (stdin, stdout, file, program)
+ * @param detail     kind-specific facts: the setting for SET/RESET/SHOW, the name for PREPARE/EXECUTE/DEALLOCATE and
+ *                   DECLARE, "analyze" for EXPLAIN ANALYZE, the target for COPY (stdin, stdout, file, program), the
+ *                   verb (fetch, move, close) for a cursor statement
+ * @param cursor     for FETCH, MOVE and CLOSE: the cursor (or portal) it names; null otherwise and for CLOSE ALL
  */
 public record StatementAnalysis(StatementKind kind, String text, Set<ObjectAccess> objects,
                                 Map<ColumnRef, Set<Usage>> columns, List<OutputColumn> output,
                                 Set<QualifiedName> functions, Map<Risk, String> risks, StatementAnalysis inner,
-                                String detail) {
+                                String detail, String cursor) {
     public StatementAnalysis {
         objects = Set.copyOf(new java.util.TreeSet<>(objects));
         columns = Map.copyOf(columns);

@@ -5,7 +5,11 @@ import io.netty.buffer.ByteBufAllocator;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
-/** Type bytes of server-to-client messages, and encoders for the ones pgveil writes itself. */
+/**
+ * Type bytes of server-to-client messages (every one of protocol 3.0), and encoders for the ones pgveil writes
+ * itself. Several bytes mean one thing here and another from the client ('E' is ErrorResponse here, Execute
+ * there); the constant's name says which.
+ */
 public final class BackendMessages {
     public static final byte AUTHENTICATION = 'R';
     public static final byte PARAMETER_STATUS = 'S';
@@ -18,11 +22,24 @@ public final class BackendMessages {
     public static final byte ROW_DESCRIPTION = 'T';
     public static final byte DATA_ROW = 'D';
     public static final byte COMMAND_COMPLETE = 'C';
+    public static final byte EMPTY_QUERY_RESPONSE = 'I';
+    public static final byte PARSE_COMPLETE = '1';
+    public static final byte BIND_COMPLETE = '2';
+    public static final byte CLOSE_COMPLETE = '3';
+    public static final byte PARAMETER_DESCRIPTION = 't';
+    public static final byte NO_DATA = 'n';
+    public static final byte PORTAL_SUSPENDED = 's';
+    public static final byte FUNCTION_CALL_RESPONSE = 'V';
     public static final byte COPY_IN_RESPONSE = 'G';
     public static final byte COPY_OUT_RESPONSE = 'H';
     public static final byte COPY_BOTH_RESPONSE = 'W';
     public static final byte COPY_DATA = 'd';
     public static final byte COPY_DONE = 'c';
+
+    /** ReadyForQuery's transaction status: idle, in a transaction block, in a failed transaction block. */
+    public static final byte IDLE = 'I';
+    public static final byte IN_TRANSACTION = 'T';
+    public static final byte FAILED_TRANSACTION = 'E';
 
     public static final int AUTH_OK = 0;
     public static final int AUTH_CLEARTEXT_PASSWORD = 3;
@@ -82,6 +99,28 @@ public final class BackendMessages {
 
     public static ByteBuf readyForQuery(ByteBufAllocator alloc, byte status) {
         return alloc.buffer(6).writeByte(READY_FOR_QUERY).writeInt(5).writeByte(status);
+    }
+
+    public static ByteBuf portalSuspended(ByteBufAllocator alloc) {
+        return alloc.buffer(5).writeByte(PORTAL_SUSPENDED).writeInt(4);
+    }
+
+    /**
+     * The row count at the end of a CommandComplete tag ({@code UPDATE 5}, {@code INSERT 0 5}, {@code SELECT 5},
+     * {@code FETCH 5}); 0 when the tag ends in no number. {@code buf[from, to)} is the tag without its NUL.
+     */
+    public static long rowCount(ByteBuf buf, int from, int to) {
+        long n = 0;
+        long scale = 1;
+        for (int i = to - 1; i >= from; i--) {
+            byte c = buf.getByte(i);
+            if (c < '0' || c > '9') {
+                break;
+            }
+            n += (c - '0') * scale;
+            scale *= 10;
+        }
+        return n;
     }
 
     public static ByteBuf negotiateProtocolVersion(ByteBufAllocator alloc, int newestMinor, List<String> unsupported) {

@@ -11,13 +11,16 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  *   <li>a plain {@link ByteBuf} for each run of messages that flow on unchanged: the received bytes, sliced,
  *       never copied or decoded. Messages of <em>streamed</em> types (DataRow, CopyData) are in such runs without
  *       being looked at, even before a long one is complete, so a 500 MB row needs no 500 MB buffer; messages
- *       the {@link MessageFilter} lets pass join the run too, so a whole result usually leaves as one write;</li>
+ *       the {@link MessageFilter} forwards join the run too, so a whole result usually leaves as one write;</li>
  *   <li>a {@link PgMessage} for each complete message the filter wants delivered (to be held, checked or
- *       replaced), after the run that preceded it.</li>
+ *       replaced), after the run that preceded it and before the filter sees the next message.</li>
  * </ul>
+ * A message the filter drops ends the run before it and is skipped.
  *
- * Lengths are checked before anything is allocated: a length below 4, or above the limit, raises a
- * {@link PgProtocolException} (08P01) and the framer ignores everything after it.
+ * <p>Lengths are checked before anything is allocated: a length below 4, or above the limit, raises a
+ * {@link PgProtocolException} (08P01) and the framer ignores everything after it. When the framer knows which
+ * message types its peer may send ({@link #acceptOnly}), a type byte outside them is a violation as soon as it
+ * arrives, as PostgreSQL reports it, without waiting for a length or a body.
  */
 public final class MessageFramer extends ChannelInboundHandlerAdapter {
     private static final int HEADER = 5;
@@ -26,7 +29,11 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
     private final long maxInspectedLength;
     private final long maxStreamedLength;
     private final boolean[] streamed = new boolean[256];
+    /** The type bytes the peer may send, or null when any is framed. */
+    private boolean[] accepted;
     private MessageFilter filter = MessageFilter.DELIVER_ALL;
+    /** Bytes of streamed messages passed on so far (their headers included). */
+    private long streamedBytes;
 
     /** Up to five bytes of a header that was split between reads. */
     private ByteBuf header;
@@ -61,6 +68,21 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
         return this;
     }
 
+    /** From now on, a message of any other type is a protocol violation ("invalid ... message type"). */
+    public MessageFramer acceptOnly(byte... types) {
+        boolean[] ok = new boolean[256];
+        for (byte t : types) {
+            ok[t & 0xff] = true;
+        }
+        accepted = ok;
+        return this;
+    }
+
+    /** Bytes of streamed messages (DataRow, CopyData, ...) passed on so far. */
+    public long streamedBytes() {
+        return streamedBytes;
+    }
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (!(msg instanceof ByteBuf in)) {
@@ -93,12 +115,14 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
                 if (partialMissing == 0) {
                     ByteBuf whole = partial;
                     partial = null;
-                    ctx.fireChannelRead(filter.passes(partialType, whole, whole.readerIndex(), whole.readableBytes())
-                            ? whole : new PgMessage(partialType, whole));
+                    pass(ctx, partialType, whole);
                 }
                 continue;
             }
             if (header != null || in.readableBytes() < HEADER) {
+                if (header == null) {
+                    checkType(ctx, in, runStart);
+                }
                 emitRun(ctx, in, runStart, in.readerIndex());
                 if (header == null) {
                     header = ctx.alloc().buffer(HEADER, HEADER);
@@ -114,6 +138,7 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
                 continue;
             }
             int at = in.readerIndex();
+            checkType(ctx, in, runStart);
             byte type = in.getByte(at);
             int length = in.getInt(at + 1);
             if (!acceptable(type, length)) {
@@ -124,13 +149,17 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
             if (streamed[type & 0xff]) {
                 in.skipBytes(HEADER);
                 streamMissing = length - 4L;
+                streamedBytes += 1L + length;
                 continue;
             }
             int total = 1 + length;
             if (in.readableBytes() >= total) {
-                if (!filter.passes(type, in, at, total)) {
+                MessageFilter.Framing framing = filter.frame(type, in, at, total);
+                if (framing != MessageFilter.Framing.FORWARD) {
                     emitRun(ctx, in, runStart, at);
-                    ctx.fireChannelRead(new PgMessage(type, in.retainedSlice(at, total)));
+                    if (framing == MessageFilter.Framing.DELIVER) {
+                        ctx.fireChannelRead(new PgMessage(type, in.retainedSlice(at, total)));
+                    }
                     runStart = at + total;
                 }
                 in.skipBytes(total);
@@ -154,12 +183,13 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
         }
         if (streamed[type & 0xff]) {
             streamMissing = length - 4L;
+            streamedBytes += 1L + length;
             ctx.fireChannelRead(h);
             return;
         }
         int total = 1 + length;
         if (total == HEADER) {
-            ctx.fireChannelRead(filter.passes(type, h, h.readerIndex(), HEADER) ? h : new PgMessage(type, h));
+            pass(ctx, type, h);
             return;
         }
         partial = ctx.alloc().buffer(Math.min(total, 64 * 1024), total);
@@ -167,6 +197,27 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
         h.release();
         partialType = type;
         partialMissing = total - HEADER;
+    }
+
+    /** A message assembled in a buffer of its own: forwarded as that buffer, delivered, or dropped. */
+    private void pass(ChannelHandlerContext ctx, byte type, ByteBuf whole) {
+        switch (filter.frame(type, whole, whole.readerIndex(), whole.readableBytes())) {
+            case FORWARD -> ctx.fireChannelRead(whole);
+            case DELIVER -> ctx.fireChannelRead(new PgMessage(type, whole));
+            case DROP -> whole.release();
+        }
+    }
+
+    /** A type byte the peer may not send ends the stream here: what came before it still goes on. */
+    private void checkType(ChannelHandlerContext ctx, ByteBuf in, int runStart) {
+        byte type = in.getByte(in.readerIndex());
+        if (accepted != null && !accepted[type & 0xff]) {
+            emitRun(ctx, in, runStart, in.readerIndex());
+            in.skipBytes(in.readableBytes());
+            failed = true;
+            throw new PgProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid " + ("client".equals(peer) ? "frontend" : "backend")
+                    + " message type " + (type & 0xff));
+        }
     }
 
     private long limit(byte type) {

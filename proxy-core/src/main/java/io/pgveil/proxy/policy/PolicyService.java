@@ -151,14 +151,18 @@ public final class PolicyService implements AutoCloseable {
         return db.cache.get(contextKey, sql, fingerprint);
     }
 
-    /** Analyses on a worker; the future never fails (an analysis that cannot be made is an unparsed result). */
-    public CompletableFuture<MessageAnalysis> analyze(Database db, AnalysisContext ctx, String contextKey, String sql) {
+    /**
+     * Analyses on a worker; the future never fails (an analysis that cannot be made is an unparsed result).
+     * {@code fingerprint} is {@code sql}'s, as the caller already computed it (null: none).
+     */
+    public CompletableFuture<MessageAnalysis> analyze(Database db, AnalysisContext ctx, String contextKey, String sql,
+                                                      Fingerprint fingerprint) {
         CompletableFuture<MessageAnalysis> out = new CompletableFuture<>();
         try {
             workers.execute(() -> {
                 try {
                     MessageAnalysis a = analyzer.analyze(sql, ctx);
-                    db.cache.put(contextKey, sql, Fingerprint.of(sql, ctx.standardConformingStrings()), a);
+                    db.cache.put(contextKey, sql, fingerprint, a);
                     out.complete(a);
                 } catch (Throwable e) {
                     out.complete(MessageAnalysis.unparsed("pgveil could not analyse this statement (" + e + ")"));

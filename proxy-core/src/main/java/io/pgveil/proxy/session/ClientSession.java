@@ -2,6 +2,7 @@ package io.pgveil.proxy.session;
 
 import com.ongres.scram.common.util.TlsServerEndpoint;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -24,6 +25,8 @@ import io.pgveil.proxy.pgwire.BackendMessages;
 import io.pgveil.proxy.pgwire.FrontendMessages;
 import io.pgveil.proxy.pgwire.MessageFilter;
 import io.pgveil.proxy.pgwire.MessageFramer;
+import io.pgveil.proxy.relay.Relay;
+import io.pgveil.proxy.relay.RelayPort;
 import io.pgveil.proxy.pgwire.PgError;
 import io.pgveil.proxy.pgwire.PgMessage;
 import io.pgveil.proxy.pgwire.PgProtocolException;
@@ -31,6 +34,7 @@ import io.pgveil.proxy.pgwire.SqlState;
 import io.pgveil.proxy.pgwire.StartupDecoder;
 import io.pgveil.proxy.pgwire.StartupPacket;
 import io.pgveil.proxy.transport.ClientTls;
+import io.pgveil.proxy.upstream.CancelTarget;
 import io.pgveil.proxy.upstream.Credentials;
 import io.pgveil.proxy.upstream.UpstreamConnection;
 import io.pgveil.proxy.upstream.UpstreamListener;
@@ -69,13 +73,14 @@ import org.slf4j.LoggerFactory;
  *     ▼
  *  SETUP           set_config('role', ...), pgveil.subject, pgveil.groups, pgveil.issuer, pgveil.session_id
  *     ▼            ──▶ ParameterStatus*, BackendKeyData (upstream pid, pgveil's secret), ReadyForQuery
- *  READY           client messages ──▶ upstream, server messages ──▶ client, as the bytes they arrived in;
- *                  identity-changing statements refused (42501); each side stops reading while the other
- *                  cannot take more; an expired token ends the session when it is idle
+ *  READY           the {@link Relay}: client messages judged and sent on, server messages to the exchange they
+ *                  answer, as the bytes they arrived in unless pgveil must change them; each side stops reading
+ *                  while the other cannot take more; an expired token ends the session when it is idle
  *     ▼ close      the upstream connection goes back to the pool (DISCARD ALL) if it was idle
  * </pre>
  *
- * Both channels run on the same event loop, so nothing here needs a lock.
+ * This class owns the connection's life: start-up, log-in, timers, draining, closing. Both channels run on the same
+ * event loop, so nothing here needs a lock.
  */
 public final class ClientSession extends ChannelInboundHandlerAdapter implements UpstreamListener {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
@@ -107,19 +112,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private int clientSecret;
     private List<Object> earlyMessages;
 
-    /** Query, Sync and FunctionCall messages forwarded whose ReadyForQuery has not come back yet. */
-    private int awaitingReady;
-    private byte transactionStatus = 'I';
-    private boolean standardConformingStrings = true;
     private boolean terminating;
     private boolean serverSentFatal;
     private boolean closing;
     /** Set when the session must end as soon as it is idle outside a transaction (shutdown, token expiry). */
     private PgError closeWhenIdle;
-    private String pendingRefusal;
-    private final Refusals refusals = new Refusals();
-    /** Decides statements against the policy; null when the policy engine is off. */
-    private PolicyGate gate;
+    /** The READY protocol; null before. */
+    private Relay relay;
 
     public ClientSession(SessionContext context) {
         this.context = context;
@@ -153,11 +152,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         switch (state) {
             case READY -> {
                 if (msg instanceof PgMessage m) {
-                    onClientMessage(m);
-                } else if (gate != null && gate.busy()) {
-                    gate.hold((ByteBuf) msg);
+                    relay.clientMessage(m);
                 } else {
-                    upstream.write(msg, upstream.voidPromise());
+                    relay.clientBytes((ByteBuf) msg);
                 }
             }
             case STARTUP -> {
@@ -189,8 +186,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (upstream != null && state == State.READY) {
-            upstream.config().setAutoRead(client.isWritable());
+        if (state == State.READY) {
+            relay.clientWritable(client.isWritable());
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -200,7 +197,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (evt instanceof SslHandshakeCompletionEvent done) {
             onTlsHandshake(done);
         } else if (evt instanceof IdleStateEvent) {
-            if (state == State.READY && awaitingReady == 0) {
+            if (state == State.READY && relay.quiet()) {
                 log.info("session={} closed after limits.idle_timeout", id);
                 fatal(PgError.fatal(SqlState.IDLE_SESSION_TIMEOUT, "terminating connection due to idle-session timeout"));
             }
@@ -211,7 +208,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        boolean reusable = state == State.READY && !serverSentFatal && isIdle();
+        boolean reusable = state == State.READY && !serverSentFatal && !relay.serverSentFatal() && relay.idle();
         state = State.CLOSED;
         context.sessions().remove(this);
         if (handshakeTimer != null) {
@@ -221,13 +218,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             expiryTimer.cancel(false);
         }
         releaseEarlyMessages();
-        if (gate != null) {
-            gate.close();
+        if (relay != null) {
+            relay.close();
         }
         if (upstreamConnection != null) {
             context.cancels().unregister(upstreamConnection.processId(), clientSecret);
             if (reusable && upstream.isActive() && context.pool().enabled()) {
-                upstream.pipeline().remove(UpstreamRelay.class);
+                upstream.pipeline().remove(UpstreamEvents.class);
                 upstream.config().setAutoRead(true);
                 context.pool().release(upstreamConnection);
             } else if (upstream.isActive()) {
@@ -271,7 +268,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         } else if (packet instanceof StartupPacket.CancelRequest cancel) {
             context.sessions().remove(this);
             context.cancels().find(cancel.processId(), cancel.secretKey())
-                    .ifPresentOrElse(target -> context.connector().cancel(client.eventLoop(), target),
+                    .ifPresentOrElse(whose -> whose.session().cancelRequested(whose.target()),
                             () -> log.info("cancel request from {} with an unknown key ignored", client.remoteAddress()));
             state = State.CLOSED;
             ctx.close();
@@ -428,7 +425,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         upstreamConnection = connection;
         upstream = connection.channel();
-        upstream.pipeline().addLast("relay", new UpstreamRelay(this));
+        upstream.pipeline().addLast("relay", new UpstreamEvents(this));
         upstream.pipeline().get(MessageFramer.class).filter(MessageFilter.DELIVER_ALL);
         state = State.SETUP;
         upstream.writeAndFlush(setupMessages());
@@ -437,21 +434,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     /** Parse/Bind/Execute/Sync of {@link #SETUP_SQL}, with the session's role and identity as parameters. */
     private ByteBuf setupMessages() {
         String role = target.role() == null ? "none" : target.role();
-        String[] values = {role, identity.subject(), arrayLiteral(identity.groups()), identity.issuer(), id};
-        ByteBuf out = upstream.alloc().buffer(512);
-        byte[] sql = (SETUP_SQL + "\0").getBytes(StandardCharsets.UTF_8);
-        out.writeByte('P').writeInt(4 + 1 + sql.length + 2).writeByte(0).writeBytes(sql).writeShort(0);
-        int bindAt = out.writerIndex();
-        out.writeByte('B').writeInt(0).writeByte(0).writeByte(0).writeShort(0).writeShort(values.length);
-        for (String v : values) {
-            byte[] b = v.getBytes(StandardCharsets.UTF_8);
-            out.writeInt(b.length).writeBytes(b);
-        }
-        out.writeShort(0);
-        out.setInt(bindAt + 1, out.writerIndex() - bindAt - 1);
-        out.writeByte('E').writeInt(9).writeByte(0).writeInt(0);
-        out.writeByte('S').writeInt(4);
-        return out;
+        ByteBufAllocator alloc = upstream.alloc();
+        return alloc.compositeBuffer(4)
+                .addComponent(true, FrontendMessages.parse(alloc, "", SETUP_SQL))
+                .addComponent(true, FrontendMessages.bind(alloc, "", "", role, identity.subject(),
+                        arrayLiteral(identity.groups()), identity.issuer(), id))
+                .addComponent(true, FrontendMessages.execute(alloc, "", 0))
+                .addComponent(true, FrontendMessages.sync(alloc));
     }
 
     /** A PostgreSQL text[] literal, so RLS policies can write {@code = ANY (current_setting('pgveil.groups')::text[])}. */
@@ -468,7 +457,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private void onSetupMessage(PgMessage m) {
         try {
             switch (m.type()) {
-                case BackendMessages.PARAMETER_STATUS -> noteParameter(m.content(), m.bodyIndex(), m.bodyIndex() + m.bodyLength());
+                case BackendMessages.PARAMETER_STATUS -> upstreamConnection.noteParameterStatus(m.content(), m.bodyIndex(),
+                        m.bodyIndex() + m.bodyLength());
                 case BackendMessages.ERROR_RESPONSE -> {
                     PgError e = PgError.parse(m.body());
                     log.warn("session={} cannot set up the upstream session for {} (role {}): {}", id, identity.describe(),
@@ -495,17 +485,17 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         for (Map.Entry<String, String> p : upstreamConnection.parameters().entrySet()) {
             ctx.write(BackendMessages.parameterStatus(ctx.alloc(), p.getKey(), p.getValue()));
         }
-        standardConformingStrings = !"off".equals(upstreamConnection.parameters().get("standard_conforming_strings"));
-        clientSecret = context.cancels().register(upstreamConnection.cancelTarget());
+        clientSecret = context.cancels().register(upstreamConnection.cancelTarget(), this);
         ctx.write(BackendMessages.backendKeyData(ctx.alloc(), upstreamConnection.processId(), clientSecret));
-        ctx.writeAndFlush(BackendMessages.readyForQuery(ctx.alloc(), (byte) 'I'));
+        ctx.writeAndFlush(BackendMessages.readyForQuery(ctx.alloc(), BackendMessages.IDLE));
         state = State.READY;
-        if (context.policy() != null) {
-            gate = new PolicyGate(new GateHost(), context.policy(), upstreamParameters.get("database"),
-                    startupSetting("search_path"));
-        }
-        upstream.pipeline().get(MessageFramer.class).filter(this::serverMessagePasses);
-        client.pipeline().get(MessageFramer.class).filter(this::clientMessagePasses);
+        OidcConfig.SessionExpiryConfig expiry = context.config().auth().oidc().sessionExpiry();
+        relay = new Relay(new Port(), new Relay.Setup(id, identity, role(), upstreamParameters.get("database"),
+                startupSetting("search_path"), upstreamConnection.parameters(), context.clock(), expiry.grace(),
+                expiry.letTransactionFinish()), context.policy());
+        upstream.pipeline().get(MessageFramer.class).filter(relay::serverFilter);
+        client.pipeline().get(MessageFramer.class).filter(relay::clientFilter);
+        relay.start(client.isWritable(), upstream.isWritable());
         handshakeTimer.cancel(false);
         long idle = context.config().limits().idleTimeout().toMillis();
         if (idle > 0) {
@@ -523,7 +513,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (context.sessions().isDraining()) {
             drain();
         }
-        client.config().setAutoRead(upstream.isWritable());
+    }
+
+    /** The database role the session acts as (its mapped role, or the login role). */
+    private String role() {
+        return target.role() != null ? target.role() : target.login() != null ? target.login().user()
+                : context.config().upstream().user();
     }
 
     /** A token session ends when its token expires (plus grace), at the end of a running transaction if allowed. */
@@ -604,152 +599,21 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
     }
 
-    // ---------------------------------------------------------------- READY: relaying
-
-    /**
-     * Client messages that flow through unchanged: every valid one except Terminate, FunctionCall (which can
-     * call set_config by OID), and Query or Parse text that would change the session's identity. Counting the
-     * messages that each earn a ReadyForQuery tells when the session waits for nothing.
-     */
-    private boolean clientMessagePasses(byte type, ByteBuf buf, int index, int length) {
-        if (gate != null) {
-            if (type == FrontendMessages.QUERY || type == FrontendMessages.SYNC || type == FrontendMessages.FUNCTION_CALL) {
-                awaitingReady++;
-            }
-            if (type == FrontendMessages.TERMINATE || !FrontendMessages.isValidAfterStartup(type)) {
-                return false;
-            }
-            if (gate.clientPasses(type, buf, index, length)) {
-                gate.forwarded(type);
-                return true;
-            }
-            return false;
-        }
-        switch (type) {
-            case FrontendMessages.QUERY -> {
-                awaitingReady++;
-                pendingRefusal = IdentityGuard.check(buf, index + 5, index + length - 1, standardConformingStrings);
-                return pendingRefusal == null;
-            }
-            case FrontendMessages.PARSE -> {
-                int nameEnd = buf.indexOf(index + 5, index + length, (byte) 0);
-                int queryEnd = nameEnd < 0 ? -1 : buf.indexOf(nameEnd + 1, index + length, (byte) 0);
-                pendingRefusal = queryEnd < 0 ? "malformed Parse message"
-                        : IdentityGuard.check(buf, nameEnd + 1, queryEnd, standardConformingStrings);
-                return pendingRefusal == null;
-            }
-            case FrontendMessages.FUNCTION_CALL -> {
-                awaitingReady++;
-                pendingRefusal = "the FunctionCall protocol message";
-                return false;
-            }
-            case FrontendMessages.SYNC -> {
-                awaitingReady++;
-                return true;
-            }
-            case FrontendMessages.TERMINATE -> {
-                return false;
-            }
-            default -> {
-                return FrontendMessages.isValidAfterStartup(type);
-            }
-        }
-    }
-
-    /** Messages the filter did not let through: refusals, Terminate, and anything that is not a frontend message. */
-    private void onClientMessage(PgMessage m) {
-        byte type = m.type();
-        if (type == FrontendMessages.TERMINATE) {
-            m.release();
-            terminating = true;
-            ctx.close();
-            return;
-        }
-        if (!FrontendMessages.isValidAfterStartup(type)) {
-            m.release();
-            fatal(PgError.fatal(SqlState.PROTOCOL_VIOLATION, "invalid frontend message type " + (type & 0xff)));
-            return;
-        }
-        if (gate != null) {
-            gate.onClientMessage(m);
-            return;
-        }
-        String reason = pendingRefusal;
-        pendingRefusal = null;
-        String name = type == FrontendMessages.PARSE ? m.content().toString(m.bodyIndex(),
-                m.content().indexOf(m.bodyIndex(), m.content().writerIndex(), (byte) 0) - m.bodyIndex(), StandardCharsets.UTF_8) : "";
-        m.release();
-        log.warn("session={} refused for {}: {}", id, identity.describe(), reason);
-        PgError error = PgError.error(SqlState.INSUFFICIENT_PRIVILEGE, "pgveil: " + reason
-                + " is not allowed: it would change the session's database role or identity")
-                .withHint("the role comes from the roles rules; connect with another identity to act as another role");
-        upstream.write(refusals.substitute(type, name, error, upstream.alloc()), upstream.voidPromise());
-    }
-
-    /** Server messages that flow through unchanged: all but ErrorResponse, which is looked at. */
-    private boolean serverMessagePasses(byte type, ByteBuf buf, int index, int length) {
-        if (gate != null) {
-            boolean armed = gate.armed();
-            gate.serverSeen(type);
-            if (armed && !gate.serverPasses(type, buf, index, length)) {
-                return false;
-            }
-        }
-        switch (type) {
-            case BackendMessages.READY_FOR_QUERY -> {
-                if (awaitingReady > 0) {
-                    awaitingReady--;
-                }
-                transactionStatus = buf.getByte(index + 5);
-                refusals.clear();
-                return true;
-            }
-            case BackendMessages.PARAMETER_STATUS -> {
-                noteParameter(buf, index + 5, index + length);
-                return true;
-            }
-            default -> {
-                return type != BackendMessages.ERROR_RESPONSE;
-            }
-        }
-    }
-
-    private void noteParameter(ByteBuf buf, int from, int to) {
-        String[] p = upstreamConnection.noteParameterStatus(buf, from, to);
-        if (p != null && p[0].equals("standard_conforming_strings")) {
-            standardConformingStrings = !p[1].equals("off");
-        }
-    }
+    // ---------------------------------------------------------------- READY: the upstream's events
 
     void onServerMessage(PgMessage m) {
         if (state == State.SETUP) {
             onSetupMessage(m);
-            return;
+        } else if (state == State.READY) {
+            relay.serverMessage(m);
+        } else {
+            m.release();
         }
-        if (gate != null && gate.takeClaim()) {
-            gate.onServerMessage(m, this::deliverServerMessage);
-            return;
-        }
-        deliverServerMessage(m);
-    }
-
-    private void deliverServerMessage(PgMessage m) {
-        if (m.type() == BackendMessages.ERROR_RESPONSE) {
-            PgError error = PgError.parse(m.body());
-            PgError ours = refusals.isEmpty() ? null : refusals.claim(error);
-            if (ours != null) {
-                m.release();
-                ctx.write(ours.encode(ctx.alloc()), ctx.voidPromise());
-                return;
-            }
-            serverSentFatal |= error.isFatal();
-        }
-        ctx.write(m.content(), ctx.voidPromise());
     }
 
     void onServerBytes(ByteBuf bytes) {
         if (state == State.READY) {
-            ctx.write(bytes, ctx.voidPromise());
+            relay.serverBytes(bytes);
         } else {
             bytes.release(); // the setup query's row
         }
@@ -767,13 +631,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     void onServerWritabilityChanged() {
         if (state == State.READY) {
-            client.config().setAutoRead(upstream.isWritable());
+            relay.serverWritable(upstream.isWritable());
         }
     }
 
     void onServerClosed() {
         if ((state == State.READY || state == State.SETUP) && !terminating && client.isActive()) {
-            if (serverSentFatal) {
+            if (serverSentFatal || relay != null && relay.serverSentFatal()) {
                 ctx.flush();
                 ctx.close();
             } else {
@@ -798,7 +662,17 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     // ---------------------------------------------------------------- shutdown and errors
 
     private boolean isIdle() {
-        return awaitingReady == 0 && transactionStatus == 'I' && (gate == null || !gate.busy());
+        return relay.idle();
+    }
+
+    /** A client's CancelRequest with this session's key (from any thread). */
+    void cancelRequested(CancelTarget upstreamBackend) {
+        client.eventLoop().execute(() -> {
+            if (state == State.READY && relay.cancel()) {
+                return; // it was a statement pgveil held: the backend had nothing to cancel
+            }
+            context.connector().cancel(client.eventLoop(), upstreamBackend);
+        });
     }
 
     /** Called from any thread when the server starts draining: end the session as soon as it is idle. */
@@ -853,46 +727,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         return null;
     }
 
-    /** What the policy gate may see and do of this session. */
-    private final class GateHost implements PolicyGate.Host {
+    /** What the relay may do: write to either side, pause reading, stream rows, end the session. */
+    private final class Port implements RelayPort {
         @Override
-        public String sessionId() {
-            return id;
-        }
-
-        @Override
-        public Identity identity() {
-            return identity;
-        }
-
-        @Override
-        public String role() {
-            return target.role() != null ? target.role() : target.login() != null ? target.login().user()
-                    : context.config().upstream().user();
-        }
-
-        @Override
-        public String applicationName() {
-            return upstreamConnection.parameters().get("application_name");
-        }
-
-        @Override
-        public boolean standardConformingStrings() {
-            return standardConformingStrings;
-        }
-
-        @Override
-        public byte transactionStatus() {
-            return transactionStatus;
-        }
-
-        @Override
-        public Refusals refusals() {
-            return refusals;
-        }
-
-        @Override
-        public io.netty.buffer.ByteBufAllocator alloc() {
+        public ByteBufAllocator alloc() {
             return upstream.alloc();
         }
 
@@ -907,44 +745,62 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
 
         @Override
+        public void toClient(ByteBuf message) {
+            ctx.write(message, ctx.voidPromise());
+        }
+
+        @Override
+        public void flushClient() {
+            ctx.flush();
+        }
+
+        @Override
         public void readClient(boolean on) {
-            client.config().setAutoRead(on && upstream.isWritable());
+            if (!closing) {
+                client.config().setAutoRead(on);
+            }
+        }
+
+        @Override
+        public void readServer(boolean on) {
+            upstream.config().setAutoRead(on);
         }
 
         @Override
         public void streamRows(boolean on) {
-            upstream.pipeline().get(MessageFramer.class).stream(BackendMessages.DATA_ROW, on);
+            upstream.pipeline().get(MessageFramer.class).stream(BackendMessages.DATA_ROW, on).stream(BackendMessages.COPY_DATA, on);
         }
 
         @Override
-        public java.time.Clock clock() {
-            return context.clock();
+        public long serverStreamedBytes() {
+            return upstream.pipeline().get(MessageFramer.class).streamedBytes();
         }
 
         @Override
-        public Duration expiryGrace() {
-            return context.config().auth().oidc().sessionExpiry().grace();
-        }
-
-        @Override
-        public boolean letTransactionFinish() {
-            return context.config().auth().oidc().sessionExpiry().letTransactionFinish();
-        }
-
-        @Override
-        public void runOnLoop(Runnable r) {
+        public void runOnLoop(Runnable task) {
             client.eventLoop().execute(() -> {
                 if (state == State.READY) {
-                    r.run();
+                    task.run();
                 }
             });
+        }
+
+        @Override
+        public void close(PgError error) {
+            if (error == null) {
+                terminating = true;
+                ctx.close();
+            } else {
+                log.info("session={} protocol violation from client {}: {}", id, client.remoteAddress(), error.message());
+                fatal(error);
+            }
         }
     }
 
     SessionSnapshot snapshot() {
         return new SessionSnapshot(id, state.name(), state == State.READY ? identity.subject() : null, pendingBytes(client),
                 pendingBytes(upstream), client.config().isAutoRead(), upstream != null && upstream.config().isAutoRead(),
-                (char) transactionStatus);
+                relay == null ? 'I' : (char) relay.transactionStatus());
     }
 
     private static long pendingBytes(Channel channel) {

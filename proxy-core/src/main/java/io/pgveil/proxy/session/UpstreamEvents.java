@@ -6,10 +6,10 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.pgveil.proxy.pgwire.PgMessage;
 
 /** The last handler of an upstream channel: hands what the server sends to the session it belongs to. */
-final class UpstreamRelay extends ChannelInboundHandlerAdapter {
+final class UpstreamEvents extends ChannelInboundHandlerAdapter {
     private final ClientSession session;
 
-    UpstreamRelay(ClientSession session) {
+    UpstreamEvents(ClientSession session) {
         this.session = session;
     }
 

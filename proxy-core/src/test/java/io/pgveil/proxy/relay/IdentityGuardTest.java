@@ -1,4 +1,4 @@
-package io.pgveil.proxy.session;
+package io.pgveil.proxy.relay;
 
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;

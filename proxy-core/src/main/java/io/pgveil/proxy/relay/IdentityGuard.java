@@ -1,4 +1,4 @@
-package io.pgveil.proxy.session;
+package io.pgveil.proxy.relay;
 
 import io.netty.buffer.ByteBuf;
 import io.pgveil.policy.lexer.SqlLexer;

@@ -1,4 +1,4 @@
-package io.pgveil.proxy.session;
+package io.pgveil.proxy.relay;
 
 import io.pgveil.policy.analysis.Fingerprint;
 import io.pgveil.policy.analysis.MessageAnalysis;
@@ -14,12 +14,14 @@ import java.util.Objects;
  * the same analysis and the same decision. That is what pgbench and most application loops send.
  *
  * <p>Only a parsed analysis is remembered by shape (the analysis cache shares only those by shape), and never one
- * with an SQL EXECUTE, whose decision depends on what the session has prepared. One per session, event loop only.
+ * with an SQL EXECUTE or FETCH, whose decision depends on what the session has prepared or declared. For a plain
+ * statement (allowed, no cap, nothing to follow) the memo keeps the verdict itself, so a repeat allocates nothing.
+ * One per session, event loop only.
  */
 final class StatementMemo {
     private MessageAnalysis analysis;
     private Decision decision;
-    private boolean plain;
+    private Verdict.Forward plain;
     private String text;
     private String shape;
     private String contextKey;
@@ -47,12 +49,12 @@ final class StatementMemo {
      * Remembers a statement decided the long way. One that cannot be reused (no fingerprint, unparsed, an SQL
      * EXECUTE) still carries its analysis and decision to the caller, and matches nothing later.
      */
-    void remember(String sql, Fingerprint fingerprint, MessageAnalysis analysis, Decision decision, boolean plain,
+    void remember(String sql, Fingerprint fingerprint, MessageAnalysis analysis, Decision decision, Verdict.Forward plain,
             String contextKey, PolicyEngine engine, String application) {
         this.analysis = analysis;
         this.decision = decision;
         this.plain = plain;
-        boolean reusable = fingerprint != null && analysis.parsed() && !executes(analysis);
+        boolean reusable = fingerprint != null && analysis.parsed() && !dependsOnSession(analysis);
         this.text = reusable ? sql : null;
         this.shape = reusable ? fingerprint.numbers() : null;
         this.contextKey = contextKey;
@@ -60,9 +62,10 @@ final class StatementMemo {
         this.application = application;
     }
 
-    private static boolean executes(MessageAnalysis a) {
+    /** An SQL EXECUTE or a FETCH / MOVE: decided as the prepared statement or cursor it names. */
+    static boolean dependsOnSession(MessageAnalysis a) {
         for (var s : a.statements()) {
-            if (s.kind() == StatementKind.EXECUTE) {
+            if (s.kind() == StatementKind.EXECUTE || s.kind() == StatementKind.CURSOR) {
                 return true;
             }
         }
@@ -77,8 +80,11 @@ final class StatementMemo {
         return decision;
     }
 
-    /** Allowed without a cap that applies and without an effect on the session pgveil must follow. */
-    boolean plain() {
+    /**
+     * The verdict when the statement is allowed without a cap that applies and without an effect on the session
+     * pgveil must follow; null otherwise.
+     */
+    Verdict.Forward plain() {
         return plain;
     }
 }

@@ -1,0 +1,28 @@
+package io.pgveil.proxy.relay;
+
+import io.netty.buffer.ByteBuf;
+
+/**
+ * Judges client messages before they reach the server, one protocol message kind at a time, and answers with a
+ * {@link Verdict}. The relay has two: the {@link IdentityCheck}, always, and the policy check after it.
+ */
+interface Check {
+    /** A Query; its text is {@code sql}, also {@code buf[from, to)} (without the NUL) for a byte scan. */
+    Verdict query(String sql, ByteBuf buf, int from, int to);
+
+    /** A Parse of statement {@code name}. */
+    Verdict parse(String name, String sql, ByteBuf buf, int from, int to);
+
+    /** A Bind of {@code statement} (null: a statement pgveil did not see prepared). */
+    Verdict bind(String statementName, Statements.Prepared statement);
+
+    /** An Execute of {@code portal} (null: a portal pgveil did not see bound), for at most {@code maxRows} rows (0: all). */
+    Verdict execute(String portalName, Statements.Portal portal, int maxRows);
+
+    /** A FunctionCall of the function with this OID. */
+    Verdict functionCall(int functionOid);
+
+    /** A message this check passed with {@code analysis} was sent on: follow what it changes (search_path, DDL). */
+    default void forwarded(io.pgveil.policy.analysis.MessageAnalysis analysis) {
+    }
+}

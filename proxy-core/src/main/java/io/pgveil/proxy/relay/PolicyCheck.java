@@ -1,0 +1,352 @@
+package io.pgveil.proxy.relay;
+
+import io.netty.buffer.ByteBuf;
+import io.pgveil.identity.Identity;
+import io.pgveil.policy.analysis.AnalysisCache;
+import io.pgveil.policy.analysis.AnalysisContext;
+import io.pgveil.policy.analysis.Catalog;
+import io.pgveil.policy.analysis.Fingerprint;
+import io.pgveil.policy.analysis.MessageAnalysis;
+import io.pgveil.policy.analysis.Risk;
+import io.pgveil.policy.analysis.StatementAnalysis;
+import io.pgveil.policy.analysis.StatementKind;
+import io.pgveil.policy.engine.Decision;
+import io.pgveil.policy.engine.PolicyEngine;
+import io.pgveil.proxy.pgwire.PgError;
+import io.pgveil.proxy.pgwire.SqlState;
+import io.pgveil.proxy.policy.PolicyService;
+import io.pgveil.proxy.policy.SearchPaths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Decides every statement of one session against the policy, on both protocols.
+ *
+ * <p>Query and Parse texts are analysed (from the session's memo or the analysis cache at once, else on a worker:
+ * the verdict is then a hold until the analysis is made); an SQL EXECUTE or FETCH is decided as the prepared
+ * statement or cursor it runs; Bind must name a statement pgveil saw prepared; Execute is decided again when the
+ * policy changed. A statement under a cap is forwarded with a {@link RowCap} to judge its result.
+ *
+ * <p>With the policy off ({@link #off()}) every statement is forwarded unanalysed; a FunctionCall, which names its
+ * function only by OID, still needs a rule that allows it, so it is refused.
+ */
+final class PolicyCheck implements Check {
+    private static final Set<StatementKind> CAPPED_WRITES = Set.of(StatementKind.UPDATE, StatementKind.DELETE, StatementKind.MERGE);
+    private static final Set<StatementKind> DDL = Set.of(StatementKind.CREATE, StatementKind.ALTER, StatementKind.DROP,
+            StatementKind.COMMENT, StatementKind.CODE, StatementKind.GRANT, StatementKind.OTHER_ADMIN);
+    private static final Verdict.Refuse FUNCTION_CALL_WITHOUT_POLICY = new Verdict.Refuse(PgError.error(
+            SqlState.INSUFFICIENT_PRIVILEGE, "pgveil: the FunctionCall protocol message is not allowed (guardrail function_call)"),
+            "a FunctionCall with the policy off");
+
+    private final PolicyService service;
+    private final PolicyService.Database db;
+    private final Identity identity;
+    private final String role;
+    private final SessionView session;
+    private final Statements statements;
+    private final List<String> initialSearchPath;
+    private List<String> searchPath;
+    private AnalysisContext context;
+    private String contextKey;
+    /** The last statement decided, to decide its repeats at once. */
+    private final StatementMemo memo = new StatementMemo();
+
+    /**
+     * @param startupSearchPath the search_path the client set at start-up, or null (then the database's default)
+     */
+    PolicyCheck(PolicyService service, String database, Identity identity, String role, String startupSearchPath,
+                SessionView session, Statements statements) {
+        this.service = service;
+        this.db = service == null ? null : service.database(database);
+        this.identity = identity;
+        this.role = role == null ? "" : role;
+        this.session = session;
+        this.statements = statements;
+        this.initialSearchPath = startupSearchPath == null ? null : SearchPaths.parse(startupSearchPath);
+        this.searchPath = initialSearchPath;
+    }
+
+    /** The disabled policy check: policy.enabled is false. */
+    static PolicyCheck off() {
+        return new PolicyCheck(null, null, null, null, null, null, null);
+    }
+
+    // ---------------------------------------------------------------- the protocol's messages
+
+    @Override
+    public Verdict query(String sql, ByteBuf buf, int from, int to) {
+        return statement(sql, false);
+    }
+
+    @Override
+    public Verdict parse(String name, String sql, ByteBuf buf, int from, int to) {
+        return statement(sql, true);
+    }
+
+    @Override
+    public Verdict bind(String statementName, Statements.Prepared statement) {
+        if (service == null || statement != null) {
+            return Verdict.FORWARD;
+        }
+        return refuse(new Decision.Deny("Bind to " + (statementName.isEmpty() ? "the unnamed statement" : "statement \""
+                + statementName + "\"") + ", which pgveil did not see prepared (or refused)", "protocol"));
+    }
+
+    @Override
+    public Verdict execute(String portalName, Statements.Portal portal, int maxRows) {
+        if (service == null) {
+            return Verdict.FORWARD;
+        }
+        if (portal == null) {
+            return refuse(new Decision.Deny("Execute of " + (portalName.isEmpty() ? "the unnamed portal" : "portal \""
+                    + portalName + "\"") + ", which pgveil did not see bound", "protocol"));
+        }
+        Statements.Prepared p = portal.statement;
+        PolicyEngine engine = service.engine();
+        if (p.engineVersion != engine.version()) {
+            p.decision = decide(resolve(p.analysis));
+            p.engineVersion = engine.version();
+        }
+        if (!(p.decision instanceof Decision.Allow allow)) {
+            return refuse(p.decision);
+        }
+        if (capped(allow, p.analysis)) {
+            StatementAnalysis s = p.analysis.statements().get(0);
+            return new Verdict.Forward(p.analysis, allow, new RowCap(writes(s) ? allow.maxRowsAffected() : 0,
+                    returnsRows(s) ? allow.maxRowsReturned() : 0, portal, maxRows), false, p.engineVersion);
+        }
+        return sessionEffects(p.analysis) ? new Verdict.Forward(p.analysis, allow, PassThrough.INSTANCE, false, p.engineVersion)
+                : Verdict.FORWARD;
+    }
+
+    @Override
+    public Verdict functionCall(int functionOid) {
+        if (service == null) {
+            return FUNCTION_CALL_WITHOUT_POLICY;
+        }
+        Decision d = service.engine().decideFunctionCall(identity, session.applicationName());
+        return d instanceof Decision.Allow ? Verdict.FORWARD : refuse(d);
+    }
+
+    @Override
+    public void forwarded(MessageAnalysis a) {
+        if (a == null) {
+            return;
+        }
+        for (StatementAnalysis s : a.statements()) {
+            if (s.risks().containsKey(Risk.SEARCH_PATH_CHANGE) && (s.kind() == StatementKind.SET || s.kind() == StatementKind.RESET)) {
+                String value = s.kind() == StatementKind.RESET || s.detail() == null ? "default"
+                        : s.detail().substring(s.detail().indexOf('=') + 1);
+                searchPath = value.equalsIgnoreCase("default") ? initialSearchPath
+                        : SearchPaths.parse(value.replace(",", ", ").toLowerCase(Locale.ROOT));
+            } else if (DDL.contains(s.kind())) {
+                service.ddlSeen(db);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- statements
+
+    /** The verdict on a Query's or Parse's text: at once when its analysis is at hand, else a hold until it is. */
+    private Verdict statement(String sql, boolean parse) {
+        if (service == null) {
+            return Verdict.FORWARD;
+        }
+        if (db.catalog() == null) {
+            CompletableFuture<PolicyService.Database> ready = service.ready(db);
+            return new Verdict.Hold(Holds.Reason.ANALYSIS, ready, () -> db.catalog() != null ? statement(sql, parse)
+                    : refuse(new Decision.Deny(db.failure() == null ? "the database catalog is not available yet" : db.failure(),
+                            "pgveil")));
+        }
+        refreshContext();
+        PolicyEngine engine = service.engine();
+        String app = session.applicationName();
+        boolean scs = context.standardConformingStrings();
+        if (memo.recalls(sql, scs, contextKey, engine, app)) {
+            Verdict.Forward plain = memo.plain();
+            if (plain != null && (!parse || plain.analysis().statements().size() <= 1)) {
+                return plain;
+            }
+            return verdict(memo.analysis(), memo.decision(), parse);
+        }
+        Fingerprint fp = Fingerprint.of(sql, scs);
+        MessageAnalysis cached = service.cached(db, contextKey, sql, fp);
+        if (cached != null) {
+            return decided(sql, fp, cached, parse);
+        }
+        CompletableFuture<MessageAnalysis> analysis = service.analyze(db, context, contextKey, sql, fp);
+        return new Verdict.Hold(Holds.Reason.ANALYSIS, analysis, () -> decided(sql, fp, analysis.join(), parse));
+    }
+
+    /** Decides an analysis made or found now, and remembers it for the session's next statement. */
+    private Verdict decided(String sql, Fingerprint fp, MessageAnalysis a, boolean parse) {
+        MessageAnalysis resolved = resolve(a);
+        Decision d = decide(resolved);
+        Verdict v = verdict(resolved, d, parse);
+        Verdict.Forward plain = v instanceof Verdict.Forward f && f.plain() ? f : null;
+        // An SQL EXECUTE or FETCH is remembered only by its exact text's analysis, never by shape: its decision
+        // depends on what the session has prepared or declared.
+        memo.remember(sql, StatementMemo.dependsOnSession(a) ? null : fp, resolved, d, plain, contextKey, service.engine(),
+                session.applicationName());
+        return v;
+    }
+
+    private Verdict verdict(MessageAnalysis a, Decision d, boolean parse) {
+        if (d instanceof Decision.Allow && parse && a.statements().size() > 1) {
+            d = new Decision.Deny("a prepared statement holds one statement", "protocol");
+        }
+        if (!(d instanceof Decision.Allow allow)) {
+            return refuse(d);
+        }
+        String problem = sessionProblem(a, allow);
+        if (problem != null) {
+            return refuse(new Decision.Deny(problem, "pgveil"));
+        }
+        if (!parse && capped(allow, a)) {
+            StatementAnalysis s = a.statements().get(0);
+            return new Verdict.Forward(a, allow, new RowCap(writes(s) ? allow.maxRowsAffected() : 0,
+                    returnsRows(s) ? allow.maxRowsReturned() : 0, null, 0), false, service.engine().version());
+        }
+        return new Verdict.Forward(a, allow, PassThrough.INSTANCE, !capped(allow, a) && !sessionEffects(a),
+                service.engine().version());
+    }
+
+    /**
+     * The analysis with each SQL EXECUTE replaced by the statement it runs and each FETCH or MOVE by its cursor's
+     * query, so that they are decided (and capped) as what they do; a name pgveil did not see stays, and is denied.
+     */
+    private MessageAnalysis resolve(MessageAnalysis a) {
+        if (!a.parsed() || !StatementMemo.dependsOnSession(a)) {
+            return a;
+        }
+        List<StatementAnalysis> out = new ArrayList<>(a.statements().size());
+        for (StatementAnalysis s : a.statements()) {
+            StatementAnalysis runs = s;
+            if (s.kind() == StatementKind.EXECUTE) {
+                Statements.Prepared p = statements.statement(s.detail());
+                runs = p == null || p.analysis == null || !p.analysis.parsed() || p.analysis.statements().isEmpty() ? s
+                        : p.analysis.statements().get(0);
+            } else if (s.kind() == StatementKind.CURSOR && !"close".equals(s.detail()) && s.cursor() != null) {
+                Statements.Portal c = statements.portal(s.cursor());
+                runs = c == null || c.statement.analysis == null || c.statement.analysis.statements().isEmpty() ? s
+                        : c.statement.analysis.statements().get(0);
+            }
+            out.add(runs);
+        }
+        return new MessageAnalysis(out, null, a.literalSensitive());
+    }
+
+    /** The engine's decision; an SQL EXECUTE or FETCH left unresolved names something pgveil did not see. */
+    private Decision decide(MessageAnalysis resolved) {
+        PolicyEngine engine = service.engine();
+        if (!engine.enabled()) {
+            return new Decision.Allow(List.of(), 0, 0, !resolved.parsed());
+        }
+        for (StatementAnalysis s : resolved.statements()) {
+            if (s.kind() == StatementKind.EXECUTE) {
+                return new Decision.Deny("EXECUTE of prepared statement \"" + s.detail()
+                        + "\", which pgveil did not see prepared (or refused)", "protocol");
+            }
+            if (s.kind() == StatementKind.CURSOR && !"close".equals(s.detail())) {
+                return new Decision.Deny(s.detail().toUpperCase(Locale.ROOT) + " from cursor \"" + s.cursor()
+                        + "\", which pgveil did not see declared", "protocol");
+            }
+        }
+        return engine.decide(identity, session.applicationName(), resolved);
+    }
+
+    /** Allowed statements pgveil still cannot run faithfully, and why. */
+    private String sessionProblem(MessageAnalysis a, Decision.Allow allow) {
+        boolean multiple = a.statements().size() > 1;
+        for (StatementAnalysis s : a.statements()) {
+            if (s.risks().containsKey(Risk.SEARCH_PATH_CHANGE)) {
+                if (multiple) {
+                    return "search_path can only be changed by a statement of its own";
+                }
+                if (session.transactionStatus() != 'I' || s.detail() != null && s.detail().startsWith("local ")) {
+                    return "pgveil resolves names through the session's search_path and follows changes to it only "
+                            + "outside transaction blocks; change search_path outside a transaction block";
+                }
+            }
+            if (allow.maxRowsReturned() > 0 && (s.kind() == StatementKind.DECLARE || s.kind() == StatementKind.COPY_TO)) {
+                return "a cap on rows returned (max_rows_returned " + allow.maxRowsReturned() + ") applies; "
+                        + (s.kind() == StatementKind.DECLARE ? "cursors are" : "COPY TO is") + " not available under it";
+            }
+            if (s.kind() == StatementKind.DECLARE && s.inner() != null && writes(s.inner())) {
+                return "cursors over data-modifying statements are not allowed";
+            }
+        }
+        if (multiple && capped(allow, a)) {
+            return "this message holds several statements and at least one runs under a cap (rows affected or "
+                    + "returned); send the statements one at a time";
+        }
+        for (StatementAnalysis s : a.statements()) {
+            if (allow.maxRowsAffected() > 0 && s.has(Risk.DML_IN_CTE)) {
+                return "a data-modifying statement inside a WITH clause cannot run under the cap on rows affected "
+                        + "(max_rows_affected " + allow.maxRowsAffected() + ")";
+            }
+        }
+        return null;
+    }
+
+    static boolean capped(Decision.Allow allow, MessageAnalysis a) {
+        for (StatementAnalysis s : a.statements()) {
+            if (allow.maxRowsAffected() > 0 && writes(s)) {
+                return true;
+            }
+            if (allow.maxRowsReturned() > 0 && returnsRows(s)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean writes(StatementAnalysis s) {
+        return CAPPED_WRITES.contains(s.kind()) || s.kind() == StatementKind.EXPLAIN && s.inner() != null
+                && "analyze".equals(s.detail()) && CAPPED_WRITES.contains(s.inner().kind());
+    }
+
+    private static boolean returnsRows(StatementAnalysis s) {
+        return !s.output().isEmpty() || s.kind() == StatementKind.SELECT || s.kind() == StatementKind.VALUES
+                || s.kind() == StatementKind.EXPLAIN || s.kind() == StatementKind.SHOW || s.kind() == StatementKind.EXECUTE
+                || s.kind() == StatementKind.CURSOR || s.kind() == StatementKind.COPY_TO;
+    }
+
+    /** Statements that change what pgveil must know of the session: search_path, prepared names, cursors, DDL. */
+    static boolean sessionEffects(MessageAnalysis a) {
+        for (StatementAnalysis s : a.statements()) {
+            StatementKind k = s.kind();
+            if (s.risks().containsKey(Risk.SEARCH_PATH_CHANGE) || k == StatementKind.PREPARE || k == StatementKind.DEALLOCATE
+                    || k == StatementKind.DECLARE || k == StatementKind.CURSOR || DDL.contains(k)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void refreshContext() {
+        Catalog catalog = db.catalog();
+        List<String> path = searchPath != null ? searchPath : db.searchPath();
+        boolean scs = session.standardConformingStrings();
+        if (context == null || context.catalog() != catalog || !context.searchPath().equals(path)
+                || context.standardConformingStrings() != scs) {
+            context = new AnalysisContext(path, role, scs, catalog);
+            contextKey = AnalysisCache.contextKey(context);
+        }
+    }
+
+    private static Verdict.Refuse refuse(Decision d) {
+        String rule = d instanceof Decision.Deny deny ? deny.rule() : ((Decision.RequireApproval) d).rule();
+        PgError error;
+        if (d instanceof Decision.RequireApproval) {
+            error = PgError.error(SqlState.INSUFFICIENT_PRIVILEGE, "pgveil: approval required: " + d.reason()).withHint(
+                    "this statement needs a person's approval, which this pgveil version cannot collect yet; ask for it to be allowed");
+        } else {
+            error = PgError.error(SqlState.INSUFFICIENT_PRIVILEGE, "pgveil: " + d.reason());
+        }
+        return new Verdict.Refuse(error, d.reason() + " [" + rule + "]");
+    }
+}

@@ -1,0 +1,1072 @@
+package io.pgveil.proxy.relay;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.pgveil.identity.Identity;
+import io.pgveil.policy.analysis.MessageAnalysis;
+import io.pgveil.policy.analysis.Risk;
+import io.pgveil.policy.analysis.StatementAnalysis;
+import io.pgveil.proxy.pgwire.BackendMessages;
+import io.pgveil.proxy.pgwire.FrontendMessages;
+import io.pgveil.proxy.pgwire.MessageFilter.Framing;
+import io.pgveil.proxy.pgwire.PgError;
+import io.pgveil.proxy.pgwire.PgMessage;
+import io.pgveil.proxy.pgwire.SqlState;
+import io.pgveil.proxy.policy.PolicyService;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The READY part of a session: each client message is judged and sent on, each server message goes to the
+ * exchange it answers, and whatever pgveil refuses, holds, injects or answers itself happens here, and only here.
+ *
+ * <pre>
+ *  client message ──▶ checks (identity, policy) ──▶ verdict
+ *      forward ─── inside the run of bytes; the exchanges it expects join the queue (Query, Parse, Bind, Describe,
+ *                  Execute, Close, Sync, FunctionCall; not Flush, CopyData, CopyDone, CopyFail)
+ *      refuse ──── a substitute the server fails at the same point; its error is replaced by pgveil's
+ *      hold ────── it waits (and everything after it, in order) until the verdict can be given
+ *      forward under a cap ── Query as Parse/Bind/Describe/Execute/Flush (injected P/B/D), Execute as Execute/Flush;
+ *                  the client's later messages wait until the result is judged; then Sync (a Query's), or a
+ *                  failing Execute of pgveil's inside the same transaction, whose error is pgveil's
+ *
+ *  server message ──▶ the head exchange:            Query ... ReadyForQuery
+ *      '1' '2' '3' 'n' 't' ─ Parse/Bind/Close/Describe acknowledged (dropped for injected ones)
+ *      'T' 'D' 'C' 's' 'I' ─ the result, through the exchange's handler (rows stream past unless it sees rows)
+ *      'E' extended ──────── the head fails, and every exchange up to the next Sync is skipped (skip-until-Sync);
+ *                            with none in flight the server also ignores what pgveil sends next until a Sync
+ *      'E' Query/Sync ────── part of the answer; ReadyForQuery follows
+ *      'Z' ───────────────── ends a Query, Sync or FunctionCall; its status is the transaction status
+ *      'G' ───────────────── copy-in: Syncs the client sent after the COPY reach a server that ignores them
+ *      'S' 'N' 'A' ───────── asynchronous: ParameterStatus (noted), notices, notifications
+ *
+ *  injected ─ pgveil sent it, the client never sees its acknowledgements (a capped Query's Parse/Bind/Describe)
+ *  simulated ─ pgveil answers in the server's place (RETURNING rows it keeps for a row-limited Execute)
+ * </pre>
+ *
+ * The framers call {@link #clientFilter} and {@link #serverFilter} for each complete message; they only decide
+ * and update state (a message forwarded as is costs no object). A message they take comes back to
+ * {@link #clientMessage} or {@link #serverMessage}, where the relay writes, through its {@link RelayPort}.
+ * Event loop only.
+ */
+public final class Relay implements SessionView, ResultHandler.Answers {
+    private static final Logger log = LoggerFactory.getLogger(Relay.class);
+    private static final short[] TEXT = {0};
+    private static final short[] BINARY = {1};
+    private static final short[] NONE = {};
+
+    /** What a relay is made for: one session's identity and settings. */
+    public record Setup(String sessionId, Identity identity, String role, String database, String startupSearchPath,
+                        Map<String, String> serverParameters, Clock clock, Duration expiryGrace,
+                        boolean letTransactionFinish) {
+    }
+
+    /** Makes the policy check of a relay (tests give one of their own). */
+    interface PolicyFactory {
+        Check create(SessionView session, Statements statements);
+    }
+
+    private final RelayPort port;
+    private final String sessionId;
+    private final String who;
+    private final Map<String, String> parameters;
+    private final Exchanges exchanges = new Exchanges();
+    private final Statements statements = new Statements();
+    private final Holds holds;
+    private final IdentityCheck identity;
+    private final Check policy;
+    private boolean standardConformingStrings;
+    private String applicationName;
+    private boolean streaming = true;
+    private boolean serverSentFatal;
+    private boolean closed;
+    private long streamedSeen;
+
+    /** The verdict for the client message the filter just gave to delivery (set in the filter, used at delivery). */
+    private Verdict taken;
+    /** What becomes of the server message the filter just gave to delivery, and whose answer it is. */
+    private ServerTake serverTake;
+    private Exchange serverTakenBy;
+    /** The statement under a cap that the client's later messages wait for, or null. */
+    private Exchange capHolder;
+    /** Exchanges that ended with work left for the relay (a Sync to inject, held messages to let go). */
+    private final ArrayDeque<Exchange> followUps = new ArrayDeque<>();
+
+    private enum ServerTake { FORWARD, DROP, HANDLER, REFUSAL }
+
+    public Relay(RelayPort port, Setup setup, PolicyService policy) {
+        this(port, setup, policy == null ? (s, st) -> PolicyCheck.off()
+                : (s, st) -> new PolicyCheck(policy, setup.database(), setup.identity(), setup.role(), setup.startupSearchPath(), s, st));
+    }
+
+    Relay(RelayPort port, Setup setup, PolicyFactory policy) {
+        this.port = port;
+        this.sessionId = setup.sessionId();
+        this.who = setup.identity().describe();
+        this.parameters = setup.serverParameters();
+        this.standardConformingStrings = !"off".equals(parameters.get("standard_conforming_strings"));
+        this.applicationName = parameters.get("application_name");
+        this.holds = new Holds(port);
+        this.identity = new IdentityCheck(this, setup.identity(), setup.clock(), setup.expiryGrace(), setup.letTransactionFinish());
+        this.policy = policy.create(this, statements);
+    }
+
+    /** Starts relaying: reading on both sides as the channels' writability allows. */
+    public void start(boolean clientWritable, boolean serverWritable) {
+        holds.start(clientWritable, serverWritable);
+        port.streamRows(true);
+    }
+
+    // ---------------------------------------------------------------- what the session asks
+
+    /** Nothing in flight, nothing waiting, outside a transaction block. */
+    public boolean idle() {
+        return exchanges.idle() && !holds.clientWaiting() && !holds.serverWaiting();
+    }
+
+    /** Nothing in flight and nothing waiting (a transaction block may be open). */
+    public boolean quiet() {
+        return exchanges.isEmpty() && !holds.clientWaiting() && !holds.serverWaiting();
+    }
+
+    @Override
+    public byte transactionStatus() {
+        return exchanges.status();
+    }
+
+    @Override
+    public boolean standardConformingStrings() {
+        return standardConformingStrings;
+    }
+
+    @Override
+    public String applicationName() {
+        return applicationName;
+    }
+
+    /** Whether the server sent a FATAL error (the connection cannot be reused). */
+    public boolean serverSentFatal() {
+        return serverSentFatal;
+    }
+
+    public void clientWritable(boolean writable) {
+        holds.clientWritable(writable);
+    }
+
+    public void serverWritable(boolean writable) {
+        holds.serverWritable(writable);
+    }
+
+    /**
+     * A cancel request for this session. A statement pgveil holds while the server is idle fails with 57014 (as the
+     * server would fail a running one); returns false when the cancel belongs to the server.
+     */
+    public boolean cancel() {
+        Holds.Parked p = holds.parked();
+        if (p == null || !exchanges.isEmpty()) {
+            return false;
+        }
+        log.info("session={} cancel request: the {} waiting for {} is cancelled", sessionId, describe(p.message().type()),
+                p.hold().reason().name().toLowerCase(java.util.Locale.ROOT));
+        resume(p, new Verdict.Refuse(PgError.error(SqlState.QUERY_CANCELED, "canceling statement due to user request"),
+                "cancel request"));
+        return true;
+    }
+
+    /** The session ends: let go of everything held or kept. */
+    public void close() {
+        closed = true;
+        holds.stop();
+        for (Exchange e : exchanges.inFlight()) {
+            e.handler.discard();
+        }
+        statements.clear();
+    }
+
+    // ---------------------------------------------------------------- client side
+
+    /** The client framer's filter. */
+    public Framing clientFilter(byte type, ByteBuf buf, int index, int length) {
+        if (closed) {
+            return Framing.DROP;
+        }
+        if (holds.clientWaiting()) {
+            return Framing.DELIVER; // behind what waits, in order
+        }
+        return client(type, buf, index, length, null, null);
+    }
+
+    /** A client message the filter took. */
+    public void clientMessage(PgMessage m) {
+        if (closed) {
+            m.release();
+            return;
+        }
+        Verdict v = taken;
+        taken = null;
+        if (v == null) {
+            holds.addClient(m);
+            return;
+        }
+        client(m.type(), m.content(), m.content().readerIndex(), m.content().readableBytes(), m, v);
+    }
+
+    /** A run of client bytes the filter forwarded (or streamed CopyData). */
+    public void clientBytes(ByteBuf run) {
+        if (closed) {
+            run.release();
+        } else if (holds.clientWaiting()) {
+            holds.addClient(run);
+        } else {
+            port.toServer(run);
+        }
+    }
+
+    /**
+     * One client message: judged (unless {@code known}), then forwarded as is (returning FORWARD), or, when that is
+     * not its fate and {@code m} is null (the framer is asking), returned as DELIVER to come back with {@code m}.
+     */
+    private Framing client(byte type, ByteBuf buf, int index, int length, PgMessage m, Verdict known) {
+        return switch (type) {
+            case FrontendMessages.QUERY -> query(buf, index, length, m, known);
+            case FrontendMessages.PARSE -> parse(buf, index, length, m, known);
+            case FrontendMessages.BIND -> bind(buf, index, length, m, known);
+            case FrontendMessages.EXECUTE -> execute(buf, index, length, m, known);
+            case FrontendMessages.FUNCTION_CALL -> functionCall(buf, index, length, m, known);
+            case FrontendMessages.DESCRIBE -> plainMessage(Exchange.Kind.DESCRIBE, m);
+            case FrontendMessages.SYNC -> plainMessage(Exchange.Kind.SYNC, m);
+            case FrontendMessages.CLOSE -> close(buf, index, length, m);
+            case FrontendMessages.COPY_DONE, FrontendMessages.COPY_FAIL -> {
+                exchanges.copyInEnded();
+                yield forwardAs(m);
+            }
+            case FrontendMessages.FLUSH, FrontendMessages.COPY_DATA -> forwardAs(m);
+            case FrontendMessages.TERMINATE -> end(m, null);
+            default -> end(m, PgError.fatal(SqlState.PROTOCOL_VIOLATION, "invalid frontend message type " + (type & 0xff)));
+        };
+    }
+
+    private Framing query(ByteBuf buf, int index, int length, PgMessage m, Verdict known) {
+        int body = index + 5;
+        int end = index + length;
+        Verdict v = known;
+        if (v == null) {
+            int nul = buf.indexOf(body, end, (byte) 0);
+            if (nul != end - 1) {
+                v = malformed();
+            } else {
+                String sql = buf.toString(body, nul - body, StandardCharsets.UTF_8);
+                v = identity.query(sql, buf, body, nul);
+                if (v == Verdict.FORWARD) {
+                    v = policy.query(sql, buf, body, nul);
+                }
+            }
+        }
+        if (v instanceof Verdict.Forward f && !f.handler().holdsCommit()) {
+            Exchange e = expect(Exchange.Kind.QUERY, Exchange.Origin.CLIENT, f.analysis(), f.decision(), null);
+            if (e != null) {
+                statements.simpleQuery();
+                if (!f.plain()) {
+                    trackStatements(e, f.analysis());
+                    policy.forwarded(f.analysis());
+                }
+            }
+            return forwardAs(m);
+        }
+        if (m == null) {
+            return deliver(v);
+        }
+        if (v instanceof Verdict.Forward f) {
+            runUnderCap(m, f);
+        } else {
+            act(m, v, "");
+        }
+        return Framing.DELIVER;
+    }
+
+    private Framing parse(ByteBuf buf, int index, int length, PgMessage m, Verdict known) {
+        int body = index + 5;
+        int end = index + length;
+        int nameEnd = buf.indexOf(body, end, (byte) 0);
+        int sqlEnd = nameEnd < 0 ? -1 : buf.indexOf(nameEnd + 1, end, (byte) 0);
+        String name = nameEnd < 0 ? "" : name(buf, body, nameEnd);
+        Verdict v = known;
+        String sql = null;
+        if (sqlEnd < 0 || sqlEnd + 3 > end) {
+            v = v == null ? malformed() : v;
+        } else {
+            sql = buf.toString(nameEnd + 1, sqlEnd - nameEnd - 1, StandardCharsets.UTF_8);
+            if (v == null) {
+                v = identity.parse(name, sql, buf, nameEnd + 1, sqlEnd);
+                if (v == Verdict.FORWARD) {
+                    v = policy.parse(name, sql, buf, nameEnd + 1, sqlEnd);
+                }
+            }
+        }
+        if (v instanceof Verdict.Forward f) {
+            Exchange e = expect(Exchange.Kind.PARSE, Exchange.Origin.CLIENT, f.analysis(), f.decision(), null);
+            if (e != null) {
+                e.undo = statements.prepare(name, new Statements.Prepared(sql, f.analysis(), f.decision(), f.policyVersion()));
+            }
+            return forwardAs(m);
+        }
+        if (m == null) {
+            return deliver(v);
+        }
+        act(m, v, name);
+        return Framing.DELIVER;
+    }
+
+    private Framing bind(ByteBuf buf, int index, int length, PgMessage m, Verdict known) {
+        int body = index + 5;
+        int end = index + length;
+        int portalEnd = buf.indexOf(body, end, (byte) 0);
+        int statementEnd = portalEnd < 0 ? -1 : buf.indexOf(portalEnd + 1, end, (byte) 0);
+        short[] formats = statementEnd < 0 ? null : resultFormats(buf, statementEnd + 1, end);
+        String portal = portalEnd < 0 ? "" : name(buf, body, portalEnd);
+        Verdict v = known;
+        Statements.Prepared p = null;
+        if (formats == null) {
+            v = v == null ? malformed() : v;
+        } else {
+            p = statements.statement(name(buf, portalEnd + 1, statementEnd));
+            if (v == null) {
+                v = identity.bind(name(buf, portalEnd + 1, statementEnd), p);
+                if (v == Verdict.FORWARD) {
+                    v = policy.bind(name(buf, portalEnd + 1, statementEnd), p);
+                }
+            }
+        }
+        if (v instanceof Verdict.Forward) {
+            Exchange e = expect(Exchange.Kind.BIND, Exchange.Origin.CLIENT, null, null, null);
+            if (e != null) {
+                Statements.Portal previous = statements.portal(portal);
+                if (previous != null && previous.statement == p && p != null && previous.pendingRows == null) {
+                    previous.rows = 0; // the same statement bound again (what prepared-statement clients do)
+                    previous.formats(formats);
+                } else {
+                    Statements.Portal opened = new Statements.Portal(portal,
+                            p != null ? p : new Statements.Prepared(null, null, null, 0), false, false, e.seq);
+                    opened.formats(formats);
+                    e.undo = statements.open(opened);
+                }
+            }
+            return forwardAs(m);
+        }
+        if (m == null) {
+            return deliver(v);
+        }
+        act(m, v, portal);
+        return Framing.DELIVER;
+    }
+
+    private Framing execute(ByteBuf buf, int index, int length, PgMessage m, Verdict known) {
+        int body = index + 5;
+        int end = index + length;
+        int portalEnd = buf.indexOf(body, end, (byte) 0);
+        String name = portalEnd < 0 ? "" : name(buf, body, portalEnd);
+        Statements.Portal portal = portalEnd < 0 ? null : statements.portal(name);
+        int maxRows = 0;
+        Verdict v = known;
+        if (portalEnd < 0 || portalEnd + 5 != end) {
+            v = v == null ? malformed() : v;
+        } else {
+            maxRows = buf.getInt(portalEnd + 1);
+            if (v == null) {
+                v = identity.execute(name, portal, maxRows);
+                if (v == Verdict.FORWARD) {
+                    v = policy.execute(name, portal, maxRows);
+                }
+            }
+        }
+        boolean answeredHere = portal != null && portal.pendingRows != null;
+        if (v instanceof Verdict.Forward f && !f.handler().holdsCommit() && !answeredHere) {
+            MessageAnalysis a = f.analysis() != null ? f.analysis() : portal == null ? null : portal.statement.analysis;
+            Exchange e = expect(Exchange.Kind.EXECUTE, Exchange.Origin.CLIENT, a, f.decision(), portal);
+            if (e != null && !f.plain()) {
+                policy.forwarded(a);
+            }
+            return forwardAs(m);
+        }
+        if (m == null) {
+            return deliver(v);
+        }
+        if (v instanceof Verdict.Forward f && answeredHere) {
+            m.release();
+            simulateExecute(portal, f, maxRows);
+        } else if (v instanceof Verdict.Forward f) {
+            m.release();
+            runUnderCap(name, portal, f, maxRows);
+        } else {
+            act(m, v, name);
+        }
+        return Framing.DELIVER;
+    }
+
+    private Framing functionCall(ByteBuf buf, int index, int length, PgMessage m, Verdict known) {
+        Verdict v = known;
+        if (v == null) {
+            v = length < 9 ? malformed() : identity.functionCall(buf.getInt(index + 5));
+            if (v == Verdict.FORWARD) {
+                v = policy.functionCall(buf.getInt(index + 5));
+            }
+        }
+        if (v instanceof Verdict.Forward) {
+            expect(Exchange.Kind.FUNCTION_CALL, Exchange.Origin.CLIENT, null, null, null);
+            return forwardAs(m);
+        }
+        if (m == null) {
+            return deliver(v);
+        }
+        act(m, v, "");
+        return Framing.DELIVER;
+    }
+
+    private Framing close(ByteBuf buf, int index, int length, PgMessage m) {
+        Exchange e = expect(Exchange.Kind.CLOSE, Exchange.Origin.CLIENT, null, null, null);
+        int body = index + 5;
+        int nul = length < 7 ? -1 : buf.indexOf(body + 1, index + length, (byte) 0);
+        if (e != null && nul >= 0) {
+            e.undo = statements.close(buf.getByte(body) == FrontendMessages.TARGET_STATEMENT, name(buf, body + 1, nul));
+        }
+        return forwardAs(m);
+    }
+
+    private Framing plainMessage(Exchange.Kind kind, PgMessage m) {
+        expect(kind, Exchange.Origin.CLIENT, null, null, null);
+        return forwardAs(m);
+    }
+
+    /** The message goes to the server as it is: in the run (framer asking) or written now (delivered). */
+    private Framing forwardAs(PgMessage m) {
+        if (m != null) {
+            port.toServer(m.content());
+        }
+        return Framing.FORWARD;
+    }
+
+    private Framing deliver(Verdict v) {
+        taken = v;
+        return Framing.DELIVER;
+    }
+
+    private Framing end(PgMessage m, PgError error) {
+        if (m == null) {
+            return deliver(new Verdict.Close(error));
+        }
+        m.release();
+        closed = true;
+        port.close(error);
+        return Framing.DELIVER;
+    }
+
+    /** A delivered message whose verdict is neither a plain forward nor a capped one. */
+    private void act(PgMessage m, Verdict v, String name) {
+        if (v instanceof Verdict.Refuse r) {
+            refuse(m, name, r);
+        } else if (v instanceof Verdict.Hold h) {
+            park(m, h);
+        } else if (v instanceof Verdict.Close c) {
+            end(m, c.error());
+        } else {
+            throw new IllegalStateException("a forward is not acted on here: " + v);
+        }
+    }
+
+    private void refuse(PgMessage m, String name, Verdict.Refuse r) {
+        byte type = m.type();
+        m.release();
+        if (type == FrontendMessages.PARSE && name.isEmpty()) {
+            statements.close(true, ""); // the substitute's Parse drops the unnamed statement, as the refused one would
+        }
+        log.warn("session={} refused {} for {}: {}", sessionId, describe(type), who, r.why());
+        Refusal refusal = Refusal.of(r.error());
+        Exchange e = expect(Refusal.substituteKind(type), Exchange.Origin.CLIENT, null, null, null);
+        if (e != null) {
+            e.refusal = refusal;
+        }
+        port.toServer(refusal.substitute(type, name, port.alloc()));
+    }
+
+    private Verdict malformed() {
+        return new Verdict.Refuse(PgError.error(SqlState.PROTOCOL_VIOLATION, "invalid string in message"),
+                "a malformed message");
+    }
+
+    // ---------------------------------------------------------------- holds
+
+    private void park(PgMessage m, Verdict.Hold h) {
+        holds.park(m, h);
+        Holds.Parked p = holds.parked();
+        h.ready().whenComplete((r, error) -> port.runOnLoop(() -> {
+            if (!closed && holds.parked() == p) {
+                Verdict next;
+                try {
+                    next = p.hold().then().get();
+                } catch (RuntimeException e) {
+                    log.warn("session={} deciding a held statement failed", sessionId, e);
+                    next = new Verdict.Refuse(PgError.error(SqlState.INTERNAL_ERROR, "pgveil could not decide this statement"),
+                            e.toString());
+                }
+                resume(p, next);
+            }
+        }));
+    }
+
+    /** The parked message's wait is over: it goes on with {@code verdict}, and so do the messages behind it. */
+    private void resume(Holds.Parked p, Verdict verdict) {
+        holds.release();
+        holds.nextClient(); // the parked entry itself
+        PgMessage m = p.message();
+        client(m.type(), m.content(), m.content().readerIndex(), m.content().readableBytes(), m, verdict);
+        drainClient();
+    }
+
+    /** Client messages that waited go on, in order, until one must wait again. */
+    private void drainClient() {
+        Object item;
+        while (!closed && (item = holds.nextClient()) != null) {
+            if (item instanceof PgMessage m) {
+                client(m.type(), m.content(), m.content().readerIndex(), m.content().readableBytes(), m, null);
+            } else {
+                port.toServer((ByteBuf) item);
+            }
+        }
+        holds.update();
+        port.flushServer();
+    }
+
+    // ---------------------------------------------------------------- caps
+
+    /**
+     * A Query whose result must be judged before it stands: once nothing else is in flight (so the server's
+     * skip-until-Sync state is known), it runs as Parse/Bind/Describe/Execute/Flush of the unnamed statement, and
+     * the Sync that ends it is pgveil's.
+     */
+    private void runUnderCap(PgMessage m, Verdict.Forward f) {
+        if (!exchanges.isEmpty()) {
+            park(m, new Verdict.Hold(Holds.Reason.CAP, exchanges.drained(), () -> f));
+            return;
+        }
+        if (exchanges.skipping()) {
+            m.release(); // the server ignores it until a Sync, and so would it without pgveil
+            return;
+        }
+        String sql = m.content().toString(m.content().readerIndex() + 5, m.content().readableBytes() - 6, StandardCharsets.UTF_8);
+        m.release();
+        statements.simpleQuery();
+        policy.forwarded(f.analysis());
+        ByteBufAllocator alloc = port.alloc();
+        expect(Exchange.Kind.PARSE, Exchange.Origin.INJECTED, f.analysis(), f.decision(), null);
+        expect(Exchange.Kind.BIND, Exchange.Origin.INJECTED, null, null, null);
+        expect(Exchange.Kind.DESCRIBE, Exchange.Origin.INJECTED, null, null, null);
+        Exchange e = expect(Exchange.Kind.EXECUTE, Exchange.Origin.CLIENT, f.analysis(), f.decision(), null);
+        e.handler = f.handler();
+        e.syncAfter = true;
+        e.releasesHold = true;
+        port.toServer(FrontendMessages.parse(alloc, "", sql));
+        port.toServer(FrontendMessages.bind(alloc, "", ""));
+        port.toServer(FrontendMessages.describe(alloc, FrontendMessages.TARGET_PORTAL, ""));
+        port.toServer(FrontendMessages.execute(alloc, "", f.handler().executeLimit(0)));
+        port.toServer(FrontendMessages.flush(alloc));
+        capHolder = e;
+        holds.block(Holds.Reason.CAP);
+        updateStreaming();
+    }
+
+    /** An Execute whose result must be judged before it stands: Execute + Flush; the client's next messages wait. */
+    private void runUnderCap(String portal, Statements.Portal p, Verdict.Forward f, int maxRows) {
+        MessageAnalysis a = f.analysis() != null ? f.analysis() : p == null ? null : p.statement.analysis;
+        Exchange e = expect(Exchange.Kind.EXECUTE, Exchange.Origin.CLIENT, a, f.decision(), p);
+        if (e == null) {
+            return; // skipped by the server, as the original would be
+        }
+        policy.forwarded(a);
+        e.handler = f.handler();
+        e.releasesHold = true;
+        port.toServer(FrontendMessages.execute(port.alloc(), portal, f.handler().executeLimit(maxRows)));
+        port.toServer(FrontendMessages.flush(port.alloc()));
+        capHolder = e;
+        holds.block(Holds.Reason.CAP);
+        updateStreaming();
+    }
+
+    @Override
+    public void failInTransaction(Exchange e, PgError error) {
+        log.warn("session={} for {}: {}", sessionId, who, error.message());
+        Refusal refusal = Refusal.of(error);
+        Exchange fail = expect(Exchange.Kind.EXECUTE, Exchange.Origin.INJECTED, null, null, null);
+        if (fail != null) {
+            fail.refusal = refusal;
+            port.toServer(refusal.substitute(FrontendMessages.EXECUTE, "", port.alloc()));
+            port.toServer(FrontendMessages.flush(port.alloc()));
+        }
+    }
+
+    /** An Execute of a portal whose rows pgveil already has (see {@link RowCap}): answered here, in turn. */
+    private void simulateExecute(Statements.Portal portal, Verdict.Forward f, int maxRows) {
+        Exchange e = new Exchange(Exchange.Kind.EXECUTE, Exchange.Origin.SIMULATED, exchanges.nextSeq(),
+                portal.statement.analysis, f.decision(), portal);
+        e.limit = maxRows;
+        exchanges.add(e);
+        playSimulated();
+    }
+
+    private void playSimulated() {
+        Exchange e;
+        while ((e = exchanges.head()) != null && e.origin == Exchange.Origin.SIMULATED) {
+            Statements.Portal p = e.portal;
+            ByteBuf rows = p.pendingRows;
+            int sent = 0;
+            while (rows != null && rows.isReadable() && (e.limit <= 0 || sent < e.limit)) {
+                int length = 1 + rows.getInt(rows.readerIndex() + 1);
+                toClient(rows.readRetainedSlice(length));
+                sent++;
+            }
+            e.rows = sent;
+            if (rows != null && rows.isReadable()) {
+                toClient(BackendMessages.portalSuspended(port.alloc()));
+            } else if (p.pendingComplete != null) {
+                toClient(p.pendingComplete.retain());
+                p.releasePending();
+            } else {
+                toClient(BackendMessages.portalSuspended(port.alloc()));
+            }
+            ended(exchanges.pop());
+        }
+    }
+
+    // ---------------------------------------------------------------- what is in flight
+
+    /** A message of this kind goes to the server: its exchange, or null when the server will not answer it. */
+    private Exchange expect(Exchange.Kind kind, Exchange.Origin origin, MessageAnalysis analysis,
+                            io.pgveil.policy.engine.Decision decision, Statements.Portal portal) {
+        if (!exchanges.answers(kind)) {
+            return null;
+        }
+        Exchange e = new Exchange(kind, origin, exchanges.nextSeq(), analysis, decision, portal);
+        boolean wasEmpty = exchanges.isEmpty();
+        exchanges.add(e);
+        if (wasEmpty) {
+            updateStreaming();
+        }
+        return e;
+    }
+
+    /** What the statements of a forwarded Query make or drop (PREPARE, DEALLOCATE, DECLARE, CLOSE), undone if they fail. */
+    private void trackStatements(Exchange e, MessageAnalysis a) {
+        if (a == null || !a.parsed()) {
+            return;
+        }
+        List<StatementAnalysis> list = a.statements();
+        for (int i = 0; i < list.size(); i++) {
+            StatementAnalysis s = list.get(i);
+            Statements.Undo undo = switch (s.kind()) {
+                case PREPARE -> statements.prepare(s.detail(), new Statements.Prepared(s.text(),
+                        new MessageAnalysis(List.of(s.inner() != null ? s.inner() : s), null, false), null, -1));
+                case DEALLOCATE -> "all".equalsIgnoreCase(s.detail()) ? statements.deallocateAll() : statements.close(true, s.detail());
+                case DECLARE -> statements.open(new Statements.Portal(s.detail(), new Statements.Prepared(
+                        s.inner() == null ? null : s.inner().text(),
+                        new MessageAnalysis(List.of(s.inner() != null ? s.inner() : s), null, false), null, -1),
+                        true, s.has(Risk.HOLD_CURSOR), e.seq));
+                case CURSOR -> "close".equals(s.detail())
+                        ? s.cursor() == null ? statements.closeAllCursors() : statements.close(false, s.cursor()) : null;
+                default -> null;
+            };
+            if (undo != null) {
+                if (e.statementUndos == null) {
+                    e.statementUndos = new Statements.Undo[list.size()];
+                }
+                e.statementUndos[i] = undo;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- server side
+
+    /** The server framer's filter. */
+    public Framing serverFilter(byte type, ByteBuf buf, int index, int length) {
+        if (closed) {
+            return Framing.DROP;
+        }
+        switch (type) {
+            case BackendMessages.PARAMETER_STATUS -> {
+                parameterStatus(buf, index + 5, index + length);
+                return Framing.FORWARD;
+            }
+            case BackendMessages.NOTIFICATION_RESPONSE -> {
+                return Framing.FORWARD;
+            }
+            default -> {
+            }
+        }
+        Exchange h = exchanges.head();
+        if (h == null) {
+            // Unasked: a FATAL error at shutdown, or a reply to a Sync the server answered although pgveil thought it
+            // would ignore it.
+            if (type == BackendMessages.ERROR_RESPONSE) {
+                noteError(buf, index, length);
+            } else if (type == BackendMessages.READY_FOR_QUERY && length == 6) {
+                exchanges.ready(buf.getByte(index + 5));
+            }
+            return Framing.FORWARD;
+        }
+        if (h.kind == Exchange.Kind.SYNC && type != BackendMessages.READY_FOR_QUERY && type != BackendMessages.ERROR_RESPONSE
+                && type != BackendMessages.NOTICE_RESPONSE) {
+            h = ignoredSyncs(type);
+            if (h == null) {
+                return Framing.FORWARD;
+            }
+        }
+        long streamed = port.serverStreamedBytes();
+        h.bytes += streamed - streamedSeen + length;
+        streamedSeen = streamed;
+        return switch (type) {
+            case BackendMessages.PARSE_COMPLETE, BackendMessages.BIND_COMPLETE, BackendMessages.CLOSE_COMPLETE, BackendMessages.NO_DATA ->
+                    server(acknowledged(h), h, h.injected() ? Framing.DROP : Framing.FORWARD);
+            case BackendMessages.PARAMETER_DESCRIPTION -> h.injected() ? Framing.DROP : Framing.FORWARD;
+            case BackendMessages.ROW_DESCRIPTION -> {
+                Framing f = h.handler.rowDescription(h, buf, index, length);
+                yield server(h.kind == Exchange.Kind.DESCRIBE && acknowledged(h), h, f);
+            }
+            case BackendMessages.DATA_ROW -> server(false, h, h.handler.dataRow(h, buf, index, length));
+            case BackendMessages.COMMAND_COMPLETE, BackendMessages.EMPTY_QUERY_RESPONSE, BackendMessages.PORTAL_SUSPENDED -> {
+                if (type == BackendMessages.COMMAND_COMPLETE) {
+                    h.rows += BackendMessages.rowCount(buf, index + 5, index + length - 1);
+                }
+                Framing f = h.handler.complete(h, type, buf, index, length);
+                yield server(statementDone(h), h, f);
+            }
+            case BackendMessages.ERROR_RESPONSE -> error(h, buf, index, length);
+            case BackendMessages.NOTICE_RESPONSE -> h.handler.notice(h, buf, index, length);
+            case BackendMessages.READY_FOR_QUERY -> ready(h, length == 6 ? buf.getByte(index + 5) : BackendMessages.IDLE);
+            case BackendMessages.COPY_IN_RESPONSE -> {
+                exchanges.copyInStarted(h);
+                yield Framing.FORWARD;
+            }
+            default -> Framing.FORWARD; // CopyOutResponse, CopyDone, FunctionCallResponse, and anything else
+        };
+    }
+
+    /**
+     * A Sync at the head cannot be answered by this message: the server ignored it (in copy-in mode, in a way
+     * pgveil did not foresee). Such Syncs end; the exchange that owns the message is next.
+     */
+    private Exchange ignoredSyncs(byte type) {
+        Exchange h;
+        while ((h = exchanges.head()) != null && h.kind == Exchange.Kind.SYNC) {
+            log.debug("session={} the server ignored a Sync ('{}' arrived instead of ReadyForQuery)", sessionId, (char) type);
+            ended(exchanges.pop());
+        }
+        return h;
+    }
+
+    /** A server message the filter took. */
+    public void serverMessage(PgMessage m) {
+        if (closed) {
+            m.release();
+            return;
+        }
+        ServerTake take = serverTake;
+        Exchange by = serverTakenBy;
+        serverTake = null;
+        serverTakenBy = null;
+        if (take == null) {
+            toClient(m.content());
+        } else {
+            switch (take) {
+                case FORWARD -> toClient(m.content());
+                case DROP -> m.release();
+                case HANDLER -> by.handler.taken(by, m, this);
+                case REFUSAL -> replaceError(by, m);
+            }
+        }
+        followUp();
+    }
+
+    /** A run of server bytes the filter forwarded (or streamed rows). */
+    public void serverBytes(ByteBuf run) {
+        if (closed) {
+            run.release();
+        } else {
+            toClient(run);
+        }
+    }
+
+    /**
+     * What becomes of a server message: what the handler said, unless the relay has work to do after it (an
+     * exchange ended that needs a follow-up, or a simulated answer is next), in which case it is delivered.
+     */
+    private Framing server(boolean ended, Exchange h, Framing handlerSays) {
+        if (handlerSays == Framing.DELIVER) {
+            serverTake = ServerTake.HANDLER;
+            serverTakenBy = h;
+            return Framing.DELIVER;
+        }
+        if (followUps.isEmpty() && !simulatedNext()) {
+            return handlerSays;
+        }
+        serverTake = handlerSays == Framing.DROP ? ServerTake.DROP : ServerTake.FORWARD;
+        return Framing.DELIVER;
+    }
+
+    private boolean simulatedNext() {
+        Exchange h = exchanges.head();
+        return h != null && h.origin == Exchange.Origin.SIMULATED;
+    }
+
+    /** An acknowledgement (or a Describe's last message): the head ends. */
+    private boolean acknowledged(Exchange h) {
+        ended(exchanges.pop());
+        return true;
+    }
+
+    /** A statement's result is complete: an Execute ends; a Query moves on to its next statement. */
+    private boolean statementDone(Exchange h) {
+        if (h.kind == Exchange.Kind.QUERY) {
+            h.statement++;
+            return false;
+        }
+        ended(exchanges.pop());
+        return true;
+    }
+
+    private Framing error(Exchange h, ByteBuf buf, int index, int length) {
+        noteError(buf, index, length);
+        h.failed = true;
+        Framing f;
+        if (h.refusal != null) {
+            f = Framing.DELIVER;
+        } else {
+            f = h.handler.error(h, buf, index, length);
+        }
+        if (h.kind == Exchange.Kind.QUERY) {
+            undoFrom(h, h.statement);
+        } else if (h.kind.extended()) {
+            exchanges.skipUntilSync(skipped -> {
+                skipped.failed = true; // the head, or one the server will not run
+                ended(skipped);
+            });
+        }
+        if (h.refusal != null) {
+            serverTake = ServerTake.REFUSAL;
+            serverTakenBy = h;
+            return Framing.DELIVER;
+        }
+        return server(true, h, f);
+    }
+
+    private Framing ready(Exchange h, byte status) {
+        exchanges.ready(status);
+        if (!h.kind.endsWithReady()) {
+            // The server answered a Sync pgveil thought it would ignore: nothing of ours ends here.
+            return Framing.FORWARD;
+        }
+        if (status == BackendMessages.IDLE) {
+            statements.transactionEnded(h.seq);
+        }
+        ended(exchanges.pop());
+        return server(true, h, h.injected() ? Framing.DROP : Framing.FORWARD);
+    }
+
+    /** The head's answer is over (or the server skipped it): note what follows from it. */
+    private void ended(Exchange e) {
+        if (e.failed) {
+            if (e.undo != null) {
+                e.undo.undo();
+            }
+            e.handler.discard();
+        }
+        if (e.releasesHold || e.syncAfter) {
+            followUps.add(e);
+        }
+        updateStreaming();
+    }
+
+    private void undoFrom(Exchange h, int statement) {
+        if (h.statementUndos == null) {
+            return;
+        }
+        for (int i = h.statementUndos.length - 1; i >= statement; i--) {
+            if (h.statementUndos[i] != null) {
+                h.statementUndos[i].undo();
+            }
+        }
+    }
+
+    /** After a delivered server message: the Syncs to inject, the held client messages to let go, simulated answers. */
+    private void followUp() {
+        boolean wrote = false;
+        Exchange e;
+        while ((e = followUps.poll()) != null) {
+            if (e.syncAfter) {
+                expect(Exchange.Kind.SYNC, Exchange.Origin.CLIENT, null, null, null);
+                port.toServer(FrontendMessages.sync(port.alloc()));
+                wrote = true;
+            }
+            if (e.releasesHold && e == capHolder) {
+                capHolder = null;
+                holds.release();
+                drainClient();
+            }
+        }
+        playSimulated();
+        if (wrote) {
+            port.flushServer();
+        }
+    }
+
+    private void replaceError(Exchange e, PgMessage m) {
+        PgError server = PgError.parse(m.body());
+        if (e.refusal.provoked(server)) {
+            m.release();
+            toClient(e.refusal.error().encode(port.alloc()));
+        } else {
+            // Not the marker's error (the server failed the substitute for another reason): the client sees it.
+            toClient(m.content());
+        }
+    }
+
+    private void noteError(ByteBuf buf, int index, int length) {
+        if (!serverSentFatal && PgError.parse(buf.slice(index + 5, length - 5)).isFatal()) {
+            serverSentFatal = true;
+        }
+    }
+
+    private void parameterStatus(ByteBuf buf, int from, int to) {
+        String[] p = BackendMessages.parseParameterStatus(buf, from, to);
+        if (p != null) {
+            parameters.put(p[0], p[1]);
+            switch (p[0]) {
+                case "standard_conforming_strings" -> standardConformingStrings = !p[1].equals("off");
+                case "application_name" -> applicationName = p[1];
+                default -> {
+                }
+            }
+        }
+    }
+
+    /** DataRow and CopyData stream past unless the exchange now at the head must see them. */
+    private void updateStreaming() {
+        Exchange h = exchanges.head();
+        boolean stream = h == null || !h.handler.seesRows();
+        if (stream != streaming) {
+            streaming = stream;
+            port.streamRows(stream);
+        }
+    }
+
+    // ---------------------------------------------------------------- answers (for handlers)
+
+    @Override
+    public ByteBufAllocator alloc() {
+        return port.alloc();
+    }
+
+    @Override
+    public void toClient(ByteBuf message) {
+        if (holds.serverWaiting()) {
+            holds.addServer(message);
+        } else {
+            port.toClient(message);
+        }
+    }
+
+    @Override
+    public void holdResults(Holds.Reason reason, java.util.concurrent.CompletableFuture<?> until) {
+        holds.holdServer(reason);
+        until.whenComplete((r, e) -> port.runOnLoop(() -> {
+            if (closed) {
+                return;
+            }
+            holds.releaseServer();
+            Object item;
+            while ((item = holds.nextServer()) != null) {
+                port.toClient((ByteBuf) item);
+            }
+            holds.update();
+            port.flushClient();
+        }));
+    }
+
+    // ---------------------------------------------------------------- small things
+
+    /** Bind's result format codes ({@code buf[from, end)} starts at the parameter format count), or null if malformed. */
+    private static short[] resultFormats(ByteBuf buf, int from, int end) {
+        if (from + 2 > end) {
+            return null;
+        }
+        int at = from + 2 + 2 * buf.getUnsignedShort(from);
+        if (at + 2 > end) {
+            return null;
+        }
+        int params = buf.getUnsignedShort(at);
+        at += 2;
+        for (int i = 0; i < params; i++) {
+            if (at + 4 > end) {
+                return null;
+            }
+            int len = buf.getInt(at);
+            at += 4 + Math.max(0, len);
+        }
+        if (at + 2 > end) {
+            return null;
+        }
+        int n = buf.getUnsignedShort(at);
+        at += 2;
+        if (at + 2 * n != end) {
+            return null;
+        }
+        if (n == 0) {
+            return NONE;
+        }
+        if (n == 1) {
+            return buf.getShort(at) == 1 ? BINARY : TEXT;
+        }
+        short[] codes = new short[n];
+        for (int i = 0; i < n; i++) {
+            codes[i] = buf.getShort(at + 2 * i);
+        }
+        return codes;
+    }
+
+    /** The statement or portal name in {@code buf[from, nul)}; the unnamed one without decoding anything. */
+    private static String name(ByteBuf buf, int from, int nul) {
+        return nul == from ? "" : buf.toString(from, nul - from, StandardCharsets.UTF_8);
+    }
+
+    private static String describe(byte type) {
+        return switch (type) {
+            case FrontendMessages.QUERY -> "a query";
+            case FrontendMessages.PARSE -> "a Parse";
+            case FrontendMessages.BIND -> "a Bind";
+            case FrontendMessages.EXECUTE -> "an Execute";
+            case FrontendMessages.FUNCTION_CALL -> "a FunctionCall";
+            default -> "a message";
+        };
+    }
+
+    /** For tests: what is in flight, as "KIND#seq" words. */
+    String inFlight() {
+        StringBuilder sb = new StringBuilder();
+        for (Exchange e : exchanges.inFlight()) {
+            sb.append(sb.length() == 0 ? "" : " ").append(e);
+        }
+        return sb.toString();
+    }
+
+    Holds holds() {
+        return holds;
+    }
+
+    Statements statements() {
+        return statements;
+    }
+
+}

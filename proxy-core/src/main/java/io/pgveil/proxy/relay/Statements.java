@@ -1,0 +1,190 @@
+package io.pgveil.proxy.relay;
+
+import io.netty.buffer.ByteBuf;
+import io.pgveil.policy.analysis.MessageAnalysis;
+import io.pgveil.policy.engine.Decision;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * The session's prepared statements and portals as the server holds them, so that a Bind, an Execute, an SQL
+ * EXECUTE or a FETCH can be traced to the statement it runs. Prepared statements come from Parse and from SQL
+ * PREPARE (one namespace, as in the server); portals from Bind and from SQL DECLARE (one namespace too: a FETCH
+ * can name a protocol-level portal). A portal keeps its Bind result formats and, for a cursor, whether it is
+ * WITH HOLD.
+ *
+ * <p>A change is made when the message that causes it is forwarded (later messages of the same pipeline already
+ * refer to it) and returns an {@link Undo}, which the relay applies if the server fails that message: a failed
+ * {@code PREPARE p} must not replace the {@code p} the server still has.
+ */
+final class Statements {
+    /** A prepared statement: its text, its analysis (null with the policy off) and the policy's decision. */
+    static final class Prepared {
+        final String sql;
+        final MessageAnalysis analysis;
+        /** The decision and the policy version it was made under; re-decided after a reload. */
+        Decision decision;
+        long engineVersion;
+
+        Prepared(String sql, MessageAnalysis analysis, Decision decision, long engineVersion) {
+            this.sql = sql;
+            this.analysis = analysis;
+            this.decision = decision;
+            this.engineVersion = engineVersion;
+        }
+    }
+
+    /** A portal (from Bind) or a cursor (from DECLARE): the statement whose rows it returns. */
+    static final class Portal {
+        final String name;
+        final Prepared statement;
+        final boolean cursor;
+        final boolean holdable;
+        /** The exchange that created it; a transaction that ends after it closes it (unless WITH HOLD). */
+        final long createdBy;
+        /** Bind's result format codes: none (all text), one (for all columns) or one per column. */
+        private short[] formats = NO_FORMATS;
+        /** Rows returned through this portal so far (for a cap across Executes). */
+        long rows;
+        /** Rows pgveil already has from the server and hands out itself on the next Executes, then their tag. */
+        ByteBuf pendingRows;
+        ByteBuf pendingComplete;
+
+        Portal(String name, Prepared statement, boolean cursor, boolean holdable, long createdBy) {
+            this.name = name;
+            this.statement = statement;
+            this.cursor = cursor;
+            this.holdable = holdable;
+            this.createdBy = createdBy;
+        }
+
+        /** The format of result column {@code column}: 0 text, 1 binary. */
+        int format(int column) {
+            return formats.length == 0 ? 0 : formats.length == 1 ? formats[0] : column < formats.length ? formats[column] : 0;
+        }
+
+        void formats(short[] codes) {
+            formats = codes.length == 0 ? NO_FORMATS : codes;
+        }
+
+        void releasePending() {
+            if (pendingRows != null) {
+                pendingRows.release();
+                pendingRows = null;
+            }
+            if (pendingComplete != null) {
+                pendingComplete.release();
+                pendingComplete = null;
+            }
+        }
+    }
+
+    /** Puts one change back. */
+    @FunctionalInterface
+    interface Undo {
+        void undo();
+    }
+
+    private static final short[] NO_FORMATS = new short[0];
+
+    private final Map<String, Prepared> statements = new HashMap<>();
+    private final Map<String, Portal> portals = new HashMap<>();
+
+    Prepared statement(String name) {
+        return statements.get(name);
+    }
+
+    Portal portal(String name) {
+        return portals.get(name);
+    }
+
+    /** A simple Query: the server drops the unnamed statement and portal. */
+    void simpleQuery() {
+        statements.remove("");
+        Portal p = portals.remove("");
+        if (p != null) {
+            p.releasePending();
+        }
+    }
+
+    /** Parse or SQL PREPARE of {@code name}. */
+    Undo prepare(String name, Prepared p) {
+        return replace(statements, name, p);
+    }
+
+    /** Bind of a portal, or DECLARE of a cursor. */
+    Undo open(Portal p) {
+        Portal previous = portals.get(p.name);
+        Undo undo = replace(portals, p.name, p);
+        if (previous != null && previous != p) {
+            previous.releasePending();
+        }
+        return undo;
+    }
+
+    /** Close (protocol), DEALLOCATE or CLOSE of one statement or portal. */
+    Undo close(boolean statement, String name) {
+        if (statement) {
+            return replace(statements, name, null);
+        }
+        Portal p = portals.get(name);
+        if (p != null) {
+            p.releasePending();
+        }
+        return replace(portals, name, null);
+    }
+
+    /** DEALLOCATE ALL: every named prepared statement. */
+    Undo deallocateAll() {
+        Map<String, Prepared> before = new HashMap<>(statements);
+        statements.keySet().removeIf(k -> !k.isEmpty());
+        return () -> {
+            statements.clear();
+            statements.putAll(before);
+        };
+    }
+
+    /** CLOSE ALL: every cursor (not the protocol's portals). */
+    Undo closeAllCursors() {
+        Map<String, Portal> before = new HashMap<>(portals);
+        portals.values().removeIf(p -> p.cursor);
+        return () -> {
+            portals.clear();
+            portals.putAll(before);
+        };
+    }
+
+    /** A transaction ended after exchange {@code seq}: the portals it opened are gone, but WITH HOLD cursors. */
+    void transactionEnded(long seq) {
+        for (Iterator<Portal> it = portals.values().iterator(); it.hasNext(); ) {
+            Portal p = it.next();
+            if (!p.holdable && p.createdBy < seq) {
+                p.releasePending();
+                it.remove();
+            }
+        }
+    }
+
+    /** The session ended. */
+    void clear() {
+        portals.values().forEach(Portal::releasePending);
+        portals.clear();
+        statements.clear();
+    }
+
+    private static <V> Undo replace(Map<String, V> map, String name, V value) {
+        V previous = value == null ? map.remove(name) : map.put(name, value);
+        if (name.isEmpty() && value != null) {
+            // The server drops the unnamed statement or portal before it makes the new one: a failure leaves none.
+            return () -> map.remove(name, value);
+        }
+        return () -> {
+            if (previous == null) {
+                map.remove(name);
+            } else {
+                map.put(name, previous);
+            }
+        };
+    }
+}
