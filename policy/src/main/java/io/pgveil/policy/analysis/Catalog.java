@@ -17,12 +17,32 @@ public interface Catalog {
      * A relation: table ('r'), partitioned table ('p'), view ('v'), materialized view ('m'), foreign table
      * ('f'), sequence ('S').
      *
-     * @param columns        column names in attribute-number order (attribute n is at index n-1 of the live ones)
+     * @param columns        the live columns' names, in attribute-number order
      * @param viewDefinition for views: the defining query, fully schema-qualified (else null)
+     * @param oid            the relation's OID (what a RowDescription names as a column's table), 0 when not known
+     * @param attnums        each live column's attribute number, in the order of {@code columns}: dropped columns
+     *                       leave gaps, so the n-th column is not always attribute n
      */
-    record Relation(QualifiedName name, char kind, List<String> columns, String viewDefinition) {
+    record Relation(QualifiedName name, char kind, List<String> columns, String viewDefinition, int oid,
+                    List<Integer> attnums) {
         public Relation {
             columns = List.copyOf(columns);
+            attnums = List.copyOf(attnums);
+            if (attnums.size() != columns.size()) {
+                throw new IllegalArgumentException("one attribute number per column");
+            }
+        }
+
+        /** A relation whose columns are attributes 1..n (no dropped columns), of unknown OID. */
+        public Relation(QualifiedName name, char kind, List<String> columns, String viewDefinition) {
+            this(name, kind, columns, viewDefinition, 0,
+                    java.util.stream.IntStream.rangeClosed(1, columns.size()).boxed().toList());
+        }
+
+        /** The name of the column with attribute number {@code attnum}, or null (dropped, system or unknown). */
+        public String column(int attnum) {
+            int i = attnums.indexOf(attnum);
+            return i < 0 ? null : columns.get(i);
         }
 
         public boolean isView() {
@@ -51,6 +71,9 @@ public interface Catalog {
 
     /** The relation named exactly so, or null. */
     Relation relation(String schema, String name);
+
+    /** The relation with this OID (a RowDescription field's table), or null. */
+    Relation relation(int oid);
 
     /** A function named exactly so (any argument types), or null. */
     Function function(String schema, String name);

@@ -10,6 +10,7 @@ public final class CatalogSnapshot implements Catalog {
     private final Set<String> schemas;
     private final Map<QualifiedName, Relation> relations;
     private final Map<QualifiedName, Function> functions;
+    private final Map<Integer, Relation> byOid = new java.util.HashMap<>();
     private final ConcurrentHashMap<QualifiedName, StatementAnalysis> views = new ConcurrentHashMap<>();
     private final Set<QualifiedName> analysing = ConcurrentHashMap.newKeySet();
 
@@ -19,6 +20,11 @@ public final class CatalogSnapshot implements Catalog {
         this.schemas = Set.copyOf(schemas);
         this.relations = Map.copyOf(relations);
         this.functions = Map.copyOf(functions);
+        for (Relation r : relations.values()) {
+            if (r.oid() != 0) {
+                byOid.put(r.oid(), r);
+            }
+        }
     }
 
     @Override
@@ -34,6 +40,11 @@ public final class CatalogSnapshot implements Catalog {
     @Override
     public Relation relation(String schema, String name) {
         return relations.get(new QualifiedName(schema, name));
+    }
+
+    @Override
+    public Relation relation(int oid) {
+        return byOid.get(oid);
     }
 
     @Override

@@ -36,6 +36,10 @@ public final class BackendMessages {
     public static final byte COPY_DATA = 'd';
     public static final byte COPY_DONE = 'c';
 
+    /** The one-byte answers to SSLRequest and GSSENCRequest: go ahead, or not offered. */
+    public static final byte ENCRYPTION_ACCEPTED = 'S';
+    public static final byte ENCRYPTION_DECLINED = 'N';
+
     /** ReadyForQuery's transaction status: idle, in a transaction block, in a failed transaction block. */
     public static final byte IDLE = 'I';
     public static final byte IN_TRANSACTION = 'T';
@@ -101,6 +105,13 @@ public final class BackendMessages {
         return alloc.buffer(6).writeByte(READY_FOR_QUERY).writeInt(5).writeByte(status);
     }
 
+    public static ByteBuf commandComplete(ByteBufAllocator alloc, String tag) {
+        ByteBuf out = alloc.buffer(6 + tag.length());
+        out.writeByte(COMMAND_COMPLETE).writeInt(0);
+        cstring(out, tag);
+        return finish(out);
+    }
+
     public static ByteBuf portalSuspended(ByteBufAllocator alloc) {
         return alloc.buffer(5).writeByte(PORTAL_SUSPENDED).writeInt(4);
     }
@@ -134,7 +145,7 @@ public final class BackendMessages {
 
     /** The single byte answering SSLRequest or GSSENCRequest: 'S' (go ahead) or 'N' (not offered). */
     public static ByteBuf encryptionResponse(ByteBufAllocator alloc, boolean accepted) {
-        return alloc.buffer(1).writeByte(accepted ? 'S' : 'N');
+        return alloc.buffer(1).writeByte(accepted ? ENCRYPTION_ACCEPTED : ENCRYPTION_DECLINED);
     }
 
     static void cstring(ByteBuf out, String s) {

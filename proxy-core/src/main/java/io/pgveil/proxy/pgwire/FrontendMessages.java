@@ -39,6 +39,10 @@ public final class FrontendMessages {
     private FrontendMessages() {
     }
 
+    /** Every message type a client may send after its StartupMessage (log-in answers included). */
+    public static final byte[] AFTER_STARTUP = {QUERY, PARSE, BIND, EXECUTE, DESCRIBE, CLOSE, FLUSH, SYNC, TERMINATE,
+        FUNCTION_CALL, COPY_DATA, COPY_DONE, COPY_FAIL, PASSWORD};
+
     /** The message types a client may send once the session is established. */
     public static boolean isValidAfterStartup(byte type) {
         return switch (type) {

@@ -20,9 +20,9 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Reads one database's catalog (schemas; tables, views and sequences with their columns in attribute order and
- * views' definitions; functions with their volatility) over a short-lived pgjdbc connection of pgveil's own
- * login. Blocking: call it on a worker thread, never an event loop.
+ * Reads one database's catalog (schemas; tables, views and sequences with their OIDs, their columns' names and
+ * attribute numbers, and views' definitions; functions with their volatility) over a short-lived pgjdbc connection
+ * of pgveil's own login. Blocking: call it on a worker thread, never an event loop.
  */
 public final class CatalogLoader {
     private static final AtomicLong VERSIONS = new AtomicLong();
@@ -53,10 +53,13 @@ public final class CatalogLoader {
                 }
             }
             Map<QualifiedName, Catalog.Relation> relations = new HashMap<>();
+            // Columns with their attribute numbers: a dropped column leaves a gap that RowDescription's attnum keeps.
             try (ResultSet rs = s.executeQuery("SELECT n.nspname, c.relname, c.relkind, "
                     + "CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END, "
                     + "(SELECT pg_catalog.array_agg(a.attname ORDER BY a.attnum) FROM pg_catalog.pg_attribute a "
-                    + " WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) "
+                    + " WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), "
+                    + "(SELECT pg_catalog.array_agg(a.attnum::int ORDER BY a.attnum) FROM pg_catalog.pg_attribute a "
+                    + " WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), c.oid::int "
                     + "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                     + "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND n.nspname NOT LIKE 'pg\\_toast%' "
                     + "AND n.nspname NOT LIKE 'pg\\_temp%'")) {
@@ -64,9 +67,11 @@ public final class CatalogLoader {
                     QualifiedName name = new QualifiedName(rs.getString(1), rs.getString(2));
                     java.sql.Array cols = rs.getArray(5);
                     List<String> columns = cols == null ? List.of() : List.of((String[]) cols.getArray());
+                    java.sql.Array nums = rs.getArray(6);
+                    List<Integer> attnums = nums == null ? List.of() : List.of((Integer[]) nums.getArray());
                     String def = rs.getString(4);
                     relations.put(name, new Catalog.Relation(name, rs.getString(3).charAt(0), columns,
-                            def == null ? null : def.trim().replaceAll(";\\s*$", "")));
+                            def == null ? null : def.trim().replaceAll(";\\s*$", ""), rs.getInt(7), attnums));
                 }
             }
             Map<QualifiedName, Catalog.Function> functions = new HashMap<>();

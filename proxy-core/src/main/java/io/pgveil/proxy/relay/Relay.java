@@ -271,6 +271,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         if (v instanceof Verdict.Forward f && !f.handler().holdsCommit()) {
             Exchange e = expect(Exchange.Kind.QUERY, Exchange.Origin.CLIENT, f.analysis(), f.decision(), null);
             if (e != null) {
+                e.handler = f.handler();
                 statements.simpleQuery();
                 if (!f.plain()) {
                     trackStatements(e, f.analysis());
@@ -390,6 +391,8 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             MessageAnalysis a = f.analysis() != null ? f.analysis() : portal == null ? null : portal.statement.analysis;
             Exchange e = expect(Exchange.Kind.EXECUTE, Exchange.Origin.CLIENT, a, f.decision(), portal);
             if (e != null && !f.plain()) {
+                e.handler = f.handler();
+                trackStatements(e, a);
                 policy.forwarded(a);
             }
             return forwardAs(m);
@@ -587,6 +590,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         if (e == null) {
             return; // skipped by the server, as the original would be
         }
+        trackStatements(e, a);
         policy.forwarded(a);
         e.handler = f.handler();
         e.releasesHold = true;
@@ -630,16 +634,23 @@ public final class Relay implements SessionView, ResultHandler.Answers {
                 sent++;
             }
             e.rows = sent;
-            if (rows != null && rows.isReadable()) {
+            if (e.limit > 0 && sent == e.limit || p.pendingComplete == null) {
+                // As PostgreSQL: an Execute that returned as many rows as asked is suspended, even at the end.
                 toClient(BackendMessages.portalSuspended(port.alloc()));
-            } else if (p.pendingComplete != null) {
-                toClient(p.pendingComplete.retain());
-                p.releasePending();
             } else {
-                toClient(BackendMessages.portalSuspended(port.alloc()));
+                // The tag counts the rows of this Execute: "UPDATE 3" becomes "UPDATE 1" for the last one.
+                toClient(BackendMessages.commandComplete(port.alloc(), retagged(p.pendingComplete, sent)));
+                p.releasePending();
             }
             ended(exchanges.pop());
         }
+    }
+
+    /** The tag of the CommandComplete in {@code complete} with its row count set to {@code rows}. */
+    private static String retagged(ByteBuf complete, long rows) {
+        String tag = complete.toString(complete.readerIndex() + 5, complete.readableBytes() - 6, StandardCharsets.UTF_8);
+        int space = tag.lastIndexOf(' ');
+        return (space < 0 ? tag : tag.substring(0, space)) + " " + rows;
     }
 
     // ---------------------------------------------------------------- what is in flight
@@ -846,9 +857,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         } else {
             f = h.handler.error(h, buf, index, length);
         }
-        if (h.kind == Exchange.Kind.QUERY) {
-            undoFrom(h, h.statement);
-        } else if (h.kind.extended()) {
+        if (h.kind.extended()) {
             exchanges.skipUntilSync(skipped -> {
                 skipped.failed = true; // the head, or one the server will not run
                 ended(skipped);
@@ -878,9 +887,11 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     /** The head's answer is over (or the server skipped it): note what follows from it. */
     private void ended(Exchange e) {
         if (e.failed) {
+            // What the server did not do: a Query's statements from the failed one on, anything else whole.
             if (e.undo != null) {
                 e.undo.undo();
             }
+            undoFrom(e, e.kind == Exchange.Kind.QUERY ? e.statement : 0);
             e.handler.discard();
         }
         if (e.releasesHold || e.syncAfter) {

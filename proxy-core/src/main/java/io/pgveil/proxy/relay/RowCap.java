@@ -109,10 +109,11 @@ final class RowCap implements ResultHandler {
                             + "max_rows_affected and returns more than " + MAX_KEPT_BYTES + " bytes of rows beyond the Execute's "
                             + "row limit, more than pgveil keeps; it was rolled back")
                             .withHint("execute it without a row limit (fetch size)"));
-                } else if (kept != null) {
-                    // The client asked for fewer rows: the rest are handed out on its next Executes.
+                } else if (kept != null || clientLimit > 0 && rows == clientLimit && maxAffected > 0) {
+                    // The client asked for fewer rows (or exactly as many, which PostgreSQL answers with
+                    // PortalSuspended): the rest, and the tag, are handed out on its next Executes.
                     portal.releasePending();
-                    portal.pendingRows = kept;
+                    portal.pendingRows = kept != null ? kept : out.alloc().buffer(0);
                     portal.pendingComplete = m.content().retain();
                     kept = null;
                     m.release();

@@ -310,7 +310,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         LimitsConfig limits = context.config().limits();
         client.pipeline().replace(StartupDecoder.class, "framer",
                 new MessageFramer("client", limits.maxMessageBytes(), limits.maxMessageBytes())
-                        .stream(FrontendMessages.COPY_DATA, true));
+                        .stream(FrontendMessages.COPY_DATA, true).acceptOnly(FrontendMessages.AFTER_STARTUP));
         if (startup.minorVersion() > 0 || !params.declinedOptions().isEmpty()) {
             // We speak 3.0: say so, and name the protocol options we do not know; the client carries on with 3.0.
             ctx.write(BackendMessages.negotiateProtocolVersion(ctx.alloc(), 0, params.declinedOptions()));

@@ -13,6 +13,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.pgveil.config.UpstreamConfig;
+import io.pgveil.proxy.pgwire.BackendMessages;
 import io.pgveil.proxy.pgwire.FrontendMessages;
 import io.pgveil.proxy.pgwire.PgError;
 import io.pgveil.proxy.pgwire.SqlState;
@@ -123,7 +124,7 @@ public final class UpstreamConnector {
             try {
                 if (!sslAnswered && in.isReadable()) {
                     sslAnswered = true;
-                    if (in.readByte() == 'S' && !in.isReadable()) {
+                    if (in.readByte() == BackendMessages.ENCRYPTION_ACCEPTED && !in.isReadable()) {
                         ctx.pipeline().addFirst("tls", tls.newHandler(ctx.alloc()));
                     } else {
                         ctx.close();

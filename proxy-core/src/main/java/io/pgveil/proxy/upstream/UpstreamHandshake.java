@@ -121,7 +121,7 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
 
     private void sslResponse(ByteBuf in) {
         byte answer = in.readByte();
-        if (answer == 'S') {
+        if (answer == BackendMessages.ENCRYPTION_ACCEPTED) {
             if (in.isReadable()) {
                 // CVE-2021-23222: bytes before the handshake would be taken as if they had come over TLS.
                 fail(PgError.fatal(SqlState.PROTOCOL_VIOLATION, "upstream PostgreSQL at " + config.address()
@@ -130,7 +130,7 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
             }
             phase = Phase.TLS_HANDSHAKE;
             ctx.pipeline().addFirst("tls", tls.newHandler(ctx.alloc()));
-        } else if (answer == 'N') {
+        } else if (answer == BackendMessages.ENCRYPTION_DECLINED) {
             if (tls.mode().requiresTls()) {
                 fail(PgError.fatal(SqlState.UNABLE_TO_CONNECT, "upstream PostgreSQL at " + config.address()
                         + " does not accept TLS, but upstream.tls is " + tls.mode().name().toLowerCase().replace('_', '-')));

@@ -1,7 +1,6 @@
 package io.pgveil.proxy.upstream;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -10,6 +9,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.pgveil.config.UpstreamConfig;
 import io.pgveil.proxy.pgwire.BackendMessages;
+import io.pgveil.proxy.pgwire.FrontendMessages;
 import io.pgveil.proxy.pgwire.MessageFilter;
 import io.pgveil.proxy.pgwire.MessageFramer;
 import io.pgveil.proxy.pgwire.PgMessage;
@@ -130,9 +130,7 @@ public final class UpstreamPool {
                 log.debug("resetting upstream connection pid={} timed out; closing it", connection.processId());
                 ctx.close();
             }, resetTimeoutMillis, TimeUnit.MILLISECONDS);
-            ByteBufAllocator alloc = ctx.alloc();
-            byte[] sql = "DISCARD ALL\0".getBytes(StandardCharsets.US_ASCII);
-            ctx.writeAndFlush(alloc.buffer(5 + sql.length).writeByte('Q').writeInt(4 + sql.length).writeBytes(sql));
+            ctx.writeAndFlush(FrontendMessages.query(ctx.alloc(), "DISCARD ALL"));
         }
 
         @Override
@@ -146,7 +144,7 @@ public final class UpstreamPool {
                 switch (m.type()) {
                     case BackendMessages.PARAMETER_STATUS -> connection.noteParameterStatus(body, 0, body.readableBytes());
                     case BackendMessages.COMMAND_COMPLETE -> failed |= !is(body, "DISCARD ALL");
-                    case BackendMessages.READY_FOR_QUERY -> finish(ctx, !failed && body.getByte(0) == 'I');
+                    case BackendMessages.READY_FOR_QUERY -> finish(ctx, !failed && body.getByte(0) == BackendMessages.IDLE);
                     case BackendMessages.NOTICE_RESPONSE, BackendMessages.NOTIFICATION_RESPONSE -> {
                         // left over from the previous client; nobody to deliver them to
                     }
