@@ -554,6 +554,9 @@ public final class Relay implements SessionView, ResultHandler.Answers {
      */
     private void runUnderCap(PgMessage m, Verdict.Forward f) {
         if (!exchanges.isEmpty()) {
+            // Extended messages before it may lack a Sync: a Flush makes the server answer them now.
+            port.toServer(FrontendMessages.flush(port.alloc()));
+            port.flushServer();
             park(m, new Verdict.Hold(Holds.Reason.CAP, exchanges.drained(), () -> f));
             return;
         }

@@ -125,8 +125,8 @@ class RelayTest {
 
     @Test
     void aSimpleQueryBetweenARefusedExtendedMessageAndItsSyncIsIgnoredAsTheServerIgnoresIt() {
-        // the capped UPDATE waits: pgveil cannot know yet that the server is skipping
-        assertEquals("P B E", h.clientSends(parse("", "select secret"), bind("", ""), execute("", 0),
+        // the capped UPDATE waits (a Flush asks for the answers before it): pgveil cannot know yet that the server skips
+        assertEquals("P B E H", h.clientSends(parse("", "select secret"), bind("", ""), execute("", 0),
                 query("update t set x = 1"), sync()));
         assertEquals("E", h.serverSends(h.markerError()));
         h.runTasks();
@@ -144,6 +144,20 @@ class RelayTest {
         assertEquals("Z", h.serverSends(ready('I')));
         assertEquals("E Z", h.serverSends(h.markerError(), ready('I')));
         assertEquals("42501", firstError(toClient()).field('C'));
+        assertTrue(h.relay.idle());
+    }
+
+    @Test
+    void aCappedQueryAfterExtendedMessagesWithoutASyncAsksTheServerToAnswerThemFirst() {
+        // The server sends nothing for Parse/Bind/Execute until a Sync or Flush: pgveil flushes, then waits.
+        assertEquals("P B E H", h.clientSends(parse("", "select 1"), bind("", ""), execute("", 0),
+                query("update t set x = 1 where id = 1"), sync()));
+        assertEquals("1 2 D C", h.serverSends(parseComplete(), bindComplete(), dataRow("1"), complete("SELECT 1")));
+        h.runTasks();
+        assertEquals("P B D E H", h.serverReceived(), "now the server's state is known: the UPDATE runs under its cap");
+        assertEquals("C", h.serverSends(parseComplete(), bindComplete(), noData(), complete("UPDATE 1")));
+        assertEquals("S S", h.serverReceived(), "pgveil's Sync for the UPDATE, then the client's");
+        assertEquals("Z Z", h.serverSends(ready('I'), ready('I')));
         assertTrue(h.relay.idle());
     }
 
