@@ -4,20 +4,17 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.pgveil.identity.Identity;
 import io.pgveil.policy.analysis.MessageAnalysis;
-import io.pgveil.policy.analysis.Risk;
-import io.pgveil.policy.analysis.StatementAnalysis;
 import io.pgveil.proxy.pgwire.BackendMessages;
+import io.pgveil.proxy.pgwire.ClientMessage;
 import io.pgveil.proxy.pgwire.FrontendMessages;
 import io.pgveil.proxy.pgwire.MessageFilter.Framing;
 import io.pgveil.proxy.pgwire.PgError;
 import io.pgveil.proxy.pgwire.PgMessage;
 import io.pgveil.proxy.pgwire.SqlState;
 import io.pgveil.proxy.policy.PolicyService;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,9 +54,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Relay implements SessionView, ResultHandler.Answers {
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
-    private static final short[] TEXT = {0};
-    private static final short[] BINARY = {1};
-    private static final short[] NONE = {};
+    private static final Verdict.Close TERMINATE = new Verdict.Close(null);
 
     /** What a relay is made for: one session's identity and settings. */
     public record Setup(String sessionId, Identity identity, String role, String database, String startupSearchPath,
@@ -88,6 +83,8 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     private boolean closed;
     private long streamedSeen;
 
+    /** The client message the filter is looking at (one view, reused). */
+    private final ClientMessage framed = new ClientMessage();
     /** The verdict for the client message the filter just gave to delivery (set in the filter, used at delivery). */
     private Verdict taken;
     /** What becomes of the server message the filter just gave to delivery, and whose answer it is. */
@@ -199,10 +196,10 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         if (holds.clientWaiting()) {
             return Framing.DELIVER; // behind what waits, in order
         }
-        return client(type, buf, index, length, null, null);
+        return client(framed.read(type, buf, index, length), null, null);
     }
 
-    /** A client message the filter took. */
+    /** A client message the filter took: it waits behind a held one, or its verdict is acted on now. */
     public void clientMessage(PgMessage m) {
         if (closed) {
             m.release();
@@ -214,7 +211,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             holds.addClient(m);
             return;
         }
-        client(m.type(), m.content(), m.content().readerIndex(), m.content().readableBytes(), m, v);
+        client(read(m), m, v);
     }
 
     /** A run of client bytes the filter forwarded (or streamed CopyData). */
@@ -228,263 +225,172 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         }
     }
 
+    private static ClientMessage read(PgMessage m) {
+        return new ClientMessage().read(m.type(), m.content(), m.content().readerIndex(), m.content().readableBytes());
+    }
+
     /**
-     * One client message: judged (unless {@code known}), then forwarded as is (returning FORWARD), or, when that is
-     * not its fate and {@code m} is null (the framer is asking), returned as DELIVER to come back with {@code m}.
+     * One client message: judged (unless {@code known}), then forwarded as it is (FORWARD), or, when that is not its
+     * fate and {@code m} is null (the framer is asking), given to delivery (DELIVER) to come back with {@code m}.
      */
-    private Framing client(byte type, ByteBuf buf, int index, int length, PgMessage m, Verdict known) {
-        return switch (type) {
-            case FrontendMessages.QUERY -> query(buf, index, length, m, known);
-            case FrontendMessages.PARSE -> parse(buf, index, length, m, known);
-            case FrontendMessages.BIND -> bind(buf, index, length, m, known);
-            case FrontendMessages.EXECUTE -> execute(buf, index, length, m, known);
-            case FrontendMessages.FUNCTION_CALL -> functionCall(buf, index, length, m, known);
-            case FrontendMessages.DESCRIBE -> plainMessage(Exchange.Kind.DESCRIBE, m);
-            case FrontendMessages.SYNC -> plainMessage(Exchange.Kind.SYNC, m);
-            case FrontendMessages.CLOSE -> close(buf, index, length, m);
-            case FrontendMessages.COPY_DONE, FrontendMessages.COPY_FAIL -> {
-                exchanges.copyInEnded();
-                yield forwardAs(m);
+    private Framing client(ClientMessage c, PgMessage m, Verdict known) {
+        Verdict v = known != null ? known : judge(c);
+        if (v instanceof Verdict.Forward f && sendsAsIs(c, f)) {
+            sent(c, f);
+            if (m != null) {
+                port.toServer(m.content());
             }
-            case FrontendMessages.FLUSH, FrontendMessages.COPY_DATA -> forwardAs(m);
-            case FrontendMessages.TERMINATE -> end(m, null);
-            default -> end(m, PgError.fatal(SqlState.PROTOCOL_VIOLATION, "invalid frontend message type " + (type & 0xff)));
-        };
+            return Framing.FORWARD;
+        }
+        if (m == null) {
+            taken = v;
+        } else {
+            act(c, m, v);
+        }
+        return Framing.DELIVER;
     }
 
-    private Framing query(ByteBuf buf, int index, int length, PgMessage m, Verdict known) {
-        int body = index + 5;
-        int end = index + length;
-        Verdict v = known;
-        if (v == null) {
-            int nul = buf.indexOf(body, end, (byte) 0);
-            if (nul != end - 1) {
-                v = malformed();
+    /** The checks' verdict: the identity check first, then the policy's. */
+    private Verdict judge(ClientMessage c) {
+        if (!c.wellFormed()) {
+            return new Verdict.Refuse(PgError.error(SqlState.PROTOCOL_VIOLATION, c.malformation()), "a malformed message");
+        }
+        Verdict v;
+        switch (c.type()) {
+            case FrontendMessages.QUERY -> {
+                v = identity.query(c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo());
+                return v != Verdict.FORWARD ? v : policy.query(c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo());
+            }
+            case FrontendMessages.PARSE -> {
+                v = identity.parse(c.name(), c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo());
+                return v != Verdict.FORWARD ? v : policy.parse(c.name(), c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo());
+            }
+            case FrontendMessages.BIND -> {
+                Statements.Prepared p = statements.statement(c.statement());
+                v = identity.bind(c.statement(), p);
+                return v != Verdict.FORWARD ? v : policy.bind(c.statement(), p);
+            }
+            case FrontendMessages.EXECUTE -> {
+                Statements.Portal p = statements.portal(c.name());
+                v = identity.execute(c.name(), p, c.maxRows());
+                return v != Verdict.FORWARD ? v : policy.execute(c.name(), p, c.maxRows());
+            }
+            case FrontendMessages.FUNCTION_CALL -> {
+                v = identity.functionCall(c.functionOid());
+                return v != Verdict.FORWARD ? v : policy.functionCall(c.functionOid());
+            }
+            case FrontendMessages.TERMINATE -> {
+                return TERMINATE;
+            }
+            default -> {
+                return FrontendMessages.isValidAfterStartup(c.type()) ? Verdict.FORWARD : new Verdict.Close(PgError.fatal(
+                        SqlState.PROTOCOL_VIOLATION, "invalid frontend message type " + (c.type() & 0xff)));
+            }
+        }
+    }
+
+    /**
+     * Whether a forwarded message goes as it is: not a statement whose result must be judged before it stands,
+     * nor an Execute of a portal whose rows pgveil already has.
+     */
+    private boolean sendsAsIs(ClientMessage c, Verdict.Forward f) {
+        if (f.handler().holdsCommit()) {
+            return false;
+        }
+        if (c.type() != FrontendMessages.EXECUTE) {
+            return true;
+        }
+        Statements.Portal p = statements.portal(c.name());
+        return p == null || p.pendingRows == null;
+    }
+
+    /** What sending {@code c} on changes: the exchange it expects, and what it makes or drops. */
+    private void sent(ClientMessage c, Verdict.Forward f) {
+        Exchange e;
+        switch (c.type()) {
+            case FrontendMessages.QUERY -> {
+                e = expect(Exchange.Kind.QUERY, Exchange.Origin.CLIENT, f.analysis(), f.decision(), null);
+                if (e != null) {
+                    e.handler = f.handler();
+                    statements.simpleQuery();
+                    if (!f.plain()) {
+                        effects(e, f.analysis());
+                    }
+                }
+            }
+            case FrontendMessages.PARSE -> {
+                e = expect(Exchange.Kind.PARSE, Exchange.Origin.CLIENT, f.analysis(), f.decision(), null);
+                if (e != null) {
+                    e.undo = statements.prepare(c.name(), new Statements.Prepared(c.sql(), f.analysis(), f.decision(),
+                            f.policyVersion()));
+                }
+            }
+            case FrontendMessages.BIND -> {
+                e = expect(Exchange.Kind.BIND, Exchange.Origin.CLIENT, null, null, null);
+                if (e != null) {
+                    e.undo = statements.bind(c.name(), statements.statement(c.statement()), c.resultFormats(), e.seq);
+                }
+            }
+            case FrontendMessages.EXECUTE -> {
+                Statements.Portal p = statements.portal(c.name());
+                MessageAnalysis a = f.analysis() != null ? f.analysis() : p == null ? null : p.statement.analysis;
+                e = expect(Exchange.Kind.EXECUTE, Exchange.Origin.CLIENT, a, f.decision(), p);
+                if (e != null && !f.plain()) {
+                    e.handler = f.handler();
+                    effects(e, a);
+                }
+            }
+            case FrontendMessages.CLOSE -> {
+                e = expect(Exchange.Kind.CLOSE, Exchange.Origin.CLIENT, null, null, null);
+                if (e != null && c.name() != null) {
+                    e.undo = statements.close(c.target() == FrontendMessages.TARGET_STATEMENT, c.name());
+                }
+            }
+            case FrontendMessages.FUNCTION_CALL -> expect(Exchange.Kind.FUNCTION_CALL, Exchange.Origin.CLIENT, null, null, null);
+            case FrontendMessages.DESCRIBE -> expect(Exchange.Kind.DESCRIBE, Exchange.Origin.CLIENT, null, null, null);
+            case FrontendMessages.SYNC -> expect(Exchange.Kind.SYNC, Exchange.Origin.CLIENT, null, null, null);
+            case FrontendMessages.COPY_DONE, FrontendMessages.COPY_FAIL -> exchanges.copyInEnded();
+            default -> {
+                // Flush and CopyData: no answer of their own
+            }
+        }
+    }
+
+    /** A statement that changes what pgveil follows: the statements and cursors it makes, the settings it sets. */
+    private void effects(Exchange e, MessageAnalysis a) {
+        e.statementUndos = statements.track(a, e.seq);
+        policy.forwarded(a);
+    }
+
+    /** A delivered message whose verdict is not to send it on as it is. */
+    private void act(ClientMessage c, PgMessage m, Verdict v) {
+        if (v instanceof Verdict.Forward f) {
+            if (c.type() == FrontendMessages.QUERY) {
+                runUnderCap(c, m, f);
             } else {
-                String sql = buf.toString(body, nul - body, StandardCharsets.UTF_8);
-                v = identity.query(sql, buf, body, nul);
-                if (v == Verdict.FORWARD) {
-                    v = policy.query(sql, buf, body, nul);
-                }
-            }
-        }
-        if (v instanceof Verdict.Forward f && !f.handler().holdsCommit()) {
-            Exchange e = expect(Exchange.Kind.QUERY, Exchange.Origin.CLIENT, f.analysis(), f.decision(), null);
-            if (e != null) {
-                e.handler = f.handler();
-                statements.simpleQuery();
-                if (!f.plain()) {
-                    trackStatements(e, f.analysis());
-                    policy.forwarded(f.analysis());
-                }
-            }
-            return forwardAs(m);
-        }
-        if (m == null) {
-            return deliver(v);
-        }
-        if (v instanceof Verdict.Forward f) {
-            runUnderCap(m, f);
-        } else {
-            act(m, v, "");
-        }
-        return Framing.DELIVER;
-    }
-
-    private Framing parse(ByteBuf buf, int index, int length, PgMessage m, Verdict known) {
-        int body = index + 5;
-        int end = index + length;
-        int nameEnd = buf.indexOf(body, end, (byte) 0);
-        int sqlEnd = nameEnd < 0 ? -1 : buf.indexOf(nameEnd + 1, end, (byte) 0);
-        String name = nameEnd < 0 ? "" : name(buf, body, nameEnd);
-        Verdict v = known;
-        String sql = null;
-        if (sqlEnd < 0 || sqlEnd + 3 > end) {
-            v = v == null ? malformed() : v;
-        } else {
-            sql = buf.toString(nameEnd + 1, sqlEnd - nameEnd - 1, StandardCharsets.UTF_8);
-            if (v == null) {
-                v = identity.parse(name, sql, buf, nameEnd + 1, sqlEnd);
-                if (v == Verdict.FORWARD) {
-                    v = policy.parse(name, sql, buf, nameEnd + 1, sqlEnd);
-                }
-            }
-        }
-        if (v instanceof Verdict.Forward f) {
-            Exchange e = expect(Exchange.Kind.PARSE, Exchange.Origin.CLIENT, f.analysis(), f.decision(), null);
-            if (e != null) {
-                e.undo = statements.prepare(name, new Statements.Prepared(sql, f.analysis(), f.decision(), f.policyVersion()));
-            }
-            return forwardAs(m);
-        }
-        if (m == null) {
-            return deliver(v);
-        }
-        act(m, v, name);
-        return Framing.DELIVER;
-    }
-
-    private Framing bind(ByteBuf buf, int index, int length, PgMessage m, Verdict known) {
-        int body = index + 5;
-        int end = index + length;
-        int portalEnd = buf.indexOf(body, end, (byte) 0);
-        int statementEnd = portalEnd < 0 ? -1 : buf.indexOf(portalEnd + 1, end, (byte) 0);
-        short[] formats = statementEnd < 0 ? null : resultFormats(buf, statementEnd + 1, end);
-        String portal = portalEnd < 0 ? "" : name(buf, body, portalEnd);
-        Verdict v = known;
-        Statements.Prepared p = null;
-        if (formats == null) {
-            v = v == null ? malformed() : v;
-        } else {
-            p = statements.statement(name(buf, portalEnd + 1, statementEnd));
-            if (v == null) {
-                v = identity.bind(name(buf, portalEnd + 1, statementEnd), p);
-                if (v == Verdict.FORWARD) {
-                    v = policy.bind(name(buf, portalEnd + 1, statementEnd), p);
-                }
-            }
-        }
-        if (v instanceof Verdict.Forward) {
-            Exchange e = expect(Exchange.Kind.BIND, Exchange.Origin.CLIENT, null, null, null);
-            if (e != null) {
-                Statements.Portal previous = statements.portal(portal);
-                if (previous != null && previous.statement == p && p != null && previous.pendingRows == null) {
-                    previous.rows = 0; // the same statement bound again (what prepared-statement clients do)
-                    previous.formats(formats);
+                m.release();
+                Statements.Portal p = statements.portal(c.name());
+                if (p != null && p.pendingRows != null) {
+                    answerFromKeptRows(p, f, c.maxRows());
                 } else {
-                    Statements.Portal opened = new Statements.Portal(portal,
-                            p != null ? p : new Statements.Prepared(null, null, null, 0), false, false, e.seq);
-                    opened.formats(formats);
-                    e.undo = statements.open(opened);
+                    runUnderCap(c, p, f);
                 }
             }
-            return forwardAs(m);
-        }
-        if (m == null) {
-            return deliver(v);
-        }
-        act(m, v, portal);
-        return Framing.DELIVER;
-    }
-
-    private Framing execute(ByteBuf buf, int index, int length, PgMessage m, Verdict known) {
-        int body = index + 5;
-        int end = index + length;
-        int portalEnd = buf.indexOf(body, end, (byte) 0);
-        String name = portalEnd < 0 ? "" : name(buf, body, portalEnd);
-        Statements.Portal portal = portalEnd < 0 ? null : statements.portal(name);
-        int maxRows = 0;
-        Verdict v = known;
-        if (portalEnd < 0 || portalEnd + 5 != end) {
-            v = v == null ? malformed() : v;
-        } else {
-            maxRows = buf.getInt(portalEnd + 1);
-            if (v == null) {
-                v = identity.execute(name, portal, maxRows);
-                if (v == Verdict.FORWARD) {
-                    v = policy.execute(name, portal, maxRows);
-                }
-            }
-        }
-        boolean answeredHere = portal != null && portal.pendingRows != null;
-        if (v instanceof Verdict.Forward f && !f.handler().holdsCommit() && !answeredHere) {
-            MessageAnalysis a = f.analysis() != null ? f.analysis() : portal == null ? null : portal.statement.analysis;
-            Exchange e = expect(Exchange.Kind.EXECUTE, Exchange.Origin.CLIENT, a, f.decision(), portal);
-            if (e != null && !f.plain()) {
-                e.handler = f.handler();
-                trackStatements(e, a);
-                policy.forwarded(a);
-            }
-            return forwardAs(m);
-        }
-        if (m == null) {
-            return deliver(v);
-        }
-        if (v instanceof Verdict.Forward f && answeredHere) {
-            m.release();
-            simulateExecute(portal, f, maxRows);
-        } else if (v instanceof Verdict.Forward f) {
-            m.release();
-            runUnderCap(name, portal, f, maxRows);
-        } else {
-            act(m, v, name);
-        }
-        return Framing.DELIVER;
-    }
-
-    private Framing functionCall(ByteBuf buf, int index, int length, PgMessage m, Verdict known) {
-        Verdict v = known;
-        if (v == null) {
-            v = length < 9 ? malformed() : identity.functionCall(buf.getInt(index + 5));
-            if (v == Verdict.FORWARD) {
-                v = policy.functionCall(buf.getInt(index + 5));
-            }
-        }
-        if (v instanceof Verdict.Forward) {
-            expect(Exchange.Kind.FUNCTION_CALL, Exchange.Origin.CLIENT, null, null, null);
-            return forwardAs(m);
-        }
-        if (m == null) {
-            return deliver(v);
-        }
-        act(m, v, "");
-        return Framing.DELIVER;
-    }
-
-    private Framing close(ByteBuf buf, int index, int length, PgMessage m) {
-        Exchange e = expect(Exchange.Kind.CLOSE, Exchange.Origin.CLIENT, null, null, null);
-        int body = index + 5;
-        int nul = length < 7 ? -1 : buf.indexOf(body + 1, index + length, (byte) 0);
-        if (e != null && nul >= 0) {
-            e.undo = statements.close(buf.getByte(body) == FrontendMessages.TARGET_STATEMENT, name(buf, body + 1, nul));
-        }
-        return forwardAs(m);
-    }
-
-    private Framing plainMessage(Exchange.Kind kind, PgMessage m) {
-        expect(kind, Exchange.Origin.CLIENT, null, null, null);
-        return forwardAs(m);
-    }
-
-    /** The message goes to the server as it is: in the run (framer asking) or written now (delivered). */
-    private Framing forwardAs(PgMessage m) {
-        if (m != null) {
-            port.toServer(m.content());
-        }
-        return Framing.FORWARD;
-    }
-
-    private Framing deliver(Verdict v) {
-        taken = v;
-        return Framing.DELIVER;
-    }
-
-    private Framing end(PgMessage m, PgError error) {
-        if (m == null) {
-            return deliver(new Verdict.Close(error));
-        }
-        m.release();
-        closed = true;
-        port.close(error);
-        return Framing.DELIVER;
-    }
-
-    /** A delivered message whose verdict is neither a plain forward nor a capped one. */
-    private void act(PgMessage m, Verdict v, String name) {
-        if (v instanceof Verdict.Refuse r) {
-            refuse(m, name, r);
+        } else if (v instanceof Verdict.Refuse r) {
+            refuse(c, m, r);
         } else if (v instanceof Verdict.Hold h) {
             park(m, h);
-        } else if (v instanceof Verdict.Close c) {
-            end(m, c.error());
         } else {
-            throw new IllegalStateException("a forward is not acted on here: " + v);
+            m.release();
+            closed = true;
+            port.close(((Verdict.Close) v).error());
         }
     }
 
-    private void refuse(PgMessage m, String name, Verdict.Refuse r) {
+    private void refuse(ClientMessage c, PgMessage m, Verdict.Refuse r) {
         byte type = m.type();
         m.release();
+        String name = c.wellFormed() && type != FrontendMessages.QUERY ? c.name() : "";
         if (type == FrontendMessages.PARSE && name.isEmpty()) {
             statements.close(true, ""); // the substitute's Parse drops the unnamed statement, as the refused one would
         }
@@ -495,11 +401,6 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             e.refusal = refusal;
         }
         port.toServer(refusal.substitute(type, name, port.alloc()));
-    }
-
-    private Verdict malformed() {
-        return new Verdict.Refuse(PgError.error(SqlState.PROTOCOL_VIOLATION, "invalid string in message"),
-                "a malformed message");
     }
 
     // ---------------------------------------------------------------- holds
@@ -526,8 +427,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     private void resume(Holds.Parked p, Verdict verdict) {
         holds.release();
         holds.nextClient(); // the parked entry itself
-        PgMessage m = p.message();
-        client(m.type(), m.content(), m.content().readerIndex(), m.content().readableBytes(), m, verdict);
+        client(read(p.message()), p.message(), verdict);
         drainClient();
     }
 
@@ -536,7 +436,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         Object item;
         while (!closed && (item = holds.nextClient()) != null) {
             if (item instanceof PgMessage m) {
-                client(m.type(), m.content(), m.content().readerIndex(), m.content().readableBytes(), m, null);
+                client(read(m), m, null);
             } else {
                 port.toServer((ByteBuf) item);
             }
@@ -552,7 +452,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
      * skip-until-Sync state is known), it runs as Parse/Bind/Describe/Execute/Flush of the unnamed statement, and
      * the Sync that ends it is pgveil's.
      */
-    private void runUnderCap(PgMessage m, Verdict.Forward f) {
+    private void runUnderCap(ClientMessage c, PgMessage m, Verdict.Forward f) {
         if (!exchanges.isEmpty()) {
             // Extended messages before it may lack a Sync: a Flush makes the server answer them now.
             port.toServer(FrontendMessages.flush(port.alloc()));
@@ -560,12 +460,11 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             park(m, new Verdict.Hold(Holds.Reason.CAP, exchanges.drained(), () -> f));
             return;
         }
-        if (exchanges.skipping()) {
-            m.release(); // the server ignores it until a Sync, and so would it without pgveil
-            return;
-        }
-        String sql = m.content().toString(m.content().readerIndex() + 5, m.content().readableBytes() - 6, StandardCharsets.UTF_8);
+        String sql = c.sql();
         m.release();
+        if (exchanges.skipping()) {
+            return; // the server ignores it until a Sync, and so would it without pgveil
+        }
         statements.simpleQuery();
         policy.forwarded(f.analysis());
         ByteBufAllocator alloc = port.alloc();
@@ -575,30 +474,31 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         Exchange e = expect(Exchange.Kind.EXECUTE, Exchange.Origin.CLIENT, f.analysis(), f.decision(), null);
         e.handler = f.handler();
         e.syncAfter = true;
-        e.releasesHold = true;
+        holdFor(e);
         port.toServer(FrontendMessages.parse(alloc, "", sql));
         port.toServer(FrontendMessages.bind(alloc, "", ""));
         port.toServer(FrontendMessages.describe(alloc, FrontendMessages.TARGET_PORTAL, ""));
         port.toServer(FrontendMessages.execute(alloc, "", f.handler().executeLimit(0)));
         port.toServer(FrontendMessages.flush(alloc));
-        capHolder = e;
-        holds.block(Holds.Reason.CAP);
-        updateStreaming();
     }
 
     /** An Execute whose result must be judged before it stands: Execute + Flush; the client's next messages wait. */
-    private void runUnderCap(String portal, Statements.Portal p, Verdict.Forward f, int maxRows) {
+    private void runUnderCap(ClientMessage c, Statements.Portal p, Verdict.Forward f) {
         MessageAnalysis a = f.analysis() != null ? f.analysis() : p == null ? null : p.statement.analysis;
         Exchange e = expect(Exchange.Kind.EXECUTE, Exchange.Origin.CLIENT, a, f.decision(), p);
         if (e == null) {
             return; // skipped by the server, as the original would be
         }
-        trackStatements(e, a);
-        policy.forwarded(a);
+        effects(e, a);
         e.handler = f.handler();
-        e.releasesHold = true;
-        port.toServer(FrontendMessages.execute(port.alloc(), portal, f.handler().executeLimit(maxRows)));
+        holdFor(e);
+        port.toServer(FrontendMessages.execute(port.alloc(), c.name(), f.handler().executeLimit(c.maxRows())));
         port.toServer(FrontendMessages.flush(port.alloc()));
+    }
+
+    /** The client's later messages wait until {@code e}'s result has been judged. */
+    private void holdFor(Exchange e) {
+        e.releasesHold = true;
         capHolder = e;
         holds.block(Holds.Reason.CAP);
         updateStreaming();
@@ -617,43 +517,24 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     }
 
     /** An Execute of a portal whose rows pgveil already has (see {@link RowCap}): answered here, in turn. */
-    private void simulateExecute(Statements.Portal portal, Verdict.Forward f, int maxRows) {
+    private void answerFromKeptRows(Statements.Portal portal, Verdict.Forward f, int maxRows) {
+        if (!exchanges.answers(Exchange.Kind.EXECUTE)) {
+            return; // the server skips until Sync: it would not have answered either
+        }
         Exchange e = new Exchange(Exchange.Kind.EXECUTE, Exchange.Origin.SIMULATED, exchanges.nextSeq(),
                 portal.statement.analysis, f.decision(), portal);
-        e.limit = maxRows;
+        e.handler = new KeptRows(maxRows);
         exchanges.add(e);
-        playSimulated();
+        answerSimulated();
     }
 
-    private void playSimulated() {
+    /** Simulated exchanges at the head are answered now, in their turn. */
+    private void answerSimulated() {
         Exchange e;
         while ((e = exchanges.head()) != null && e.origin == Exchange.Origin.SIMULATED) {
-            Statements.Portal p = e.portal;
-            ByteBuf rows = p.pendingRows;
-            int sent = 0;
-            while (rows != null && rows.isReadable() && (e.limit <= 0 || sent < e.limit)) {
-                int length = 1 + rows.getInt(rows.readerIndex() + 1);
-                toClient(rows.readRetainedSlice(length));
-                sent++;
-            }
-            e.rows = sent;
-            if (e.limit > 0 && sent == e.limit || p.pendingComplete == null) {
-                // As PostgreSQL: an Execute that returned as many rows as asked is suspended, even at the end.
-                toClient(BackendMessages.portalSuspended(port.alloc()));
-            } else {
-                // The tag counts the rows of this Execute: "UPDATE 3" becomes "UPDATE 1" for the last one.
-                toClient(BackendMessages.commandComplete(port.alloc(), retagged(p.pendingComplete, sent)));
-                p.releasePending();
-            }
+            e.handler.answer(e, this);
             ended(exchanges.pop());
         }
-    }
-
-    /** The tag of the CommandComplete in {@code complete} with its row count set to {@code rows}. */
-    private static String retagged(ByteBuf complete, long rows) {
-        String tag = complete.toString(complete.readerIndex() + 5, complete.readableBytes() - 6, StandardCharsets.UTF_8);
-        int space = tag.lastIndexOf(' ');
-        return (space < 0 ? tag : tag.substring(0, space)) + " " + rows;
     }
 
     // ---------------------------------------------------------------- what is in flight
@@ -671,35 +552,6 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             updateStreaming();
         }
         return e;
-    }
-
-    /** What the statements of a forwarded Query make or drop (PREPARE, DEALLOCATE, DECLARE, CLOSE), undone if they fail. */
-    private void trackStatements(Exchange e, MessageAnalysis a) {
-        if (a == null || !a.parsed()) {
-            return;
-        }
-        List<StatementAnalysis> list = a.statements();
-        for (int i = 0; i < list.size(); i++) {
-            StatementAnalysis s = list.get(i);
-            Statements.Undo undo = switch (s.kind()) {
-                case PREPARE -> statements.prepare(s.detail(), new Statements.Prepared(s.text(),
-                        new MessageAnalysis(List.of(s.inner() != null ? s.inner() : s), null, false), null, -1));
-                case DEALLOCATE -> "all".equalsIgnoreCase(s.detail()) ? statements.deallocateAll() : statements.close(true, s.detail());
-                case DECLARE -> statements.open(new Statements.Portal(s.detail(), new Statements.Prepared(
-                        s.inner() == null ? null : s.inner().text(),
-                        new MessageAnalysis(List.of(s.inner() != null ? s.inner() : s), null, false), null, -1),
-                        true, s.has(Risk.HOLD_CURSOR), e.seq));
-                case CURSOR -> "close".equals(s.detail())
-                        ? s.cursor() == null ? statements.closeAllCursors() : statements.close(false, s.cursor()) : null;
-                default -> null;
-            };
-            if (undo != null) {
-                if (e.statementUndos == null) {
-                    e.statementUndos = new Statements.Undo[list.size()];
-                }
-                e.statementUndos[i] = undo;
-            }
-        }
     }
 
     // ---------------------------------------------------------------- server side
@@ -930,7 +782,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
                 drainClient();
             }
         }
-        playSimulated();
+        answerSimulated();
         if (wrote) {
             port.flushServer();
         }
@@ -1010,50 +862,6 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     }
 
     // ---------------------------------------------------------------- small things
-
-    /** Bind's result format codes ({@code buf[from, end)} starts at the parameter format count), or null if malformed. */
-    private static short[] resultFormats(ByteBuf buf, int from, int end) {
-        if (from + 2 > end) {
-            return null;
-        }
-        int at = from + 2 + 2 * buf.getUnsignedShort(from);
-        if (at + 2 > end) {
-            return null;
-        }
-        int params = buf.getUnsignedShort(at);
-        at += 2;
-        for (int i = 0; i < params; i++) {
-            if (at + 4 > end) {
-                return null;
-            }
-            int len = buf.getInt(at);
-            at += 4 + Math.max(0, len);
-        }
-        if (at + 2 > end) {
-            return null;
-        }
-        int n = buf.getUnsignedShort(at);
-        at += 2;
-        if (at + 2 * n != end) {
-            return null;
-        }
-        if (n == 0) {
-            return NONE;
-        }
-        if (n == 1) {
-            return buf.getShort(at) == 1 ? BINARY : TEXT;
-        }
-        short[] codes = new short[n];
-        for (int i = 0; i < n; i++) {
-            codes[i] = buf.getShort(at + 2 * i);
-        }
-        return codes;
-    }
-
-    /** The statement or portal name in {@code buf[from, nul)}; the unnamed one without decoding anything. */
-    private static String name(ByteBuf buf, int from, int nul) {
-        return nul == from ? "" : buf.toString(from, nul - from, StandardCharsets.UTF_8);
-    }
 
     private static String describe(byte type) {
         return switch (type) {

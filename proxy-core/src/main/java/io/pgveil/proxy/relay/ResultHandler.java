@@ -60,6 +60,11 @@ interface ResultHandler {
         return Framing.FORWARD;
     }
 
+    /** A simulated exchange's answer, given by pgveil in the server's place when the exchange reaches the head. */
+    default void answer(Exchange e, Answers out) {
+        throw new IllegalStateException(getClass().getSimpleName() + " does not answer for the server");
+    }
+
     /** A message this handler took: it writes the client's share through {@code out} (and owns {@code m}). */
     default void taken(Exchange e, PgMessage m, Answers out) {
         out.toClient(m.content());

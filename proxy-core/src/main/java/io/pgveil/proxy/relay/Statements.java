@@ -2,9 +2,12 @@ package io.pgveil.proxy.relay;
 
 import io.netty.buffer.ByteBuf;
 import io.pgveil.policy.analysis.MessageAnalysis;
+import io.pgveil.policy.analysis.Risk;
+import io.pgveil.policy.analysis.StatementAnalysis;
 import io.pgveil.policy.engine.Decision;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -87,6 +90,8 @@ final class Statements {
     }
 
     private static final short[] NO_FORMATS = new short[0];
+    /** The statement of a portal bound to a statement pgveil did not see prepared (the policy is off). */
+    private static final Prepared UNKNOWN = new Prepared(null, null, null, 0);
 
     private final Map<String, Prepared> statements = new HashMap<>();
     private final Map<String, Portal> portals = new HashMap<>();
@@ -111,6 +116,56 @@ final class Statements {
     /** Parse or SQL PREPARE of {@code name}. */
     Undo prepare(String name, Prepared p) {
         return replace(statements, name, p);
+    }
+
+    /**
+     * Bind of {@code statement} to portal {@code name} by exchange {@code seq}. The same statement bound again to the
+     * same portal (what prepared-statement clients do) reuses the portal and needs no undo (null).
+     */
+    Undo bind(String name, Prepared statement, short[] formats, long seq) {
+        Portal previous = portals.get(name);
+        if (previous != null && statement != null && previous.statement == statement && previous.pendingRows == null) {
+            previous.rows = 0;
+            previous.formats(formats);
+            return null;
+        }
+        Portal opened = new Portal(name, statement != null ? statement : UNKNOWN, false, false, seq);
+        opened.formats(formats);
+        return open(opened);
+    }
+
+    /**
+     * What the statements of a forwarded Query (or an Execute of one) make or drop: PREPARE, DEALLOCATE, DECLARE,
+     * CLOSE. Returns, per statement, what undoes its change (null when nothing changed at all).
+     */
+    Undo[] track(MessageAnalysis a, long seq) {
+        if (a == null || !a.parsed()) {
+            return null;
+        }
+        List<StatementAnalysis> list = a.statements();
+        Undo[] undos = null;
+        for (int i = 0; i < list.size(); i++) {
+            StatementAnalysis s = list.get(i);
+            Undo undo = switch (s.kind()) {
+                case PREPARE -> prepare(s.detail(), new Prepared(s.text(), only(s.inner() != null ? s.inner() : s), null, -1));
+                case DEALLOCATE -> "all".equalsIgnoreCase(s.detail()) ? deallocateAll() : close(true, s.detail());
+                case DECLARE -> open(new Portal(s.detail(), new Prepared(s.inner() == null ? null : s.inner().text(),
+                        only(s.inner() != null ? s.inner() : s), null, -1), true, s.has(Risk.HOLD_CURSOR), seq));
+                case CURSOR -> !"close".equals(s.detail()) ? null : s.cursor() == null ? closeAllCursors() : close(false, s.cursor());
+                default -> null;
+            };
+            if (undo != null) {
+                if (undos == null) {
+                    undos = new Undo[list.size()];
+                }
+                undos[i] = undo;
+            }
+        }
+        return undos;
+    }
+
+    private static MessageAnalysis only(StatementAnalysis s) {
+        return new MessageAnalysis(List.of(s), null, false);
     }
 
     /** Bind of a portal, or DECLARE of a cursor. */
