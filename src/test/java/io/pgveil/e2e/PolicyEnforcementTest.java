@@ -5,16 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgveil.config.PolicyConfig;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -55,7 +52,7 @@ class PolicyEnforcementTest {
 
     @TempDir
     static Path dir;
-    static Path policyFile;
+    static PolicyFile policy;
     static Pgveil pgveil;
 
     @BeforeAll
@@ -73,9 +70,8 @@ class PolicyEnforcementTest {
             s.execute("CREATE TABLE hidden.accounts (id int, note text)");
             s.execute("INSERT INTO hidden.accounts VALUES (1, 'hidden')");
         }
-        policyFile = dir.resolve("policy.yaml");
-        Files.writeString(policyFile, POLICY);
-        pgveil = Pgveil.start(c -> c.withPolicy(new PolicyConfig(policyFile, null, null, null, null)));
+        policy = new PolicyFile(dir.resolve("policy.yaml"), POLICY);
+        pgveil = Pgveil.start(c -> c.withPolicy(new PolicyConfig(policy.path(), null, null, null, null)));
     }
 
     @AfterAll
@@ -85,8 +81,8 @@ class PolicyEnforcementTest {
 
     @BeforeEach
     void restorePolicy() throws Exception {
-        if (!Files.readString(policyFile).equals(POLICY)) {
-            writePolicy(POLICY);
+        if (!policy.text().equals(POLICY)) {
+            policy.write(POLICY);
         }
     }
 
@@ -397,8 +393,8 @@ class PolicyEnforcementTest {
                 }
                 assertEquals(String.valueOf(50 - i), one(simple, "select count(*) from pol.accounts where id > " + i));
             }
-            writePolicy(POLICY.replace("on: [\"pol.secrets\", \"hidden.*\"]", "on: [\"pol.*\"]"));
-            awaitReload(() -> {
+            policy.write(POLICY.replace("on: [\"pol.secrets\", \"hidden.*\"]", "on: [\"pol.*\"]"));
+            PolicyFile.await("the policy change", () -> {
                 try (ResultSet rs = ps.executeQuery()) {
                     return false;
                 } catch (SQLException e) {
@@ -407,14 +403,14 @@ class PolicyEnforcementTest {
             });
             // the same shape as this session's last statement: decided by the new policy, not remembered
             refused(simple, "select count(*) from pol.accounts where id > 6", "alice-no-secrets");
-            writePolicy("rules: [ {name: broken, allow: [rea]} ]\n");
+            policy.write("rules: [ {name: broken, allow: [rea]} ]\n");
             Thread.sleep(2500);
             SQLException e = assertThrows(SQLException.class, ps::executeQuery);
             assertEquals("42501", e.getSQLState(), "the invalid file left the previous policy in force");
         }
-        writePolicy(POLICY);
+        policy.write(POLICY);
         try (Connection c = alice(false)) {
-            awaitReload(() -> {
+            PolicyFile.await("the policy change", () -> {
                 try {
                     return "50".equals(one(c, "select count(*) from pol.accounts"));
                 } catch (SQLException e) {
@@ -424,25 +420,9 @@ class PolicyEnforcementTest {
         }
     }
 
-    private interface Check {
-        boolean ok() throws Exception;
-    }
 
-    private static void awaitReload(Check check) throws Exception {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!check.ok()) {
-            assertTrue(System.nanoTime() < deadline, "the policy change did not take effect within 10 s");
-            Thread.sleep(100);
-        }
-    }
 
-    private static void writePolicy(String text) throws Exception {
-        Files.writeString(policyFile, text);
-        // a new modification time even on file systems with coarse timestamps
-        Files.setLastModifiedTime(policyFile, FileTime.from(Instant.now().plusSeconds(counter++)));
-    }
 
-    private static int counter = 1;
 
     private static char status(List<WireClient.Message> messages) {
         WireClient.Message z = messages.get(messages.size() - 1);

@@ -11,15 +11,12 @@ import java.io.IOException;
 import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -54,9 +51,8 @@ class RelayIntegrityTest {
 
     @TempDir
     static Path dir;
-    static Path policyFile;
+    static PolicyFile policy;
     static Pgveil pgveil;
-    private static int counter = 1;
 
     @BeforeAll
     static void start() throws Exception {
@@ -68,9 +64,8 @@ class RelayIntegrityTest {
             s.execute("CREATE TABLE rel.secrets (k text, v text)");
             s.execute("INSERT INTO rel.secrets VALUES ('api', 's3cr3t')");
         }
-        policyFile = dir.resolve("policy.yaml");
-        Files.writeString(policyFile, POLICY);
-        pgveil = Pgveil.start(c -> c.withPolicy(new PolicyConfig(policyFile, null, null, null, null)));
+        policy = new PolicyFile(dir.resolve("policy.yaml"), POLICY);
+        pgveil = Pgveil.start(c -> c.withPolicy(new PolicyConfig(policy.path(), null, null, null, null)));
     }
 
     @AfterAll
@@ -84,9 +79,9 @@ class RelayIntegrityTest {
     }
 
     void restore() throws Exception {
-        if (!Files.readString(policyFile).equals(POLICY)) {
-            writePolicy(POLICY);
-            awaitReload(() -> {
+        if (!policy.text().equals(POLICY)) {
+            policy.write(POLICY);
+            PolicyFile.await("the policy change", () -> {
                 try (Connection c = alice(true)) {
                     one(c, "select count(*) from rel.accounts");
                     return true;
@@ -392,8 +387,8 @@ class RelayIntegrityTest {
     }
 
     private static void denyAccounts() throws Exception {
-        writePolicy(POLICY.replace("on: [\"rel.secrets\"]", "on: [\"rel.*\"]"));
-        awaitReload(() -> {
+        policy.write(POLICY.replace("on: [\"rel.secrets\"]", "on: [\"rel.*\"]"));
+        PolicyFile.await("the policy change", () -> {
             try (Connection c = alice(true)) {
                 one(c, "select 1 from rel.accounts limit 1");
                 return false;
@@ -403,22 +398,8 @@ class RelayIntegrityTest {
         });
     }
 
-    private interface Check {
-        boolean ok() throws Exception;
-    }
 
-    private static void awaitReload(Check check) throws Exception {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!check.ok()) {
-            assertTrue(System.nanoTime() < deadline, "the policy change did not take effect within 10 s");
-            Thread.sleep(100);
-        }
-    }
 
-    private static void writePolicy(String text) throws Exception {
-        Files.writeString(policyFile, text);
-        Files.setLastModifiedTime(policyFile, FileTime.from(Instant.now().plusSeconds(counter++)));
-    }
 
     /** Messages until ReadyForQuery or the end of the connection. */
     private static List<WireClient.Message> readToEnd(WireClient w) throws IOException {
