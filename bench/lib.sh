@@ -98,16 +98,17 @@ EOF
 }
 
 # pgveil with the YAML in $1 (appended to listen/upstream sections written here); waits until it listens.
-# $2 (optional) names a second instance: its files are pgveil-$2.*, its port ${3:-PGVEIL_PORT}.
+# $2 (optional) names a second instance: its files are pgveil-$2.*, its port ${3:-PGVEIL_PORT}; $4 (optional) is
+# the checkout whose build runs (BASELINE: an earlier commit, for before/after figures in one run).
 bench_start_pgveil() {
-  local name=${2:+-$2} port=${3:-$PGVEIL_PORT}
+  local name=${2:+-$2} port=${3:-$PGVEIL_PORT} home=${4:-$here}
   cat > "$WORK/pgveil$name.yaml" <<EOF
 listen:   { host: 127.0.0.1, port: $port, threads: $PGVEIL_THREADS, transport: $PGVEIL_TRANSPORT }
 upstream: { host: 127.0.0.1, port: $PG_PORT, user: $LOGIN, password: \${env:PGVEIL_UPSTREAM_PASSWORD}, tls: disable }
 $1
 EOF
   PGVEIL_UPSTREAM_PASSWORD=$LOGIN_PW PGVEIL_STATIC_PASSWORD=$CLIENT_PW \
-    "$here/bin/pgveil" run --config "$WORK/pgveil$name.yaml" 2> "$WORK/pgveil$name.log" &
+    "$home/bin/pgveil" run --config "$WORK/pgveil$name.yaml" 2> "$WORK/pgveil$name.log" &
   pgveil_pid=$!
   pids+=("$pgveil_pid")
   for _ in $(seq 100); do grep -q "listening on" "$WORK/pgveil$name.log" && break; sleep 0.1; done
@@ -115,9 +116,15 @@ EOF
   pgveil_java=$(pgrep -P "$pgveil_pid" java || echo "$pgveil_pid")
 }
 
-target_port() { case "$1" in direct) echo "$PG_PORT";; pgbouncer) echo "$BOUNCER_PORT";; pgveil) echo "$PGVEIL_PORT";; policy) echo "$((PGVEIL_PORT + 1))";; esac; }
+# BASELINE=/path/to/checkout (built) adds the same pgveil targets from that build: "before" beside "after".
+BASELINE="${BASELINE:-}"
+if [ -n "$BASELINE" ] && [ ! -f "$BASELINE/proxy-core/target/pgveil.jar" ]; then
+  echo "BASELINE=$BASELINE has no built pgveil (run mvn -q -DskipTests package there)" >&2; exit 1
+fi
+target_port() { case "$1" in direct) echo "$PG_PORT";; pgbouncer) echo "$BOUNCER_PORT";; pgveil) echo "$PGVEIL_PORT";;
+  policy) echo "$((PGVEIL_PORT + 1))";; base) echo "$((PGVEIL_PORT + 2))";; base-policy) echo "$((PGVEIL_PORT + 3))";; esac; }
 target_user() { case "$1" in direct) echo "$LOGIN";; *) echo "$CLIENT";; esac; }
-target_pw() { case "$1" in direct) echo "$LOGIN_PW";; pgveil|policy) echo "${PGVEIL_CLIENT_PASSWORD:-$CLIENT_PW}";; *) echo "$CLIENT_PW";; esac; }
+target_pw() { case "$1" in direct) echo "$LOGIN_PW";; pgveil|policy|base|base-policy) echo "${PGVEIL_CLIENT_PASSWORD:-$CLIENT_PW}";; *) echo "$CLIENT_PW";; esac; }
 
 # tps target mode clients seconds [extra pgbench options...]
 tps() {
@@ -147,4 +154,5 @@ bench_header() {
   echo "$1, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
   echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), $(pgbouncer --version | head -1), pgbench scale $SCALE"
   echo "pgveil: $(grep -o '([a-z_]* transport, [0-9]* event loops)' "$WORK/pgveil.log")"
+  [ -z "$BASELINE" ] || echo "baseline (\"base\"): $(git -C "$BASELINE" log -1 --format='%h %s' | cut -c1-100)"
 }

@@ -5,6 +5,7 @@
 #
 #   bench/policy.sh                                # REPEAT=3, 10 s runs: about 12 minutes
 #   REPEAT=1 DURATION=5 bench/policy.sh            # quicker
+#   BASELINE=/tmp/pgveil-before bench/policy.sh     # also an earlier build: base (policy off), base-policy
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 DURATION="${DURATION:-10}"
@@ -37,6 +38,16 @@ declare -A pid=([pgbouncer]="$(cat "$WORK/pgbouncer.pid")" [pgveil]="$pgveil_jav
 bench_start_pgveil "$auth
 $rules" policy $((PGVEIL_PORT + 1))
 pid[policy]=$pgveil_java
+targets="pgbouncer pgveil policy"
+if [ -n "$BASELINE" ]; then
+  bench_start_pgveil "$auth
+policy: { enabled: false }" base "$(target_port base)" "$BASELINE"
+  pid[base]=$pgveil_java
+  bench_start_pgveil "$auth
+$rules" base-policy "$(target_port base-policy)" "$BASELINE"
+  pid[base-policy]=$pgveil_java
+  targets+=" base base-policy"
+fi
 
 {
   bench_header "pgveil policy benchmark (20 rules)"
@@ -45,15 +56,17 @@ pid[policy]=$pgveil_java
   echo
 } | tee "$report"
 
-for t in pgbouncer pgveil policy; do tps "$t" prepared 8 3 >/dev/null; tps "$t" simple 8 3 >/dev/null; done
+for t in $targets; do tps "$t" prepared 8 3 >/dev/null; tps "$t" simple 8 3 >/dev/null; done
 
-printf "%-9s %7s %10s %10s %10s %10s %8s  %s\n" mode clients pgbouncer pgveil "pgveil+pol" pol/pgveil pol/bnc \
-  "proxy CPU us/tx: pgbouncer pgveil pgveil+pol" | tee -a "$report"
+header=$(printf "%-9s %7s %10s %10s %10s %10s %8s  %s" mode clients pgbouncer pgveil "pgveil+pol" pol/pgveil pol/bnc \
+  "proxy CPU us/tx: pgbouncer pgveil pgveil+pol")
+[ -z "$BASELINE" ] || header+=$(printf "   %10s %10s %9s %9s  %s" base base+pol veil/base pol/b+pol "CPU us/tx: base base+pol")
+echo "$header" | tee -a "$report"
 for mode in $MODES; do
   for c in $CLIENTS; do
-    declare -A runs=([pgbouncer]="" [pgveil]="" [policy]="") cpus=([pgbouncer]="" [pgveil]="" [policy]="")
+    declare -A runs=() cpus=()
     for _ in $(seq "$REPEAT"); do
-      for t in pgbouncer pgveil policy; do
+      for t in $targets; do
         read -r tx cpu < <(tps_cpu "$t" "$mode" "$c" "$DURATION" "${pid[$t]}")
         runs[$t]+=" $tx"; cpus[$t]+=" $cpu"
       done
@@ -61,9 +74,17 @@ for mode in $MODES; do
     # shellcheck disable=SC2086
     b=$(median ${runs[pgbouncer]}); v=$(median ${runs[pgveil]}); p=$(median ${runs[policy]})
     # shellcheck disable=SC2086
-    printf "%-9s %7s %10.0f %10.0f %10.0f %10s %8s  %9s %6s %10s\n" "$mode" "$c" "$b" "$v" "$p" "$(ratio "$p" "$v")" \
-      "$(ratio "$p" "$b")" "$(median ${cpus[pgbouncer]})" "$(median ${cpus[pgveil]})" "$(median ${cpus[policy]})" \
-      | tee -a "$report"
+    line=$(printf "%-9s %7s %10.0f %10.0f %10.0f %10s %8s  %9s %6s %10s" "$mode" "$c" "$b" "$v" "$p" "$(ratio "$p" "$v")" \
+      "$(ratio "$p" "$b")" "$(median ${cpus[pgbouncer]})" "$(median ${cpus[pgveil]})" "$(median ${cpus[policy]})")
+    if [ -n "$BASELINE" ]; then
+      # shellcheck disable=SC2086
+      o=$(median ${runs[base]}); op=$(median ${runs[base-policy]})
+      # shellcheck disable=SC2086
+      line+=$(printf "   %10.0f %10.0f %9s %9s  %8s %8s" "$o" "$op" "$(ratio "$v" "$o")" "$(ratio "$p" "$op")" \
+        "$(median ${cpus[base]})" "$(median ${cpus[base-policy]})")
+    fi
+    echo "$line" | tee -a "$report"
+    unset runs cpus
   done
 done
 grep -c "refused" "$WORK/pgveil-policy.log" | sed 's/^/statements refused by the policy (expect 0): /' | tee -a "$report"

@@ -234,9 +234,10 @@ public final class Relay implements SessionView, ResultHandler.Answers {
      * fate and {@code m} is null (the framer is asking), given to delivery (DELIVER) to come back with {@code m}.
      */
     private Framing client(ClientMessage c, PgMessage m, Verdict known) {
-        Verdict v = known != null ? known : judge(c);
-        if (v instanceof Verdict.Forward f && sendsAsIs(c, f)) {
-            sent(c, f);
+        Statements.Portal portal = c.type() == FrontendMessages.EXECUTE && c.wellFormed() ? statements.portal(c.name()) : null;
+        Verdict v = known != null ? known : judge(c, portal);
+        if (v instanceof Verdict.Forward f && sendsAsIs(c, f, portal)) {
+            sent(c, f, portal);
             if (m != null) {
                 port.toServer(m.content());
             }
@@ -245,13 +246,13 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         if (m == null) {
             taken = v;
         } else {
-            act(c, m, v);
+            act(c, m, v, portal);
         }
         return Framing.DELIVER;
     }
 
     /** The checks' verdict: the identity check first, then the policy's. */
-    private Verdict judge(ClientMessage c) {
+    private Verdict judge(ClientMessage c, Statements.Portal portal) {
         if (!c.wellFormed()) {
             return new Verdict.Refuse(PgError.error(SqlState.PROTOCOL_VIOLATION, c.malformation()), "a malformed message");
         }
@@ -271,9 +272,8 @@ public final class Relay implements SessionView, ResultHandler.Answers {
                 return v != Verdict.FORWARD ? v : policy.bind(c.statement(), p);
             }
             case FrontendMessages.EXECUTE -> {
-                Statements.Portal p = statements.portal(c.name());
-                v = identity.execute(c.name(), p, c.maxRows());
-                return v != Verdict.FORWARD ? v : policy.execute(c.name(), p, c.maxRows());
+                v = identity.execute(c.name(), portal, c.maxRows());
+                return v != Verdict.FORWARD ? v : policy.execute(c.name(), portal, c.maxRows());
             }
             case FrontendMessages.FUNCTION_CALL -> {
                 v = identity.functionCall(c.functionOid());
@@ -293,19 +293,12 @@ public final class Relay implements SessionView, ResultHandler.Answers {
      * Whether a forwarded message goes as it is: not a statement whose result must be judged before it stands,
      * nor an Execute of a portal whose rows pgveil already has.
      */
-    private boolean sendsAsIs(ClientMessage c, Verdict.Forward f) {
-        if (f.handler().holdsCommit()) {
-            return false;
-        }
-        if (c.type() != FrontendMessages.EXECUTE) {
-            return true;
-        }
-        Statements.Portal p = statements.portal(c.name());
-        return p == null || p.pendingRows == null;
+    private static boolean sendsAsIs(ClientMessage c, Verdict.Forward f, Statements.Portal portal) {
+        return !f.handler().holdsCommit() && (portal == null || portal.pendingRows == null);
     }
 
     /** What sending {@code c} on changes: the exchange it expects, and what it makes or drops. */
-    private void sent(ClientMessage c, Verdict.Forward f) {
+    private void sent(ClientMessage c, Verdict.Forward f, Statements.Portal portal) {
         Exchange e;
         switch (c.type()) {
             case FrontendMessages.QUERY -> {
@@ -332,9 +325,8 @@ public final class Relay implements SessionView, ResultHandler.Answers {
                 }
             }
             case FrontendMessages.EXECUTE -> {
-                Statements.Portal p = statements.portal(c.name());
-                MessageAnalysis a = f.analysis() != null ? f.analysis() : p == null ? null : p.statement.analysis;
-                e = expect(Exchange.Kind.EXECUTE, Exchange.Origin.CLIENT, a, f.decision(), p);
+                MessageAnalysis a = f.analysis() != null ? f.analysis() : portal == null ? null : portal.statement.analysis;
+                e = expect(Exchange.Kind.EXECUTE, Exchange.Origin.CLIENT, a, f.decision(), portal);
                 if (e != null && !f.plain()) {
                     e.handler = f.handler();
                     effects(e, a);
@@ -363,17 +355,16 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     }
 
     /** A delivered message whose verdict is not to send it on as it is. */
-    private void act(ClientMessage c, PgMessage m, Verdict v) {
+    private void act(ClientMessage c, PgMessage m, Verdict v, Statements.Portal portal) {
         if (v instanceof Verdict.Forward f) {
             if (c.type() == FrontendMessages.QUERY) {
                 runUnderCap(c, m, f);
             } else {
                 m.release();
-                Statements.Portal p = statements.portal(c.name());
-                if (p != null && p.pendingRows != null) {
-                    answerFromKeptRows(p, f, c.maxRows());
+                if (portal != null && portal.pendingRows != null) {
+                    answerFromKeptRows(portal, f, c.maxRows());
                 } else {
-                    runUnderCap(c, p, f);
+                    runUnderCap(c, portal, f);
                 }
             }
         } else if (v instanceof Verdict.Refuse r) {

@@ -729,6 +729,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /** What the relay may do: write to either side, pause reading, stream rows, end the session. */
     private final class Port implements RelayPort {
+        private final MessageFramer serverFramer = upstream.pipeline().get(MessageFramer.class);
+
         @Override
         public ByteBufAllocator alloc() {
             return upstream.alloc();
@@ -768,12 +770,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
         @Override
         public void streamRows(boolean on) {
-            upstream.pipeline().get(MessageFramer.class).stream(BackendMessages.DATA_ROW, on).stream(BackendMessages.COPY_DATA, on);
+            serverFramer.stream(BackendMessages.DATA_ROW, on).stream(BackendMessages.COPY_DATA, on);
         }
 
         @Override
         public long serverStreamedBytes() {
-            return upstream.pipeline().get(MessageFramer.class).streamedBytes();
+            return serverFramer.streamedBytes();
         }
 
         @Override
