@@ -294,6 +294,31 @@ class RelayIntegrityTest {
         }
     }
 
+    @Test
+    void statementsSentWithTheLogInAreJudgedAndAnswered() throws Exception {
+        try (WireClient w = new WireClient(pgveil.port())) {
+            w.send(WireClient.startup(Map.of("user", Pgveil.USER, "database", TestPostgres.DATABASE)));
+            WireClient.Message sasl = w.read();
+            assertEquals('R', sasl.type());
+            io.pgveil.proxy.auth.ScramClientExchange scram = new io.pgveil.proxy.auth.ScramClientExchange(Pgveil.PASSWORD,
+                    List.of("SCRAM-SHA-256"), null);
+            byte[] first = scram.clientFirst().getBytes(StandardCharsets.UTF_8);
+            w.send(WireClient.typed('p', WireClient.concat((scram.mechanism() + "\0").getBytes(StandardCharsets.UTF_8),
+                    ByteBuffer.allocate(4).putInt(first.length).array(), first)));
+            WireClient.Message cont = w.read();
+            String serverFirst = new String(cont.body(), 4, cont.body().length - 4, StandardCharsets.UTF_8);
+            // the last SCRAM message and, before any answer, two statements: one allowed, one refused
+            w.send(WireClient.concat(WireClient.typed('p', scram.clientFinal(serverFirst).getBytes(StandardCharsets.UTF_8)),
+                    WireClient.query("select count(*) from rel.accounts"), WireClient.query("select * from rel.secrets")));
+            List<WireClient.Message> out = w.readUntilReady(); // R12, R0, S..., K, Z
+            assertEquals('Z', out.get(out.size() - 1).type());
+            List<WireClient.Message> first1 = w.readUntilReady();
+            assertEquals("50", oneRow(first1));
+            List<WireClient.Message> second = w.readUntilReady();
+            assertEquals("42501", firstError(second).field('C'), "judged like any other statement");
+        }
+    }
+
     // ---------------------------------------------------------------- protocol violations, as PostgreSQL answers them
 
     @Test

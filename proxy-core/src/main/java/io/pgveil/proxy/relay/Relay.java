@@ -199,7 +199,10 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         return client(framed.read(type, buf, index, length), null, null);
     }
 
-    /** A client message the filter took: it waits behind a held one, or its verdict is acted on now. */
+    /**
+     * A client message the filter took: its verdict is acted on now, or it waits behind a held one. A message that
+     * arrived before the relay started (sent with the log-in) is judged here.
+     */
     public void clientMessage(PgMessage m) {
         if (closed) {
             m.release();
@@ -207,11 +210,11 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         }
         Verdict v = taken;
         taken = null;
-        if (v == null) {
+        if (v == null && holds.clientWaiting()) {
             holds.addClient(m);
-            return;
+        } else {
+            client(read(m), m, v);
         }
-        client(read(m), m, v);
     }
 
     /** A run of client bytes the filter forwarded (or streamed CopyData). */
@@ -601,7 +604,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
                 yield server(statementDone(h), h, f);
             }
             case BackendMessages.ERROR_RESPONSE -> error(h, buf, index, length);
-            case BackendMessages.NOTICE_RESPONSE -> h.handler.notice(h, buf, index, length);
+            case BackendMessages.NOTICE_RESPONSE -> server(false, h, h.handler.notice(h, buf, index, length));
             case BackendMessages.READY_FOR_QUERY -> ready(h, length == 6 ? buf.getByte(index + 5) : BackendMessages.IDLE);
             case BackendMessages.COPY_IN_RESPONSE -> {
                 exchanges.copyInStarted(h);
