@@ -242,7 +242,7 @@ class PolicyEnforcementTest {
     @ParameterizedTest
     @ValueSource(strings = {
             "set role postgres", "SET SESSION ROLE postgres", "set local role postgres", "reset role",
-            "set session authorization postgres", "reset session authorization", "reset all", "discard all",
+            "set session authorization postgres", "reset session authorization", "do $$ begin execute 'reset all'; end $$",
             "select set_config('role', 'postgres', false)", "select pg_catalog.set_config('session_authorization', 'postgres', true)",
             "SELECT SET_CONFIG('ROLE', 'postgres', false)", "select set_config('search_path', 'hidden', false)",
     })

@@ -16,6 +16,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -40,6 +41,12 @@ class TokenAuthTest {
 
     static Connection connect(Pgveil p, String user, String token) throws SQLException {
         return p.connect(Pgveil.properties("user", user, "password", token, "sslmode", "require"));
+    }
+
+    static Connection connect(Pgveil p, String user, String token, Properties extra) throws SQLException {
+        Properties props = Pgveil.properties("user", user, "password", token, "sslmode", "require");
+        props.putAll(extra);
+        return p.connect(props);
     }
 
     private static List<String> column(Connection c, String sql) throws SQLException {
@@ -93,8 +100,8 @@ class TokenAuthTest {
                 "RESET ROLE",
                 "SET SESSION AUTHORIZATION postgres",
                 "RESET SESSION AUTHORIZATION",
-                "RESET ALL",
-                "DISCARD ALL",
+                "DO $$ BEGIN EXECUTE 'RESET ALL'; END $$",
+                "DO $$ BEGIN EXECUTE 'DISCARD ALL'; END $$",
                 "select set_config('role', 'analyst', false)",
                 "SELECT pg_catalog.set_config('pgveil.subject', 'ana@example.com', false)",
                 "select set_config(current_user, 'x', false)",
@@ -122,6 +129,35 @@ class TokenAuthTest {
         }
     }
 
+
+    /** Connection pools reset sessions with RESET ALL and DISCARD ALL: they run, and the identity is set again at once. */
+    @Test
+    void resetAllAndDiscardAllRunAndTheSessionKeepsItsIdentity() throws Exception {
+        for (boolean simple : new boolean[] {true, false}) {
+            Properties p = new Properties();
+            if (simple) {
+                p.setProperty("preferQueryMode", "simple");
+            }
+            try (Connection c = connect(pgveil, "agent", idp.token("agent-7", List.of("agents")), p)) {
+                for (String sql : List.of("RESET ALL", "DISCARD ALL", "reset all", "/* pool */ DISCARD ALL")) {
+                    try (Statement s = c.createStatement()) {
+                        s.execute("set statement_timeout = '9s'");
+                        s.execute(sql);
+                        assertEquals(List.of("0"), column(c, "show statement_timeout"), sql + " reset the settings");
+                    }
+                    assertEquals(List.of(TestPostgres.AGENT_ROLE), column(c, "select current_user"), "after " + sql);
+                    assertEquals(List.of("agent-7"), column(c, "select current_setting('pgveil.subject')"), "after " + sql);
+                }
+                c.setAutoCommit(false);
+                try (Statement s = c.createStatement()) {
+                    s.execute("RESET ALL");
+                    assertEquals(List.of(TestPostgres.AGENT_ROLE), column(c, "select current_user"), "inside a block");
+                }
+                c.rollback();
+                assertEquals(List.of(TestPostgres.AGENT_ROLE), column(c, "select current_user"), "after rolling it back");
+            }
+        }
+    }
     @Test
     void aRefusalInsideATransactionBlockAbortsItLikeAServerError() throws Exception {
         String token = idp.token("agent-7", List.of("agents"));

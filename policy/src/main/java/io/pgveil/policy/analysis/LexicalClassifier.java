@@ -358,6 +358,16 @@ final class LexicalClassifier {
         return b.build();
     }
 
+    /** RESET ALL, DISCARD ALL: the session's settings (search_path included) back to their defaults. */
+    private static StatementAnalysis sessionReset(StatementKind kind, String text) throws Unanalysable {
+        AnalysisBuilder b = new AnalysisBuilder(kind, text);
+        b.detail = "all";
+        b.risk(Risk.SESSION_RESET, (kind == StatementKind.RESET ? "RESET ALL" : "DISCARD ALL")
+                + " resets every setting; pgveil sets the session's role and identity again at once");
+        b.risk(Risk.SEARCH_PATH_CHANGE, "search_path reset");
+        return b.build();
+    }
+
     private static StatementAnalysis identity(StatementKind kind, String text, String setting) throws Unanalysable {
         AnalysisBuilder b = new AnalysisBuilder(kind, text);
         b.detail = setting;
@@ -375,7 +385,7 @@ final class LexicalClassifier {
             return identity(StatementKind.RESET, text, "role");
         }
         if (t.accept("all")) {
-            return identity(StatementKind.RESET, text, "all");
+            return sessionReset(StatementKind.RESET, text);
         }
         List<String> name = t.qualifiedName();
         String setting = name == null ? "" : String.join(".", name).toLowerCase(Locale.ROOT);
@@ -393,7 +403,7 @@ final class LexicalClassifier {
     private StatementAnalysis discard(Tokens t, String text) throws Unanalysable {
         t.next();
         if (t.accept("all")) {
-            return identity(StatementKind.DISCARD, text, "all");
+            return sessionReset(StatementKind.DISCARD, text);
         }
         Token what = t.next();
         return simple(StatementKind.DISCARD, text, what == null ? "" : what.text());

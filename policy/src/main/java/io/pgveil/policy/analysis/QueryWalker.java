@@ -767,9 +767,21 @@ final class QueryWalker {
                     b.risk(Risk.DANGEROUS, "set_config_search_path");
                     b.risk(Risk.SEARCH_PATH_CHANGE, "set_config('search_path', ...)");
                 }
+            } else if (parameter(first) != null) {
+                // Decided when bound: the identity check refuses identity settings, search_path is followed.
+                b.risk(Risk.SETTING_PARAMETER, parameter(first));
             } else {
                 b.risk(Risk.DANGEROUS, "set_config with a setting name that is not a constant");
             }
+        }
+
+        /** "$n" when {@code e} is the positional parameter $n (or a cast of it), else null. */
+        private String parameter(Expression e) {
+            Expression x = e instanceof net.sf.jsqlparser.expression.CastExpression c ? c.getLeftExpression() : e;
+            if (x instanceof net.sf.jsqlparser.expression.JdbcParameter p && p.getIndex() != null && p.isUseFixedIndex()) {
+                return "$" + p.getIndex();
+            }
+            return null;
         }
 
         @Override

@@ -25,5 +25,9 @@ public enum Risk {
     /** Changes the schema search path. */
     SEARCH_PATH_CHANGE,
     /** DECLARE ... WITH HOLD: a cursor that outlives its transaction (and a policy reload while it is open). */
-    HOLD_CURSOR
+    HOLD_CURSOR,
+    /** RESET ALL or DISCARD ALL: every setting back to its default (the role too, which pgveil sets again at once). */
+    SESSION_RESET,
+    /** set_config whose setting name is a parameter ($n): which setting it changes is known only when it is bound. */
+    SETTING_PARAMETER
 }

@@ -134,9 +134,10 @@ public final class BackendMessages {
         return n;
     }
 
-    public static ByteBuf negotiateProtocolVersion(ByteBufAllocator alloc, int newestMinor, List<String> unsupported) {
+    /** {@code newestVersion}: the newest protocol version the server speaks, major and minor (196608 for 3.0). */
+    public static ByteBuf negotiateProtocolVersion(ByteBufAllocator alloc, int newestVersion, List<String> unsupported) {
         ByteBuf out = alloc.buffer(64);
-        out.writeByte(NEGOTIATE_PROTOCOL_VERSION).writeInt(0).writeInt(newestMinor).writeInt(unsupported.size());
+        out.writeByte(NEGOTIATE_PROTOCOL_VERSION).writeInt(0).writeInt(newestVersion).writeInt(unsupported.size());
         for (String option : unsupported) {
             cstring(out, option);
         }

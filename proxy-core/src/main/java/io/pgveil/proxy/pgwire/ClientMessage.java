@@ -27,6 +27,9 @@ public final class ClientMessage {
     private int functionOid;
     private byte target;
     private short[] resultFormats;
+    /** Bind: where the parameter count is, and how many parameters follow it. */
+    private int parametersAt;
+    private int parameterCount;
 
     /** Reads the message {@code buf[index, index + length)} (type byte included). */
     public ClientMessage read(byte messageType, ByteBuf buffer, int index, int length) {
@@ -38,6 +41,7 @@ public final class ClientMessage {
         sql = null;
         maxRows = 0;
         resultFormats = NO_FORMATS;
+        parameterCount = 0;
         int body = index + 5;
         int end = index + length;
         switch (messageType) {
@@ -158,6 +162,24 @@ public final class ClientMessage {
         return resultFormats;
     }
 
+    /** Bind: how many parameter values it carries. */
+    public int parameterCount() {
+        return parameterCount;
+    }
+
+    /** Bind: parameter {@code i} (0-based) as text, null for SQL NULL or a missing one. Decodes on each call. */
+    public String parameter(int i) {
+        if (i < 0 || i >= parameterCount) {
+            return null;
+        }
+        int at = parametersAt + 2;
+        for (int k = 0; k < i; k++) {
+            at += 4 + Math.max(0, buf.getInt(at));
+        }
+        int length = buf.getInt(at);
+        return length < 0 ? null : buf.toString(at + 4, length, StandardCharsets.UTF_8);
+    }
+
     /** FunctionCall: the function's OID. */
     public int functionOid() {
         return functionOid;
@@ -189,6 +211,8 @@ public final class ClientMessage {
             return null;
         }
         int params = buf.getUnsignedShort(at);
+        parametersAt = at;
+        parameterCount = params;
         at += 2;
         for (int i = 0; i < params; i++) {
             if (at + 4 > end) {

@@ -149,6 +149,13 @@ public final class FrontendMessages {
         return BackendMessages.finish(out);
     }
 
+    public static ByteBuf close(ByteBufAllocator alloc, byte target, String name) {
+        ByteBuf out = alloc.buffer(7 + name.length());
+        out.writeByte(CLOSE).writeInt(0).writeByte(target);
+        BackendMessages.cstring(out, name);
+        return BackendMessages.finish(out);
+    }
+
     public static ByteBuf describe(ByteBufAllocator alloc, byte target, String name) {
         ByteBuf out = alloc.buffer(7 + name.length());
         out.writeByte(DESCRIBE).writeInt(0).writeByte(target);

@@ -8,6 +8,7 @@ public final class SqlState {
     public static final String FEATURE_NOT_SUPPORTED = "0A000";
     public static final String INVALID_AUTHORIZATION = "28000";
     public static final String INVALID_PASSWORD = "28P01";
+    public static final String SYNTAX_ERROR = "42601";
     public static final String INSUFFICIENT_PRIVILEGE = "42501";
     public static final String TOO_MANY_CONNECTIONS = "53300";
     public static final String ADMIN_SHUTDOWN = "57P01";

@@ -44,7 +44,8 @@ public final class StartupDecoder extends ByteToMessageDecoder {
         }
         int length = in.getInt(in.readerIndex());
         if (length < 8 || length > MAX_STARTUP_LENGTH) {
-            throw new PgProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid length of startup packet");
+            // PostgreSQL logs this and closes without a reply (a client giving up, or one that is not speaking it).
+            throw PgProtocolException.quiet(SqlState.PROTOCOL_VIOLATION, "invalid length of startup packet");
         }
         if (in.readableBytes() < length) {
             return;
@@ -54,7 +55,7 @@ public final class StartupDecoder extends ByteToMessageDecoder {
         switch (code) {
             case FrontendMessages.SSL_REQUEST_CODE, FrontendMessages.GSSENC_REQUEST_CODE -> {
                 if (length != 8) {
-                    throw new PgProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid length of encryption request");
+                    throw PgProtocolException.quiet(SqlState.PROTOCOL_VIOLATION, "invalid length of encryption request");
                 }
                 in.skipBytes(8);
                 if (in.isReadable()) {
@@ -66,7 +67,7 @@ public final class StartupDecoder extends ByteToMessageDecoder {
             }
             case FrontendMessages.CANCEL_REQUEST_CODE -> {
                 if (length < 16 || length > 12 + 256) {
-                    throw new PgProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid length of cancel request");
+                    throw PgProtocolException.quiet(SqlState.PROTOCOL_VIOLATION, "invalid length of cancel request");
                 }
                 int pid = in.getInt(start + 8);
                 byte[] key = new byte[length - 12];

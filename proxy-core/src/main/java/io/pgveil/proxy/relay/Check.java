@@ -13,8 +13,8 @@ interface Check {
     /** A Parse of statement {@code name}. */
     Verdict parse(String name, String sql, ByteBuf buf, int from, int to);
 
-    /** A Bind of {@code statement} (null: a statement pgveil did not see prepared). */
-    Verdict bind(String statementName, Statements.Prepared statement);
+    /** A Bind of {@code statement} (null: a statement pgveil did not see prepared); {@code bind} holds its values. */
+    Verdict bind(String statementName, Statements.Prepared statement, io.pgveil.proxy.pgwire.ClientMessage bind);
 
     /** An Execute of {@code portal} (null: a portal pgveil did not see bound), for at most {@code maxRows} rows (0: all). */
     Verdict execute(String portalName, Statements.Portal portal, int maxRows);
@@ -24,5 +24,13 @@ interface Check {
 
     /** A message this check passed with {@code analysis} was sent on: follow what it changes (search_path, DDL). */
     default void forwarded(io.pgveil.policy.analysis.MessageAnalysis analysis) {
+    }
+
+    /** A Parse this check passed is recorded as {@code statement}: note what its decision depended on. */
+    default void prepared(Statements.Prepared statement) {
+    }
+
+    /** A transaction ended (ReadyForQuery said idle): what it set locally is gone. */
+    default void transactionEnded() {
     }
 }

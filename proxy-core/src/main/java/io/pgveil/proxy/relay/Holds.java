@@ -19,7 +19,7 @@ import java.util.ArrayDeque;
  */
 final class Holds {
     /** Why a direction waits. */
-    enum Reason { ANALYSIS, CAP, AUDIT, APPROVAL }
+    enum Reason { ANALYSIS, SETTING, CAP, AUDIT, APPROVAL }
 
     /** A held message and what it waits for; it is decided again when that is ready. */
     record Parked(PgMessage message, Verdict.Hold hold) {

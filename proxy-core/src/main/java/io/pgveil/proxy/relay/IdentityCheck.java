@@ -3,6 +3,7 @@ package io.pgveil.proxy.relay;
 import io.netty.buffer.ByteBuf;
 import io.pgveil.identity.Identity;
 import io.pgveil.proxy.pgwire.BackendMessages;
+import io.pgveil.proxy.pgwire.ClientMessage;
 import io.pgveil.proxy.pgwire.PgError;
 import io.pgveil.proxy.pgwire.SqlState;
 import java.time.Clock;
@@ -10,9 +11,10 @@ import java.time.Duration;
 
 /**
  * Holds the session's identity: refuses what would change who the session is in the database (role,
- * session_authorization, {@code pgveil.*}, in any spelling, see {@link IdentityGuard}; a FunctionCall of
- * {@code set_config}), and, once the session's token has expired, every statement (unless the session may finish
- * the transaction it is in). It runs on every message, with the policy on or off.
+ * session_authorization, {@code pgveil.*}, in any spelling, see {@link IdentityGuard}; a set_config of one of them
+ * through a bind parameter, checked at Bind; a FunctionCall of {@code set_config}), marks RESET ALL and DISCARD ALL
+ * so that the identity is set again after them, and, once the session's token has expired, refuses every statement
+ * (unless the session may finish the transaction it is in). It runs on every message, with the policy on or off.
  */
 final class IdentityCheck implements Check {
     /** pg_catalog.set_config(text, text, boolean): a built-in, so its OID is the same on every server. */
@@ -33,20 +35,30 @@ final class IdentityCheck implements Check {
 
     @Override
     public Verdict query(String sql, ByteBuf buf, int from, int to) {
-        if (expired()) {
-            return EXPIRED;
-        }
-        return guard(buf, from, to, sql);
+        return expired() ? EXPIRED : guard(buf, from, to, sql, false);
     }
 
     @Override
     public Verdict parse(String name, String sql, ByteBuf buf, int from, int to) {
-        return query(sql, buf, from, to);
+        return expired() ? EXPIRED : guard(buf, from, to, sql, true);
     }
 
+    /** A statement whose set_config takes its setting name from a parameter is checked with the value bound. */
     @Override
-    public Verdict bind(String statementName, Statements.Prepared statement) {
-        return Verdict.FORWARD;
+    public Verdict bind(String statementName, Statements.Prepared statement, ClientMessage bind) {
+        if (statement == null || statement.sql == null) {
+            return Verdict.FORWARD;
+        }
+        if (statement.settingParameter < 0) {
+            statement.settingParameter = IdentityGuard.inspect(statement.sql, session.standardConformingStrings(), true)
+                    .settingParameter();
+        }
+        if (statement.settingParameter == 0) {
+            return Verdict.FORWARD;
+        }
+        String setting = bind.parameter(statement.settingParameter - 1);
+        return setting != null && IdentityGuard.identitySetting(setting)
+                ? refusal("set_config('" + setting.trim() + "', ...) through a parameter") : Verdict.FORWARD;
     }
 
     @Override
@@ -62,12 +74,15 @@ final class IdentityCheck implements Check {
         return functionOid == SET_CONFIG_OID ? refusal("a FunctionCall of set_config") : Verdict.FORWARD;
     }
 
-    private Verdict guard(ByteBuf buf, int from, int to, String sql) {
+    private Verdict guard(ByteBuf buf, int from, int to, String sql, boolean parse) {
         if (!IdentityGuard.mayConcern(buf, from, to)) {
             return Verdict.FORWARD;
         }
-        String reason = IdentityGuard.check(sql, session.standardConformingStrings());
-        return reason == null ? Verdict.FORWARD : refusal(reason);
+        IdentityGuard.Finding f = IdentityGuard.inspect(sql, session.standardConformingStrings(), parse);
+        if (f.refusal() != null) {
+            return refusal(f.refusal());
+        }
+        return f.resetsSession() ? Verdict.RESETS_SESSION : Verdict.FORWARD;
     }
 
     /** The refusal of an identity change; {@code what} names it ("SET ROLE", "set_config('role', ...)"). */

@@ -8,11 +8,13 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Refuses statements that would change who a session is in the database: {@code SET ROLE}, {@code RESET ROLE},
- * {@code SET SESSION AUTHORIZATION}, {@code RESET ALL}, {@code DISCARD ALL}, setting {@code pgveil.*}, and
- * {@code set_config} on any of these, in any spelling (comments, case, quoted or Unicode-escaped names), also
- * inside string literals that could be run as dynamic SQL. It holds the line until the policy engine decides
- * every statement.
+ * Finds what in SQL would change who a session is in the database: {@code SET ROLE}, {@code RESET ROLE},
+ * {@code SET SESSION AUTHORIZATION}, setting {@code pgveil.*}, and {@code set_config} on any of these, in any
+ * spelling (comments, case, quoted or Unicode-escaped names), also inside string literals that could be run as
+ * dynamic SQL: those are refused. {@code RESET ALL} and {@code DISCARD ALL} as statements of their own are allowed
+ * (connection pools reset sessions with them) and reported, so that pgveil sets the identity again right after
+ * them; inside a string they are refused. In a Parse, {@code set_config($n, ...)} is reported too: its setting is
+ * checked when the statement is bound.
  *
  * <p>Most statements are cleared by a byte scan that finds none of the words involved; only the rest are lexed.
  */
@@ -44,6 +46,17 @@ final class IdentityGuard {
         return s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     }
 
+    /**
+     * What the guard found in one text.
+     *
+     * @param refusal          why it must be refused, or null
+     * @param resetsSession    it holds RESET ALL or DISCARD ALL
+     * @param settingParameter the parameter number of a {@code set_config($n, ...)}, or 0
+     */
+    record Finding(String refusal, boolean resetsSession, int settingParameter) {
+        static final Finding NOTHING = new Finding(null, false, 0);
+    }
+
     /** Why the SQL in {@code buf[from, to)} must be refused, or null; cheap when it cannot be. */
     static String check(ByteBuf buf, int from, int to, boolean standardConformingStrings) {
         if (!mayConcern(buf, from, to)) {
@@ -52,20 +65,41 @@ final class IdentityGuard {
         return check(buf.toString(from, to - from, java.nio.charset.StandardCharsets.UTF_8), standardConformingStrings);
     }
 
+    /** Why {@code sql}, sent as a Query, must be refused, or null. */
     static String check(String sql, boolean standardConformingStrings) {
-        return check(sql, standardConformingStrings, 0);
+        return inspect(sql, standardConformingStrings, false).refusal();
     }
 
-    private static String check(String sql, boolean standardConformingStrings, int depth) {
+    /** What the guard finds in {@code sql}; {@code parameters}: it is a Parse, whose $n are bound later. */
+    static Finding inspect(String sql, boolean standardConformingStrings, boolean parameters) {
+        Finding[] found = {Finding.NOTHING};
+        String refusal = check(sql, standardConformingStrings, 0, parameters, found);
+        return refusal != null ? new Finding(refusal, false, 0) : found[0];
+    }
+
+    private static final String RESETS = "\0resets";
+
+    private static String check(String sql, boolean standardConformingStrings, int depth, boolean parameters, Finding[] found) {
         List<Token> tokens;
         try {
             tokens = SqlLexer.tokenize(sql, standardConformingStrings);
         } catch (SqlSyntaxException e) {
             return depth == 0 ? "the statement could not be checked (" + e.getMessage() + ")" : null;
         }
-        for (List<Token> statement : SqlLexer.statements(tokens)) {
-            String reason = statementReason(statement);
-            if (reason != null) {
+        List<List<Token>> statements = SqlLexer.statements(tokens);
+        for (List<Token> statement : statements) {
+            String reason = statementReason(statement, depth == 0 && parameters, found);
+            if (reason == RESETS) {
+                String what = statement.get(0).text().toUpperCase(Locale.ROOT) + " ALL";
+                if (depth > 0) {
+                    return what + " in SQL given as a string";
+                }
+                if (statements.size() > 1) {
+                    // The statements after it would run before pgveil sets the identity again.
+                    return what + " together with other statements in one message (send it on its own)";
+                }
+                found[0] = new Finding(null, true, found[0].settingParameter());
+            } else if (reason != null) {
                 return reason;
             }
         }
@@ -73,7 +107,7 @@ final class IdentityGuard {
             for (Token t : tokens) {
                 // A string may be run as SQL (DO blocks, EXECUTE, functions): check its content too.
                 if (t.kind() == Token.Kind.STRING && t.text().length() > 4) {
-                    String reason = check(t.text(), true, depth + 1);
+                    String reason = check(t.text(), true, depth + 1, false, new Finding[] {Finding.NOTHING});
                     if (reason != null) {
                         return reason;
                     }
@@ -83,7 +117,7 @@ final class IdentityGuard {
         return null;
     }
 
-    private static String statementReason(List<Token> s) {
+    private static String statementReason(List<Token> s, boolean parameters, Finding[] found) {
         Token first = s.get(0);
         if (first.is("set") || first.is("reset")) {
             int i = 1;
@@ -93,6 +127,9 @@ final class IdentityGuard {
             }
             if (i < s.size()) {
                 Token name = s.get(i);
+                if (name.is("all") && first.is("reset") && i == 1) {
+                    return RESETS;
+                }
                 if (name.is("role") || name.is("all") && first.is("reset")) {
                     return first.text().toUpperCase(Locale.ROOT) + " " + name.text().toUpperCase(Locale.ROOT);
                 }
@@ -105,12 +142,20 @@ final class IdentityGuard {
             }
         }
         if (first.is("discard") && s.size() > 1 && s.get(1).is("all")) {
-            return "DISCARD ALL";
+            return RESETS;
         }
         for (int i = 0; i < s.size(); i++) {
             Token t = s.get(i);
             if (t.isIdentifier() && t.text().equalsIgnoreCase("set_config")) {
                 Token arg = i + 2 < s.size() && s.get(i + 1).text().equals("(") ? s.get(i + 2) : null;
+                int parameter = parameters ? settingParameter(s, i + 2) : 0;
+                if (parameter > 0) {
+                    if (found[0].settingParameter() != 0 && found[0].settingParameter() != parameter) {
+                        return "set_config with setting names from more than one parameter";
+                    }
+                    found[0] = new Finding(null, found[0].resetsSession(), parameter);
+                    continue;
+                }
                 if (arg == null || arg.kind() != Token.Kind.STRING) {
                     return "set_config with a setting name that is not a constant";
                 }
@@ -120,6 +165,30 @@ final class IdentityGuard {
             }
         }
         return null;
+    }
+
+    /** n when the argument at token {@code i} is exactly {@code $n} (or {@code $n::text}) and ends there, else 0. */
+    private static int settingParameter(List<Token> s, int i) {
+        if (i >= s.size() || s.get(i).kind() != Token.Kind.PARAMETER) {
+            return 0;
+        }
+        int next = i + 1;
+        if (next + 1 < s.size() && s.get(next).text().equals("::") && (s.get(next + 1).is("text") || s.get(next + 1).is("name"))) {
+            next += 2;
+        }
+        if (next >= s.size() || !s.get(next).text().equals(",")) {
+            return 0;
+        }
+        try {
+            return Integer.parseInt(s.get(i).text().substring(1));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /** Whether {@code name} is a setting that carries the session's identity. */
+    static boolean identitySetting(String name) {
+        return protectedSetting(name);
     }
 
     /** The (possibly dotted) setting name starting at token {@code i}, lower-cased. */

@@ -41,6 +41,10 @@ final class PolicyCheck implements Check {
             SqlState.INSUFFICIENT_PRIVILEGE, "pgveil: the FunctionCall protocol message is not allowed (guardrail function_call)"),
             "a FunctionCall with the policy off");
 
+    /** PostgreSQL's own answer to a Parse of several statements. */
+    private static final Verdict.Refuse MULTIPLE_COMMANDS = new Verdict.Refuse(PgError.error(SqlState.SYNTAX_ERROR,
+            "cannot insert multiple commands into a prepared statement"), "a Parse of several statements");
+
     private final PolicyService service;
     private final PolicyService.Database db;
     private final Identity identity;
@@ -48,7 +52,16 @@ final class PolicyCheck implements Check {
     private final SessionView session;
     private final Statements statements;
     private final List<String> initialSearchPath;
+    /** The session's search_path as last known (null: the database's default). */
     private List<String> searchPath;
+    /**
+     * The server's search_path may differ from {@link #searchPath}: a statement set it (in a transaction block, with
+     * SET LOCAL, through set_config, by RESET ALL ...) or a transaction that changed it ended. The next statement
+     * is decided once pgveil has read it from the server, which answers with PostgreSQL's own semantics.
+     */
+    private boolean searchPathUncertain;
+    /** The current transaction changed search_path: its end (commit, rollback) may change it again. */
+    private boolean searchPathChangedInTransaction;
     private AnalysisContext context;
     private String contextKey;
     /** The last statement decided, to decide its repeats at once. */
@@ -87,7 +100,7 @@ final class PolicyCheck implements Check {
     }
 
     @Override
-    public Verdict bind(String statementName, Statements.Prepared statement) {
+    public Verdict bind(String statementName, Statements.Prepared statement, io.pgveil.proxy.pgwire.ClientMessage bind) {
         if (service == null || statement != null) {
             return Verdict.FORWARD;
         }
@@ -104,7 +117,17 @@ final class PolicyCheck implements Check {
             return refuse(new Decision.Deny("Execute of " + (portalName.isEmpty() ? "the unnamed portal" : "portal \""
                     + portalName + "\"") + ", which pgveil did not see bound", "protocol"));
         }
+        if (searchPathUncertain) {
+            return new Verdict.Ask("search_path", value -> {
+                searchPathIs(value);
+                return execute(portalName, portal, maxRows);
+            });
+        }
         Statements.Prepared p = portal.statement;
+        if (p.sql != null && p.searchPath != null && !p.searchPath.equals(currentSearchPath()) && db.catalog() != null) {
+            // PostgreSQL parses a prepared statement again when search_path changed since: so does pgveil.
+            return reanalyse(portalName, portal, maxRows);
+        }
         PolicyEngine engine = service.engine();
         if (p.engineVersion != engine.version()) {
             p.decision = decide(resolve(p.analysis));
@@ -122,6 +145,29 @@ final class PolicyCheck implements Check {
                 : Verdict.FORWARD;
     }
 
+    /** A prepared statement analysed again under the session's search_path now, then executed as decided. */
+    private Verdict reanalyse(String portalName, Statements.Portal portal, int maxRows) {
+        Statements.Prepared p = portal.statement;
+        refreshContext();
+        Fingerprint fp = Fingerprint.of(p.sql, context.standardConformingStrings());
+        MessageAnalysis cached = service.cached(db, contextKey, p.sql, fp);
+        CompletableFuture<MessageAnalysis> analysis = cached != null ? CompletableFuture.completedFuture(cached)
+                : service.analyze(db, context, contextKey, p.sql, fp);
+        return new Verdict.Hold(Holds.Reason.ANALYSIS, analysis, () -> {
+            MessageAnalysis resolved = resolve(analysis.join());
+            p.analysis = resolved;
+            p.decision = decide(resolved);
+            p.engineVersion = service.engine().version();
+            p.searchPath = currentSearchPath();
+            return execute(portalName, portal, maxRows);
+        });
+    }
+
+    /** The search_path names resolve through now. */
+    List<String> currentSearchPath() {
+        return searchPath != null ? searchPath : db.searchPath();
+    }
+
     @Override
     public Verdict functionCall(int functionOid) {
         if (service == null) {
@@ -137,14 +183,38 @@ final class PolicyCheck implements Check {
             return;
         }
         for (StatementAnalysis s : a.statements()) {
-            if (s.risks().containsKey(Risk.SEARCH_PATH_CHANGE) && (s.kind() == StatementKind.SET || s.kind() == StatementKind.RESET)) {
-                String value = s.kind() == StatementKind.RESET || s.detail() == null ? "default"
-                        : s.detail().substring(s.detail().indexOf('=') + 1);
-                searchPath = value.equalsIgnoreCase("default") ? initialSearchPath
-                        : SearchPaths.parse(value.replace(",", ", ").toLowerCase(Locale.ROOT));
+            if (s.risks().containsKey(Risk.SEARCH_PATH_CHANGE) || s.risks().containsKey(Risk.SESSION_RESET)
+                    || s.risks().containsKey(Risk.SETTING_PARAMETER)) {
+                searchPathUncertain = true;
+                searchPathChangedInTransaction = true;
+            } else if (s.kind() == StatementKind.TRANSACTION && searchPathChangedInTransaction) {
+                searchPathUncertain = true; // COMMIT keeps a SET, ROLLBACK (TO SAVEPOINT) undoes it, SET LOCAL ends
             } else if (DDL.contains(s.kind())) {
                 service.ddlSeen(db);
             }
+        }
+    }
+
+    @Override
+    public void prepared(Statements.Prepared statement) {
+        if (service != null && statement.analysis != null) {
+            statement.searchPath = currentSearchPath();
+        }
+    }
+
+    @Override
+    public void transactionEnded() {
+        if (searchPathChangedInTransaction) {
+            searchPathUncertain = true;
+            searchPathChangedInTransaction = false;
+        }
+    }
+
+    /** The search_path the server reported (null: it could not say; the last known one stays, still uncertain). */
+    private void searchPathIs(String value) {
+        if (value != null) {
+            searchPath = SearchPaths.parse(value);
+            searchPathUncertain = false;
         }
     }
 
@@ -155,6 +225,16 @@ final class PolicyCheck implements Check {
         if (service == null) {
             return Verdict.FORWARD;
         }
+        if (searchPathUncertain) {
+            return new Verdict.Ask("search_path", value -> {
+                searchPathIs(value);
+                return statementKnowingSearchPath(sql, parse);
+            });
+        }
+        return statementKnowingSearchPath(sql, parse);
+    }
+
+    private Verdict statementKnowingSearchPath(String sql, boolean parse) {
         if (db.catalog() == null) {
             CompletableFuture<PolicyService.Database> ready = service.ready(db);
             return new Verdict.Hold(Holds.Reason.ANALYSIS, ready, () -> db.catalog() != null ? statement(sql, parse)
@@ -195,8 +275,8 @@ final class PolicyCheck implements Check {
     }
 
     private Verdict verdict(MessageAnalysis a, Decision d, boolean parse) {
-        if (d instanceof Decision.Allow && parse && a.statements().size() > 1) {
-            d = new Decision.Deny("a prepared statement holds one statement", "protocol");
+        if (parse && a.statements().size() > 1) {
+            return MULTIPLE_COMMANDS; // what the server would answer, and how: it fails where the Parse is
         }
         if (!(d instanceof Decision.Allow allow)) {
             return refuse(d);
@@ -262,14 +342,9 @@ final class PolicyCheck implements Check {
     private String sessionProblem(MessageAnalysis a, Decision.Allow allow) {
         boolean multiple = a.statements().size() > 1;
         for (StatementAnalysis s : a.statements()) {
-            if (s.risks().containsKey(Risk.SEARCH_PATH_CHANGE)) {
-                if (multiple) {
-                    return "search_path can only be changed by a statement of its own";
-                }
-                if (session.transactionStatus() != 'I' || s.detail() != null && s.detail().startsWith("local ")) {
-                    return "pgveil resolves names through the session's search_path and follows changes to it only "
-                            + "outside transaction blocks; change search_path outside a transaction block";
-                }
+            if (multiple && (s.risks().containsKey(Risk.SEARCH_PATH_CHANGE) || s.risks().containsKey(Risk.SETTING_PARAMETER))) {
+                // The statements after it are decided before it runs, so with the search_path it changes.
+                return "search_path can only be changed by a statement of its own";
             }
             if (allow.maxRowsReturned() > 0 && (s.kind() == StatementKind.DECLARE || s.kind() == StatementKind.COPY_TO)) {
                 return "a cap on rows returned (max_rows_returned " + allow.maxRowsReturned() + ") applies; "
@@ -329,7 +404,7 @@ final class PolicyCheck implements Check {
 
     private void refreshContext() {
         Catalog catalog = db.catalog();
-        List<String> path = searchPath != null ? searchPath : db.searchPath();
+        List<String> path = currentSearchPath();
         boolean scs = session.standardConformingStrings();
         if (context == null || context.catalog() != catalog || !context.searchPath().equals(path)
                 || context.standardConformingStrings() != scs) {

@@ -2,7 +2,6 @@ package io.pgveil.proxy.relay;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.pgveil.identity.Identity;
 import io.pgveil.policy.analysis.MessageAnalysis;
 import io.pgveil.proxy.pgwire.BackendMessages;
 import io.pgveil.proxy.pgwire.ClientMessage;
@@ -15,6 +14,7 @@ import io.pgveil.proxy.policy.PolicyService;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.concurrent.CompletableFuture;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,7 +57,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     private static final Verdict.Close TERMINATE = new Verdict.Close(null);
 
     /** What a relay is made for: one session's identity and settings. */
-    public record Setup(String sessionId, Identity identity, String role, String database, String startupSearchPath,
+    public record Setup(String sessionId, SessionIdentity identity, String role, String database, String startupSearchPath,
                         Map<String, String> serverParameters, Clock clock, Duration expiryGrace,
                         boolean letTransactionFinish) {
     }
@@ -70,6 +70,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     private final RelayPort port;
     private final String sessionId;
     private final String who;
+    private final SessionIdentity sessionIdentity;
     private final Map<String, String> parameters;
     private final Exchanges exchanges = new Exchanges();
     private final Statements statements = new Statements();
@@ -79,7 +80,8 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     private boolean standardConformingStrings;
     private String applicationName;
     private boolean streaming = true;
-    private boolean serverSentFatal;
+    /** The FATAL error the server ended the session with, or null. */
+    private PgError serverFatal;
     private boolean closed;
     private long streamedSeen;
 
@@ -99,18 +101,21 @@ public final class Relay implements SessionView, ResultHandler.Answers {
 
     public Relay(RelayPort port, Setup setup, PolicyService policy) {
         this(port, setup, policy == null ? (s, st) -> PolicyCheck.off()
-                : (s, st) -> new PolicyCheck(policy, setup.database(), setup.identity(), setup.role(), setup.startupSearchPath(), s, st));
+                : (s, st) -> new PolicyCheck(policy, setup.database(), setup.identity().identity(), setup.role(),
+                        setup.startupSearchPath(), s, st));
     }
 
     Relay(RelayPort port, Setup setup, PolicyFactory policy) {
         this.port = port;
         this.sessionId = setup.sessionId();
-        this.who = setup.identity().describe();
+        this.who = setup.identity().identity().describe();
+        this.sessionIdentity = setup.identity();
         this.parameters = setup.serverParameters();
         this.standardConformingStrings = !"off".equals(parameters.get("standard_conforming_strings"));
         this.applicationName = parameters.get("application_name");
         this.holds = new Holds(port);
-        this.identity = new IdentityCheck(this, setup.identity(), setup.clock(), setup.expiryGrace(), setup.letTransactionFinish());
+        this.identity = new IdentityCheck(this, setup.identity().identity(), setup.clock(), setup.expiryGrace(),
+                setup.letTransactionFinish());
         this.policy = policy.create(this, statements);
     }
 
@@ -149,7 +154,12 @@ public final class Relay implements SessionView, ResultHandler.Answers {
 
     /** Whether the server sent a FATAL error (the connection cannot be reused). */
     public boolean serverSentFatal() {
-        return serverSentFatal;
+        return serverFatal != null;
+    }
+
+    /** The FATAL error the server ended the session with (pg_terminate_backend, its shutdown), or null. */
+    public PgError serverFatal() {
+        return serverFatal;
     }
 
     public void clientWritable(boolean writable) {
@@ -263,16 +273,16 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         switch (c.type()) {
             case FrontendMessages.QUERY -> {
                 v = identity.query(c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo());
-                return v != Verdict.FORWARD ? v : policy.query(c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo());
+                return v instanceof Verdict.Forward i ? and(i, policy.query(c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo())) : v;
             }
             case FrontendMessages.PARSE -> {
                 v = identity.parse(c.name(), c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo());
-                return v != Verdict.FORWARD ? v : policy.parse(c.name(), c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo());
+                return v instanceof Verdict.Forward i ? and(i, policy.parse(c.name(), c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo())) : v;
             }
             case FrontendMessages.BIND -> {
                 Statements.Prepared p = statements.statement(c.statement());
-                v = identity.bind(c.statement(), p);
-                return v != Verdict.FORWARD ? v : policy.bind(c.statement(), p);
+                v = identity.bind(c.statement(), p, c);
+                return v != Verdict.FORWARD ? v : policy.bind(c.statement(), p, c);
             }
             case FrontendMessages.EXECUTE -> {
                 v = identity.execute(c.name(), portal, c.maxRows());
@@ -297,7 +307,32 @@ public final class Relay implements SessionView, ResultHandler.Answers {
      * nor an Execute of a portal whose rows pgveil already has.
      */
     private static boolean sendsAsIs(ClientMessage c, Verdict.Forward f, Statements.Portal portal) {
-        return !f.handler().holdsCommit() && (portal == null || portal.pendingRows == null);
+        if (f.handler().holdsCommit()) {
+            return false;
+        }
+        return switch (c.type()) {
+            case FrontendMessages.QUERY -> !f.resetsSession();
+            case FrontendMessages.EXECUTE -> portal == null || portal.pendingRows == null && !portal.statement.resetsSession;
+            default -> true;
+        };
+    }
+
+    /** The identity check's forward and the policy check's verdict after it: a session reset stays known. */
+    private static Verdict and(Verdict.Forward identityVerdict, Verdict policyVerdict) {
+        if (!identityVerdict.resetsSession()) {
+            return policyVerdict;
+        }
+        if (policyVerdict instanceof Verdict.Forward f) {
+            return f.resetting();
+        }
+        // a verdict given later keeps what the identity check found now
+        if (policyVerdict instanceof Verdict.Hold h) {
+            return new Verdict.Hold(h.reason(), h.ready(), () -> and(identityVerdict, h.then().get()));
+        }
+        if (policyVerdict instanceof Verdict.Ask a) {
+            return new Verdict.Ask(a.setting(), value -> and(identityVerdict, a.then().apply(value)));
+        }
+        return policyVerdict;
     }
 
     /** What sending {@code c} on changes: the exchange it expects, and what it makes or drops. */
@@ -317,8 +352,10 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             case FrontendMessages.PARSE -> {
                 e = expect(Exchange.Kind.PARSE, Exchange.Origin.CLIENT, f.analysis(), f.decision(), null);
                 if (e != null) {
-                    e.undo = statements.prepare(c.name(), new Statements.Prepared(c.sql(), f.analysis(), f.decision(),
-                            f.policyVersion()));
+                    Statements.Prepared p = new Statements.Prepared(c.sql(), f.analysis(), f.decision(), f.policyVersion());
+                    p.resetsSession = f.resetsSession();
+                    policy.prepared(p);
+                    e.undo = statements.prepare(c.name(), p);
                 }
             }
             case FrontendMessages.BIND -> {
@@ -359,7 +396,12 @@ public final class Relay implements SessionView, ResultHandler.Answers {
 
     /** A delivered message whose verdict is not to send it on as it is. */
     private void act(ClientMessage c, PgMessage m, Verdict v, Statements.Portal portal) {
-        if (v instanceof Verdict.Forward f) {
+        if (v instanceof Verdict.Forward f && (f.resetsSession() && c.type() == FrontendMessages.QUERY
+                || c.type() == FrontendMessages.EXECUTE && portal != null && portal.statement.resetsSession)) {
+            sent(c, f, portal);
+            port.toServer(m.content());
+            restoreIdentity(c.type() == FrontendMessages.QUERY);
+        } else if (v instanceof Verdict.Forward f) {
             if (c.type() == FrontendMessages.QUERY) {
                 runUnderCap(c, m, f);
             } else {
@@ -374,6 +416,9 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             refuse(c, m, r);
         } else if (v instanceof Verdict.Hold h) {
             park(m, h);
+        } else if (v instanceof Verdict.Ask a) {
+            CompletableFuture<String> value = askServer(a.setting());
+            park(m, new Verdict.Hold(Holds.Reason.SETTING, value, () -> a.then().apply(value.join())));
         } else {
             m.release();
             closed = true;
@@ -436,6 +481,79 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             }
         }
         holds.update();
+        port.flushServer();
+    }
+
+    /**
+     * Right after a RESET ALL or DISCARD ALL, before anything the client sends next, the session's role and
+     * identity settings are set again: after a Query by a Query of pgveil's (the server ignores both alike when it
+     * skips), after an Execute by Parse/Bind/Execute/Close of a statement of pgveil's in the same transaction,
+     * which a rollback undoes together with the reset.
+     */
+    private void restoreIdentity(boolean afterQuery) {
+        ByteBufAllocator alloc = port.alloc();
+        if (afterQuery) {
+            Exchange e = expect(Exchange.Kind.QUERY, Exchange.Origin.INJECTED, null, null, null);
+            if (e != null) {
+                e.handler = IdentityRestore.INSTANCE;
+            }
+            port.toServer(FrontendMessages.query(alloc, sessionIdentity.literalSql()));
+            return;
+        }
+        String name = SessionIdentity.NAME;
+        expect(Exchange.Kind.PARSE, Exchange.Origin.INJECTED, null, null, null);
+        expect(Exchange.Kind.BIND, Exchange.Origin.INJECTED, null, null, null);
+        Exchange e = expect(Exchange.Kind.EXECUTE, Exchange.Origin.INJECTED, null, null, null);
+        if (e != null) {
+            e.handler = IdentityRestore.INSTANCE;
+        }
+        expect(Exchange.Kind.CLOSE, Exchange.Origin.INJECTED, null, null, null);
+        expect(Exchange.Kind.CLOSE, Exchange.Origin.INJECTED, null, null, null);
+        port.toServer(sessionIdentity.messages(alloc, name, FrontendMessages.close(alloc, FrontendMessages.TARGET_PORTAL, name),
+                FrontendMessages.close(alloc, FrontendMessages.TARGET_STATEMENT, name)));
+    }
+
+    /**
+     * A setting's value as the server holds it once it has answered everything sent so far: a Flush makes it answer
+     * extended messages still waiting for a Sync; then a Parse/Bind/Execute/Close of pgveil's own reads the value
+     * (in the client's transaction, which it does not change). Null when the server cannot say.
+     */
+    private CompletableFuture<String> askServer(String setting) {
+        CompletableFuture<String> value = new CompletableFuture<>();
+        if (!exchanges.isEmpty()) {
+            port.toServer(FrontendMessages.flush(port.alloc()));
+            port.flushServer();
+        }
+        exchanges.drained().whenComplete((r, e) -> port.runOnLoop(() -> probe(setting, value)));
+        return value;
+    }
+
+    private void probe(String setting, CompletableFuture<String> value) {
+        if (!exchanges.isEmpty()) {
+            askServer(setting).whenComplete((v, e) -> value.complete(v)); // the client's own messages went first
+            return;
+        }
+        if (exchanges.skipping() || exchanges.status() == BackendMessages.FAILED_TRANSACTION) {
+            // The server ignores everything until a Sync, or fails everything until the block ends: the held
+            // statement will not run either, and a failing probe must not make the server skip the client's messages.
+            value.complete(null);
+            return;
+        }
+        ByteBufAllocator alloc = port.alloc();
+        String name = SettingProbe.NAME;
+        expect(Exchange.Kind.PARSE, Exchange.Origin.INJECTED, null, null, null);
+        expect(Exchange.Kind.BIND, Exchange.Origin.INJECTED, null, null, null);
+        Exchange e = expect(Exchange.Kind.EXECUTE, Exchange.Origin.INJECTED, null, null, null);
+        e.handler = new SettingProbe(value);
+        expect(Exchange.Kind.CLOSE, Exchange.Origin.INJECTED, null, null, null);
+        expect(Exchange.Kind.CLOSE, Exchange.Origin.INJECTED, null, null, null);
+        updateStreaming();
+        port.toServer(FrontendMessages.parse(alloc, name, "SELECT pg_catalog.current_setting($1)"));
+        port.toServer(FrontendMessages.bind(alloc, name, name, setting));
+        port.toServer(FrontendMessages.execute(alloc, name, 0));
+        port.toServer(FrontendMessages.close(alloc, FrontendMessages.TARGET_PORTAL, name));
+        port.toServer(FrontendMessages.close(alloc, FrontendMessages.TARGET_STATEMENT, name));
+        port.toServer(FrontendMessages.flush(alloc));
         port.flushServer();
     }
 
@@ -728,6 +846,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         }
         if (status == BackendMessages.IDLE) {
             statements.transactionEnded(h.seq);
+            policy.transactionEnded();
         }
         ended(exchanges.pop());
         return server(true, h, h.injected() ? Framing.DROP : Framing.FORWARD);
@@ -794,8 +913,11 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     }
 
     private void noteError(ByteBuf buf, int index, int length) {
-        if (!serverSentFatal && PgError.parse(buf.slice(index + 5, length - 5)).isFatal()) {
-            serverSentFatal = true;
+        if (serverFatal == null) {
+            PgError e = PgError.parse(buf.slice(index + 5, length - 5));
+            if (e.isFatal()) {
+                serverFatal = e;
+            }
         }
     }
 
@@ -836,6 +958,13 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         } else {
             port.toClient(message);
         }
+    }
+
+    @Override
+    public void endSession(PgError error) {
+        log.warn("session={} for {}: {}", sessionId, who, error.message());
+        closed = true;
+        port.close(error);
     }
 
     @Override

@@ -82,6 +82,9 @@ interface ResultHandler {
          */
         void failInTransaction(Exchange e, PgError error);
 
+        /** Ends the session with {@code error} (pgveil cannot vouch for it any more). */
+        void endSession(PgError error);
+
         /**
          * From now on what goes to the client waits (what this handler writes next included) until {@code until}
          * completes: a result's first row until its audit record is durable, say.

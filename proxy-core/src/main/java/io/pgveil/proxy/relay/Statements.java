@@ -25,10 +25,17 @@ final class Statements {
     /** A prepared statement: its text, its analysis (null with the policy off) and the policy's decision. */
     static final class Prepared {
         final String sql;
-        final MessageAnalysis analysis;
+        /** Its analysis, made again when the search_path it was made under changed (PostgreSQL re-parses it too). */
+        MessageAnalysis analysis;
+        /** The search_path its analysis resolved names through (null: not known, not analysed again). */
+        java.util.List<String> searchPath;
         /** The decision and the policy version it was made under; re-decided after a reload. */
         Decision decision;
         long engineVersion;
+        /** The parameter whose value is a set_config's setting name: 0 none, -1 not looked at yet. */
+        int settingParameter = -1;
+        /** It is a RESET ALL or DISCARD ALL: pgveil sets the identity again after each Execute. */
+        boolean resetsSession;
 
         Prepared(String sql, MessageAnalysis analysis, Decision decision, long engineVersion) {
             this.sql = sql;
@@ -149,6 +156,7 @@ final class Statements {
             Undo undo = switch (s.kind()) {
                 case PREPARE -> prepare(s.detail(), new Prepared(s.text(), only(s.inner() != null ? s.inner() : s), null, -1));
                 case DEALLOCATE -> "all".equalsIgnoreCase(s.detail()) ? deallocateAll() : close(true, s.detail());
+                case DISCARD -> "all".equals(s.detail()) ? discardAll() : null;
                 case DECLARE -> open(new Portal(s.detail(), new Prepared(s.inner() == null ? null : s.inner().text(),
                         only(s.inner() != null ? s.inner() : s), null, -1), true, s.has(Risk.HOLD_CURSOR), seq));
                 case CURSOR -> !"close".equals(s.detail()) ? null : s.cursor() == null ? closeAllCursors() : close(false, s.cursor());
@@ -197,6 +205,18 @@ final class Statements {
         return () -> {
             statements.clear();
             statements.putAll(before);
+        };
+    }
+
+    /** DISCARD ALL: every prepared statement and every portal. */
+    Undo discardAll() {
+        Map<String, Prepared> statementsBefore = new HashMap<>(statements);
+        Map<String, Portal> portalsBefore = new HashMap<>(portals);
+        statements.clear();
+        portals.clear();
+        return () -> {
+            statements.putAll(statementsBefore);
+            portals.putAll(portalsBefore);
         };
     }
 

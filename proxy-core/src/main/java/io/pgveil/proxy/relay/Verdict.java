@@ -11,6 +11,9 @@ sealed interface Verdict {
     /** No objection, and nothing known of the message beyond its bytes. */
     Forward FORWARD = new Forward(null, null, PassThrough.INSTANCE, true, 0);
 
+    /** No objection, and the message resets the session (RESET ALL, DISCARD ALL): pgveil sets its identity again after it. */
+    Forward RESETS_SESSION = new Forward(null, null, PassThrough.INSTANCE, false, 0, true);
+
     /**
      * Send it on.
      *
@@ -23,9 +26,18 @@ sealed interface Verdict {
      *                 dropped, no setting pgveil tracks; such a message flows on inside the run of bytes
      * @param policyVersion the policy version the decision was made under (a prepared statement is decided again
      *                 under a newer one)
+     * @param resetsSession the message resets the session's settings: pgveil sets the identity again right after it
      */
-    record Forward(MessageAnalysis analysis, Decision decision, ResultHandler handler, boolean plain, long policyVersion)
-            implements Verdict {
+    record Forward(MessageAnalysis analysis, Decision decision, ResultHandler handler, boolean plain, long policyVersion,
+                   boolean resetsSession) implements Verdict {
+        Forward(MessageAnalysis analysis, Decision decision, ResultHandler handler, boolean plain, long policyVersion) {
+            this(analysis, decision, handler, plain, policyVersion, false);
+        }
+
+        /** This verdict, for a message that also resets the session. */
+        Forward resetting() {
+            return resetsSession ? this : new Forward(analysis, decision, handler, false, policyVersion, true);
+        }
     }
 
     /**
@@ -40,6 +52,15 @@ sealed interface Verdict {
      * for the verdict. A cancel request for the session fails a held statement with 57014.
      */
     record Hold(Holds.Reason reason, CompletableFuture<?> ready, Supplier<Verdict> then) implements Verdict {
+    }
+
+    /**
+     * Hold it (and everything after it) until the server has answered everything sent before it and pgveil has read
+     * {@code setting}'s current value from the server; then ask {@code then}, on the event loop, for the verdict. The
+     * value is null when the server cannot say (a failed transaction block, or it skips until Sync: then the message
+     * does not run either).
+     */
+    record Ask(String setting, java.util.function.Function<String, Verdict> then) implements Verdict {
     }
 
     /** The message ends the session: Terminate (no error), or a message the protocol does not allow here. */

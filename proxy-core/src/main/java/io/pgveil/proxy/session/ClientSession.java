@@ -27,6 +27,7 @@ import io.pgveil.proxy.pgwire.MessageFilter;
 import io.pgveil.proxy.pgwire.MessageFramer;
 import io.pgveil.proxy.relay.Relay;
 import io.pgveil.proxy.relay.RelayPort;
+import io.pgveil.proxy.relay.SessionIdentity;
 import io.pgveil.proxy.pgwire.PgError;
 import io.pgveil.proxy.pgwire.PgMessage;
 import io.pgveil.proxy.pgwire.PgProtocolException;
@@ -85,9 +86,6 @@ import org.slf4j.LoggerFactory;
 public final class ClientSession extends ChannelInboundHandlerAdapter implements UpstreamListener {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final String SETUP_SQL = "SELECT pg_catalog.set_config('role', $1, false), "
-            + "pg_catalog.set_config('pgveil.subject', $2, false), pg_catalog.set_config('pgveil.groups', $3, false), "
-            + "pg_catalog.set_config('pgveil.issuer', $4, false), pg_catalog.set_config('pgveil.session_id', $5, false)";
 
     private enum State { STARTUP, AUTHENTICATING, CONNECTING, SETUP, READY, CLOSED }
 
@@ -232,7 +230,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
         }
         if (identity != null) {
-            log.info("session={} ended {}", id, identity.describe());
+            PgError byServer = relay == null ? null : relay.serverFatal();
+            log.info("session={} ended {}{}", id, identity.describe(), byServer == null ? ""
+                    : "; the server ended it: " + byServer.sqlState() + " " + byServer.message());
         }
         ctx.fireChannelInactive();
     }
@@ -240,7 +240,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-        if (c instanceof PgProtocolException p) {
+        if (c instanceof PgProtocolException p && p.quiet()) {
+            log.info("session={} closed: {} from {}", id, p.getMessage(), client.remoteAddress());
+            closing = true;
+            ctx.close();
+        } else if (c instanceof PgProtocolException p) {
             log.info("session={} protocol violation from client {}: {}", id, client.remoteAddress(), p.getMessage());
             fatal(p.error());
         } else if (c instanceof SSLException || c instanceof IOException) {
@@ -312,8 +316,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 new MessageFramer("client", limits.maxMessageBytes(), limits.maxMessageBytes())
                         .stream(FrontendMessages.COPY_DATA, true).acceptOnly(FrontendMessages.AFTER_STARTUP));
         if (startup.minorVersion() > 0 || !params.declinedOptions().isEmpty()) {
-            // We speak 3.0: say so, and name the protocol options we do not know; the client carries on with 3.0.
-            ctx.write(BackendMessages.negotiateProtocolVersion(ctx.alloc(), 0, params.declinedOptions()));
+            // We speak 3.0: say so (the newest version, as PostgreSQL sends it: 3.0's full code, not the minor alone),
+            // and name the protocol options we do not know; the client carries on with 3.0.
+            ctx.write(BackendMessages.negotiateProtocolVersion(ctx.alloc(), FrontendMessages.PROTOCOL_3_0,
+                    params.declinedOptions()));
         }
         login = chooseLogin(tls);
         if (login == null) {
@@ -431,26 +437,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         upstream.writeAndFlush(setupMessages());
     }
 
-    /** Parse/Bind/Execute/Sync of {@link #SETUP_SQL}, with the session's role and identity as parameters. */
+    /** The session's identity set on the upstream session: Parse/Bind/Execute, then Sync. */
     private ByteBuf setupMessages() {
-        String role = target.role() == null ? "none" : target.role();
-        ByteBufAllocator alloc = upstream.alloc();
-        return alloc.compositeBuffer(4)
-                .addComponent(true, FrontendMessages.parse(alloc, "", SETUP_SQL))
-                .addComponent(true, FrontendMessages.bind(alloc, "", "", role, identity.subject(),
-                        arrayLiteral(identity.groups()), identity.issuer(), id))
-                .addComponent(true, FrontendMessages.execute(alloc, "", 0))
-                .addComponent(true, FrontendMessages.sync(alloc));
+        return sessionIdentity().messages(upstream.alloc(), "", FrontendMessages.sync(upstream.alloc()));
     }
 
-    /** A PostgreSQL text[] literal, so RLS policies can write {@code = ANY (current_setting('pgveil.groups')::text[])}. */
-    static String arrayLiteral(List<String> items) {
-        StringBuilder sb = new StringBuilder("{");
-        for (int i = 0; i < items.size(); i++) {
-            sb.append(i == 0 ? "" : ",").append('"')
-                    .append(items.get(i).replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
-        }
-        return sb.append('}').toString();
+    private SessionIdentity sessionIdentity() {
+        return new SessionIdentity(target.role(), identity, id);
     }
 
     /** The setup round trip's answers: ParseComplete, BindComplete, a row, CommandComplete, ReadyForQuery. */
@@ -490,7 +483,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         ctx.writeAndFlush(BackendMessages.readyForQuery(ctx.alloc(), BackendMessages.IDLE));
         state = State.READY;
         OidcConfig.SessionExpiryConfig expiry = context.config().auth().oidc().sessionExpiry();
-        relay = new Relay(new Port(), new Relay.Setup(id, identity, role(), upstreamParameters.get("database"),
+        relay = new Relay(new Port(), new Relay.Setup(id, sessionIdentity(), role(), upstreamParameters.get("database"),
                 startupSetting("search_path"), upstreamConnection.parameters(), context.clock(), expiry.grace(),
                 expiry.letTransactionFinish()), context.policy());
         upstream.pipeline().get(MessageFramer.class).filter(relay::serverFilter);
@@ -650,6 +643,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     void onServerException(Throwable cause) {
         Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        if (relay != null && relay.serverSentFatal() && !(c instanceof PgProtocolException)) {
+            // The server ended the session (its FATAL went to the client); the socket error that follows is no news.
+            log.debug("session={} upstream connection closed after the server's FATAL: {}", id, c.toString());
+            upstream.close();
+            ctx.flush();
+            ctx.close();
+            return;
+        }
         log.warn("session={} upstream connection failed: {}", id, c.toString());
         PgError error = c instanceof PgProtocolException p ? p.error()
                 : PgError.fatal(SqlState.CONNECTION_FAILURE, "connection to upstream PostgreSQL at "

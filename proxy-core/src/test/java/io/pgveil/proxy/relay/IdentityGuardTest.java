@@ -1,11 +1,14 @@
 package io.pgveil.proxy.relay;
 
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -19,7 +22,7 @@ class IdentityGuardTest {
     @ValueSource(strings = {
         "SET ROLE postgres", "set role none", "SET SESSION ROLE x", "SET LOCAL ROLE x", "reset role",
         "SET SESSION AUTHORIZATION postgres", "set local session authorization default", "RESET SESSION AUTHORIZATION",
-        "RESET ALL", "DISCARD ALL", "SET \"role\" = x", "SET U&\"\\0072ole\" = x", "SET U&\"!0072ole\" UESCAPE '!' = x",
+        "select 1; RESET ALL", "DISCARD ALL; select 1", "SET \"role\" = x", "SET U&\"\\0072ole\" = x", "SET U&\"!0072ole\" UESCAPE '!' = x",
         "set session_authorization = 'x'", "SET pgveil.subject = 'x'", "set \"pgveil.groups\" to '{}'",
         "reset pgveil.subject", "SET Pgveil . Subject TO 'x'",
         "select set_config('role', 'x', false)", "SELECT pg_catalog.set_config('pgveil.subject', 'x', true)",
@@ -43,5 +46,27 @@ class IdentityGuardTest {
     })
     void everythingElsePasses(String sql) {
         assertNull(check(sql), sql);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"RESET ALL", "reset all;", "DISCARD ALL", "/* pool */ discard all"})
+    void aSessionResetOnItsOwnIsAllowedAndReported(String sql) {
+        IdentityGuard.Finding f = IdentityGuard.inspect(sql, true, false);
+        assertNull(f.refusal(), sql);
+        assertTrue(f.resetsSession(), sql);
+    }
+
+    @Test
+    void aSessionResetInsideAStringIsRefused() {
+        assertNotNull(check("DO $$ BEGIN EXECUTE 'RESET ALL'; END $$"));
+    }
+
+    @Test
+    void aSettingNameFromAParameterIsLeftToBindInAParseOnly() {
+        assertEquals(2, IdentityGuard.inspect("select set_config($2::text, $1, false)", true, true).settingParameter());
+        assertNull(IdentityGuard.inspect("select set_config($1, $2, false)", true, true).refusal());
+        assertNotNull(IdentityGuard.inspect("select set_config($1, $2, false)", true, false).refusal(), "a Query has no parameters");
+        assertNotNull(IdentityGuard.inspect("select set_config($1 || 'x', $2, false)", true, true).refusal());
+        assertNotNull(IdentityGuard.inspect("select set_config($1, 'a', false), set_config($2, 'b', false)", true, true).refusal());
     }
 }

@@ -65,7 +65,7 @@ final class TestPolicy implements Check {
     }
 
     @Override
-    public Verdict bind(String statementName, Statements.Prepared statement) {
+    public Verdict bind(String statementName, Statements.Prepared statement, io.pgveil.proxy.pgwire.ClientMessage bind) {
         return statement == null ? refusal() : Verdict.FORWARD;
     }
 
