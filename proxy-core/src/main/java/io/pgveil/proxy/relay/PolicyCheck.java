@@ -101,8 +101,11 @@ final class PolicyCheck implements Check {
 
     @Override
     public Verdict bind(String statementName, Statements.Prepared statement, io.pgveil.proxy.pgwire.ClientMessage bind) {
-        if (service == null || statement != null) {
+        if (service == null) {
             return Verdict.FORWARD;
+        }
+        if (statement != null) {
+            return statement.analysis == null ? Verdict.FORWARD : boundSetting(statement.analysis, bind);
         }
         return refuse(new Decision.Deny("Bind to " + (statementName.isEmpty() ? "the unnamed statement" : "statement \""
                 + statementName + "\"") + ", which pgveil did not see prepared (or refused)", "protocol"));
@@ -120,9 +123,14 @@ final class PolicyCheck implements Check {
         if (searchPathUncertain) {
             return new Verdict.Ask("search_path", value -> {
                 searchPathIs(value);
-                return execute(portalName, portal, maxRows);
+                return executeKnowingSearchPath(portalName, portal, maxRows);
             });
         }
+        return executeKnowingSearchPath(portalName, portal, maxRows);
+    }
+
+    /** An Execute once the search_path is known (or the server could not say, and the statement will not run). */
+    private Verdict executeKnowingSearchPath(String portalName, Statements.Portal portal, int maxRows) {
         Statements.Prepared p = portal.statement;
         if (p.sql != null && p.searchPath != null && !p.searchPath.equals(currentSearchPath()) && db.catalog() != null) {
             // PostgreSQL parses a prepared statement again when search_path changed since: so does pgveil.
@@ -145,6 +153,30 @@ final class PolicyCheck implements Check {
                 : Verdict.FORWARD;
     }
 
+    /**
+     * A set_config whose setting name is a parameter, decided with the name bound: search_path as the literal
+     * {@code set_config('search_path', ...)} would be (a dangerous function unless a rule allows it). The identity
+     * check has refused identity settings already.
+     */
+    private Verdict boundSetting(MessageAnalysis a, io.pgveil.proxy.pgwire.ClientMessage bind) {
+        if (!a.parsed() || a.statements().isEmpty() || !a.statements().get(0).risks().containsKey(Risk.SETTING_PARAMETER)) {
+            return Verdict.FORWARD;
+        }
+        StatementAnalysis s = a.statements().get(0);
+        String setting = bind.parameter(Integer.parseInt(s.risks().get(Risk.SETTING_PARAMETER).substring(1)) - 1);
+        if (setting == null || !setting.trim().equalsIgnoreCase("search_path")) {
+            return Verdict.FORWARD;
+        }
+        java.util.Map<Risk, String> risks = new java.util.EnumMap<>(Risk.class);
+        risks.putAll(s.risks());
+        risks.merge(Risk.DANGEROUS, "set_config_search_path", (x, y) -> x + "; " + y);
+        risks.put(Risk.SEARCH_PATH_CHANGE, "set_config('search_path', ...) through a parameter");
+        StatementAnalysis bound = new StatementAnalysis(s.kind(), s.text(), s.objects(), s.columns(), s.output(), s.functions(),
+                risks, s.inner(), s.detail(), s.cursor());
+        Decision d = decide(new MessageAnalysis(List.of(bound), null, a.literalSensitive()));
+        return d instanceof Decision.Allow ? Verdict.FORWARD : refuse(d);
+    }
+
     /** A prepared statement analysed again under the session's search_path now, then executed as decided. */
     private Verdict reanalyse(String portalName, Statements.Portal portal, int maxRows) {
         Statements.Prepared p = portal.statement;
@@ -159,7 +191,7 @@ final class PolicyCheck implements Check {
             p.decision = decide(resolved);
             p.engineVersion = service.engine().version();
             p.searchPath = currentSearchPath();
-            return execute(portalName, portal, maxRows);
+            return executeKnowingSearchPath(portalName, portal, maxRows);
         });
     }
 
@@ -390,11 +422,16 @@ final class PolicyCheck implements Check {
                 || s.kind() == StatementKind.CURSOR || s.kind() == StatementKind.COPY_TO;
     }
 
-    /** Statements that change what pgveil must know of the session: search_path, prepared names, cursors, DDL. */
+    /**
+     * Statements that change what pgveil must know of the session: search_path (also by set_config through a
+     * parameter, a session reset, or a transaction's end or rollback to a savepoint), prepared names, cursors, DDL.
+     */
     static boolean sessionEffects(MessageAnalysis a) {
         for (StatementAnalysis s : a.statements()) {
             StatementKind k = s.kind();
-            if (s.risks().containsKey(Risk.SEARCH_PATH_CHANGE) || k == StatementKind.PREPARE || k == StatementKind.DEALLOCATE
+            if (s.risks().containsKey(Risk.SEARCH_PATH_CHANGE) || s.risks().containsKey(Risk.SETTING_PARAMETER)
+                    || s.risks().containsKey(Risk.SESSION_RESET) || k == StatementKind.TRANSACTION
+                    || k == StatementKind.PREPARE || k == StatementKind.DEALLOCATE || k == StatementKind.DISCARD
                     || k == StatementKind.DECLARE || k == StatementKind.CURSOR || DDL.contains(k)) {
                 return true;
             }

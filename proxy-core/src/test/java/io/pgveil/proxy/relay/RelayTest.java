@@ -430,6 +430,63 @@ class RelayTest {
         assertTrue(h.port.readingServer);
     }
 
+    @Test
+    void aStatementIsDecidedOnceTheServerHasSaidWhatItsSearchPathIs() {
+        assertEquals("Q", h.clientSends(query("set search_path = a")));
+        assertEquals("H", h.clientSends(query("select askpath"), query("select 2")),
+                "a Flush for what is in flight, then the statement waits");
+        assertEquals("C Z", h.serverSends(complete("SET"), ready('I')));
+        h.runTasks();
+        assertEquals("P B E C C H", h.serverReceived(), "pgveil reads current_setting('search_path') with its own statement");
+        assertEquals("", h.serverSends(parseComplete(), bindComplete(), rowDescription("current_setting", 0, (short) 0),
+                dataRow("a, public"), complete("SELECT 1"), closeComplete(), closeComplete()), "the client sees none of it");
+        h.runTasks();
+        assertEquals(List.of("search_path a, public"), policy.recorded);
+        assertEquals("Q Q", h.serverReceived(), "then the statement, decided, and the one after it");
+    }
+
+    @Test
+    void inAFailedTransactionBlockTheServerIsNotAskedAndTheStatementGoesOnToFail() {
+        h.clientSends(query("begin"));
+        h.serverSends(complete("BEGIN"), ready('T'));
+        h.clientSends(query("select 1/0"));
+        h.serverSends(error("22012", "division by zero"), ready('E'));
+        assertEquals("", h.clientSends(query("select askpath")));
+        h.runTasks();
+        assertEquals(List.of("search_path null"), policy.recorded, "no probe that would fail and make the server skip");
+        assertEquals("Q", h.serverReceived());
+    }
+
+    @Test
+    void resetAllRunsAndTheIdentityIsSetAgainRightAfterIt() {
+        assertEquals("Q Q Q", h.clientSends(query("RESET ALL"), query("select 1")));
+        String sent = new String(h.lastToServer, java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(sent.indexOf("RESET ALL") < sent.indexOf("set_config('role'"), "the identity's statement follows it");
+        assertTrue(sent.indexOf("set_config('role'") < sent.indexOf("select 1"), "before anything the client sends next");
+        assertEquals("C Z T D C Z", h.serverSends(complete("RESET"), ready('I'),
+                rowDescription("set_config", 0, (short) 0), dataRow("none", "alice", "{}", "static", "test"),
+                complete("SELECT 1"), ready('I'), rowDescription("x", 0, (short) 0), dataRow("1"), complete("SELECT 1"),
+                ready('I')), "the client sees its answers, not pgveil's");
+        assertTrue(h.relay.idle());
+    }
+
+    @Test
+    void discardAllThroughTheExtendedProtocolIsFollowedByTheIdentityInTheSameTransaction() {
+        assertEquals("P B E P B E C C S", h.clientSends(parse("", "DISCARD ALL"), bind("", ""), execute("", 0), sync()));
+        assertEquals("1 2 C Z", h.serverSends(parseComplete(), bindComplete(), complete("DISCARD ALL"), parseComplete(),
+                bindComplete(), dataRow("none", "alice", "{}", "static", "test"), complete("SELECT 1"), closeComplete(),
+                closeComplete(), ready('I')));
+        assertTrue(h.relay.idle());
+    }
+
+    @Test
+    void aFailedIdentityRestoreEndsTheSession() {
+        h.clientSends(query("RESET ALL"));
+        h.serverSends(complete("RESET"), ready('I'), error("42704", "role \"alice\" does not exist"), ready('I'));
+        assertTrue(h.port.closed);
+        assertEquals("28000", h.port.closedWith.sqlState());
+    }
+
     // ---------------------------------------------------------------- identity and protocol
 
     @Test

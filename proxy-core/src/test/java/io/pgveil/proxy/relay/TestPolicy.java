@@ -44,6 +44,12 @@ final class TestPolicy implements Check {
         if (sql.contains("slow") && !analysis.isDone()) {
             return new Verdict.Hold(Holds.Reason.ANALYSIS, analysis, () -> query(sql, buf, from, to));
         }
+        if (sql.contains("askpath") && recorded.stream().noneMatch(r -> r.startsWith("search_path "))) {
+            return new Verdict.Ask("search_path", value -> {
+                recorded.add("search_path " + value);
+                return query(sql, buf, from, to);
+            });
+        }
         MessageAnalysis a = ANALYZER.analyze(sql, CONTEXT);
         if (sql.contains("secret")) {
             return refusal();
