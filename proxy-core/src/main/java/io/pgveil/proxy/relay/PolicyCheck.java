@@ -373,11 +373,15 @@ final class PolicyCheck implements Check {
     /** Allowed statements pgveil still cannot run faithfully, and why. */
     private String sessionProblem(MessageAnalysis a, Decision.Allow allow) {
         boolean multiple = a.statements().size() > 1;
+        boolean pathChanged = false;
         for (StatementAnalysis s : a.statements()) {
-            if (multiple && (s.risks().containsKey(Risk.SEARCH_PATH_CHANGE) || s.risks().containsKey(Risk.SETTING_PARAMETER))) {
-                // The statements after it are decided before it runs, so with the search_path it changes.
-                return "search_path can only be changed by a statement of its own";
+            if (pathChanged && resolvesNames(s)) {
+                // It is decided before the statement that changes search_path runs, so with the search_path before it.
+                return "a statement after a change of search_path in the same message resolves names through it; "
+                        + "send the change as a statement of its own";
             }
+            pathChanged |= s.risks().containsKey(Risk.SEARCH_PATH_CHANGE) || s.risks().containsKey(Risk.SETTING_PARAMETER)
+                    || s.risks().containsKey(Risk.SESSION_RESET);
             if (allow.maxRowsReturned() > 0 && (s.kind() == StatementKind.DECLARE || s.kind() == StatementKind.COPY_TO)) {
                 return "a cap on rows returned (max_rows_returned " + allow.maxRowsReturned() + ") applies; "
                         + (s.kind() == StatementKind.DECLARE ? "cursors are" : "COPY TO is") + " not available under it";
@@ -397,6 +401,13 @@ final class PolicyCheck implements Check {
             }
         }
         return null;
+    }
+
+    /** Whether names in {@code s} are looked up through search_path (tables, functions, prepared or cursor names). */
+    private static boolean resolvesNames(StatementAnalysis s) {
+        return !s.objects().isEmpty() || !s.functions().isEmpty() || s.kind() == StatementKind.EXECUTE
+                || s.kind() == StatementKind.CURSOR || s.kind() == StatementKind.DECLARE || s.kind() == StatementKind.PREPARE
+                || s.kind().statementClass() != null && s.kind() != StatementKind.SELECT && s.kind() != StatementKind.VALUES;
     }
 
     static boolean capped(Decision.Allow allow, MessageAnalysis a) {
