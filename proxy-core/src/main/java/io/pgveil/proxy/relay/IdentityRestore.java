@@ -11,36 +11,11 @@ import io.pgveil.proxy.pgwire.SqlState;
  * the client sees none of it. If it fails because the client's transaction block is aborted, the reset failed
  * too and nothing changed; any other failure leaves a session pgveil cannot vouch for, which it ends.
  */
-final class IdentityRestore implements ResultHandler {
+final class IdentityRestore extends Unseen {
     static final IdentityRestore INSTANCE = new IdentityRestore();
     private static final String IN_FAILED_TRANSACTION = "25P02";
 
     private IdentityRestore() {
-    }
-
-    @Override
-    public boolean seesRows() {
-        return true;
-    }
-
-    @Override
-    public Framing rowDescription(Exchange e, ByteBuf buf, int index, int length) {
-        return Framing.DROP;
-    }
-
-    @Override
-    public Framing dataRow(Exchange e, ByteBuf buf, int index, int length) {
-        return Framing.DROP;
-    }
-
-    @Override
-    public Framing complete(Exchange e, byte type, ByteBuf buf, int index, int length) {
-        return Framing.DROP;
-    }
-
-    @Override
-    public Framing notice(Exchange e, ByteBuf buf, int index, int length) {
-        return Framing.DROP;
     }
 
     @Override

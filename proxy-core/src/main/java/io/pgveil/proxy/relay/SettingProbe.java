@@ -9,7 +9,7 @@ import java.util.concurrent.CompletableFuture;
  * The answer to pgveil's own reading of a setting from the server (current_setting): the value completes
  * {@link #value}; the client sees none of it. An error (a failed transaction block) or a skip completes it with null.
  */
-final class SettingProbe implements ResultHandler {
+final class SettingProbe extends Unseen {
     static final String NAME = "pgveil_setting";
 
     private final CompletableFuture<String> value;
@@ -18,16 +18,6 @@ final class SettingProbe implements ResultHandler {
 
     SettingProbe(CompletableFuture<String> value) {
         this.value = value;
-    }
-
-    @Override
-    public boolean seesRows() {
-        return true;
-    }
-
-    @Override
-    public Framing rowDescription(Exchange e, ByteBuf buf, int index, int length) {
-        return Framing.DROP;
     }
 
     @Override
@@ -42,11 +32,6 @@ final class SettingProbe implements ResultHandler {
     @Override
     public Framing complete(Exchange e, byte type, ByteBuf buf, int index, int length) {
         value.complete(read);
-        return Framing.DROP;
-    }
-
-    @Override
-    public Framing notice(Exchange e, ByteBuf buf, int index, int length) {
         return Framing.DROP;
     }
 
