@@ -232,6 +232,14 @@ final class LexicalClassifier {
                 t.next();
             }
         }
+        // The lock mode: IN <mode> MODE, ACCESS EXCLUSIVE when none is given (as PostgreSQL).
+        StringBuilder mode = new StringBuilder();
+        if (t.accept("in")) {
+            while (!t.done() && !t.peek().is("mode")) {
+                mode.append(mode.length() == 0 ? "" : " ").append(t.next().text());
+            }
+        }
+        b.detail = mode.length() == 0 ? "access exclusive" : mode.toString();
         return b.build();
     }
 

@@ -155,13 +155,25 @@ public final class PolicyEngine {
         }
     }
 
+    /**
+     * LOCK in SHARE mode or stronger blocks every writer (and, ACCESS EXCLUSIVE, every reader): it is ddl, like the
+     * statements that take such locks themselves; the weaker modes stay write.
+     */
+    static boolean strongLock(StatementAnalysis s) {
+        return s.kind() == StatementKind.LOCK && s.detail() != null && switch (s.detail()) {
+            case "access share", "row share", "row exclusive", "share update exclusive" -> false;
+            default -> true;
+        };
+    }
+
     private static List<Requirement> requirements(StatementAnalysis s) {
-        StatementClass kindClass = s.kind().statementClass();
+        boolean strongLock = strongLock(s);
+        StatementClass kindClass = strongLock ? StatementClass.DDL : s.kind().statementClass();
         List<Requirement> out = new ArrayList<>();
         boolean admin = kindClass == StatementClass.ADMIN;
         boolean covered = false;
         for (ObjectAccess o : s.objects()) {
-            StatementClass c = admin ? StatementClass.ADMIN : classOf(o.access());
+            StatementClass c = admin ? StatementClass.ADMIN : strongLock ? StatementClass.DDL : classOf(o.access());
             covered |= c == kindClass;
             out.add(new Requirement(c, o));
         }
