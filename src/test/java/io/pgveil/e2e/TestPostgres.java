@@ -168,6 +168,20 @@ public final class TestPostgres {
         return "jdbc:postgresql://" + host + ":" + port + "/" + database;
     }
 
+    public String superuserName() {
+        return superuser;
+    }
+
+    public String superuserPassword() {
+        return superuserPassword;
+    }
+
+    /** pgveil's upstream as the superuser: a database role that could do anything, so only pgveil stands between. */
+    public io.pgveil.config.UpstreamConfig superuserUpstream() {
+        return new io.pgveil.config.UpstreamConfig(host, port, superuser, io.pgveil.config.Secret.of(superuserPassword),
+                io.pgveil.config.UpstreamTlsMode.PREFER, null, java.time.Duration.ofSeconds(5));
+    }
+
     /** A direct connection (not through pgveil) as the superuser. */
     public Connection superuser(String database) throws SQLException {
         return DriverManager.getConnection(jdbcUrl(database) + "?sslmode=disable", superuser, superuserPassword);

@@ -59,6 +59,10 @@ public record AnalysisContext(List<String> searchPath, String currentRole, boole
                 return new Resolved(r.name(), r);
             }
         }
+        if (SystemCatalogs.sensitiveCatalogName(name)) {
+            // pg_catalog is always there, searched first unless placed later: what an unknown name finds.
+            return new Resolved(new QualifiedName("pg_catalog", name), null);
+        }
         // Unknown: it will be created there, or the server will report that it does not exist.
         return new Resolved(new QualifiedName(creationSchema(), name), null);
     }

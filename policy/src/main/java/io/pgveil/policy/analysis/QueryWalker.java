@@ -495,8 +495,12 @@ final class QueryWalker {
             if (view == null) {
                 throw new Unanalysable("cannot see through view " + r.name());
             }
-            for (ObjectAccess o : view.objects()) {
-                b.object(o.name(), o.access(), o.type());
+            // PostgreSQL's own views decide what they show (pg_roles reads pg_authid but not its passwords): the
+            // view is the object; a user's view is followed to every object it reads.
+            if (!SystemCatalogs.systemSchema(r.name().schema())) {
+                for (ObjectAccess o : view.objects()) {
+                    b.object(o.name(), o.access(), o.type());
+                }
             }
             b.functions.addAll(view.functions());
             viewColumns = new HashMap<>();
@@ -737,6 +741,11 @@ final class QueryWalker {
             }
             if (simple.equals("set_config")) {
                 setConfig(f);
+            }
+            SystemCatalogs.Reach reach = SystemCatalogs.reach(name);
+            if (reach != null) {
+                Catalog.Relation rel = ctx.catalog().relation(reach.relation().schema(), reach.relation().name());
+                b.object(reach.relation(), reach.access(), rel == null ? "table" : rel.typeName());
             }
             Catalog.Function known = ctx.catalog().function(name.schema(), simple);
             if (known != null && known.volatility() == 'v' && !name.schema().equals("pg_catalog")

@@ -149,9 +149,24 @@ public final class SqlAnalyzer {
     }
 
     /**
+     * At {@code OPERATOR(pg_catalog.op)} (how psql and tools spell built-in operators so that no user operator can
+     * stand in), the number of tokens after {@code i} it spans; else 0. It means exactly the built-in {@code op}.
+     */
+    private static int builtInOperator(List<Token> tokens, int i) {
+        if (i + 5 < tokens.size() && tokens.get(i).is("operator") && tokens.get(i + 1).text().equals("(")
+                && tokens.get(i + 2).isIdentifier() && tokens.get(i + 2).text().equals("pg_catalog")
+                && tokens.get(i + 3).text().equals(".") && tokens.get(i + 4).kind() == Token.Kind.OPERATOR
+                && tokens.get(i + 5).text().equals(")")) {
+            return 5;
+        }
+        return 0;
+    }
+
+    /**
      * The statement re-emitted for JSqlParser: tokens separated as in the source, comments gone, quoted
      * identifiers re-quoted, every string constant (of any PostgreSQL spelling) replaced by
-     * {@code 'pgveil_lit_N'} with its decoded value in {@code literals}, and COLLATE clauses dropped.
+     * {@code 'pgveil_lit_N'} with its decoded value in {@code literals}, COLLATE clauses dropped, and
+     * {@code OPERATOR(pg_catalog.op)} written as {@code op}.
      */
     static String canonical(List<Token> tokens, List<String> literals) {
         StringBuilder sb = new StringBuilder();
@@ -168,6 +183,13 @@ public final class SqlAnalyzer {
             }
             if (previousEnd >= 0 && t.start() > previousEnd) {
                 sb.append(' ');
+            }
+            int operator = builtInOperator(tokens, i);
+            if (operator > 0) {
+                sb.append(tokens.get(i + 4).text());
+                i += operator;
+                previousEnd = tokens.get(i).end();
+                continue;
             }
             switch (t.kind()) {
                 case STRING -> {

@@ -12,6 +12,7 @@ import io.pgveil.policy.analysis.QualifiedName;
 import io.pgveil.policy.analysis.Risk;
 import io.pgveil.policy.analysis.StatementAnalysis;
 import io.pgveil.policy.analysis.StatementKind;
+import io.pgveil.policy.analysis.SystemCatalogs;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -32,7 +33,8 @@ import java.util.regex.Pattern;
  *     a matching deny rule ...................... deny            (deny overrides allow, whatever the order)
  *     a matching require_approval rule .......... approval needed
  *     a matching allow rule ..................... allowed, within the rule's column lists
- *     reading pg_catalog / information_schema ... allowed         (the database's own grants apply)
+ *     reading pg_catalog / information_schema ... allowed         (the database's own grants apply), except the
+ *                                                 catalogs holding secrets or data: only a rule naming them
  *     nothing ................................... deny            ("no rule allows ...")
  *   then the guardrails of the allowing rules (the strictest wins): protected objects, real WHERE,
  *   dangerous functions and statements; caps on rows affected and returned travel with the Allow.
@@ -213,10 +215,12 @@ public final class PolicyEngine {
             }
         }
         if (allow == null) {
-            if (req.statementClass == StatementClass.READ && req.object != null && systemCatalog(req.object.name())) {
+            if (req.statementClass == StatementClass.READ && req.object != null && SystemCatalogs.open(req.object.name())) {
                 return null;
             }
-            return new Decision.Deny("no rule allows " + req.describe(), "no rule");
+            String holds = req.object == null ? null : SystemCatalogs.sensitive(req.object.name());
+            return new Decision.Deny("no rule allows " + req.describe() + (holds == null ? ""
+                    : " (it holds " + holds + ": only a rule that names it allows it)"), "no rule");
         }
         if (req.object != null) {
             Set<String> permitted = allow.columnsFor(req.object.name());
@@ -235,10 +239,6 @@ public final class PolicyEngine {
         }
         used.add(allow);
         return null;
-    }
-
-    private static boolean systemCatalog(QualifiedName name) {
-        return "pg_catalog".equals(name.schema()) || "information_schema".equals(name.schema());
     }
 
     // ------------------------------------------------------------------ guardrails
@@ -375,6 +375,8 @@ public final class PolicyEngine {
         final String name;
         final Guardrails guardrails;
         final List<Pattern> on = new ArrayList<>();
+        /** For each glob of {@link #on}: whether its name part names something (is not a bare {@code *}). */
+        final List<Boolean> naming = new ArrayList<>();
         final boolean allObjects;
         final Map<Pattern, Set<String>> columns = new java.util.LinkedHashMap<>();
         final Pattern subject;
@@ -387,6 +389,7 @@ public final class PolicyEngine {
             this.guardrails = inherit(rule.guardrails(), global);
             for (String glob : rule.on()) {
                 on.add(Globs.object(glob));
+                naming.add(!glob.substring(glob.lastIndexOf('.') + 1).replace("*", "").isEmpty());
             }
             allObjects = rule.on().contains("*");
             rule.columns().forEach((glob, cols) -> {
@@ -404,8 +407,10 @@ public final class PolicyEngine {
 
         /** With no rules at all, static users (the break-glass accounts) may do what the guardrails allow. */
         static CompiledRule breakGlass(Guardrails global) {
-            return new CompiledRule(new PolicyConfig.Rule("break-glass (static user, no rules configured)", null,
+            CompiledRule r = new CompiledRule(new PolicyConfig.Rule("break-glass (static user, no rules configured)", null,
                     List.of(StatementClass.values()), null, null, null, null, null, null, null), 0, global);
+            r.naming.replaceAll(n -> true); // the database's grants are the only limit
+            return r;
         }
 
         boolean matches(Identity id, String applicationName) {
@@ -431,17 +436,22 @@ public final class PolicyEngine {
          * reads of {@code internal.*} says nothing about {@code select now()}.
          */
         boolean restricts(ObjectAccess object) {
-            return object == null ? allObjects : covers(object);
+            return object == null ? allObjects : matches(object, false);
         }
 
-        /** Whether this rule's allow applies: to an object its globs match, or to a statement touching none. */
+        /**
+         * Whether this rule's allow applies: to an object its globs match, or to a statement touching none. A
+         * catalog holding secrets or data is covered only by a glob that names it (its name part is not a bare
+         * {@code *}): {@code *} and {@code pg_catalog.*} do not hand out password verifiers.
+         */
         boolean covers(ObjectAccess object) {
-            if (object == null) {
-                return true;
-            }
+            return object == null || matches(object, SystemCatalogs.sensitive(object.name()) != null);
+        }
+
+        private boolean matches(ObjectAccess object, boolean onlyNaming) {
             String name = object.name().toString();
-            for (Pattern p : on) {
-                if (p.matcher(name).matches()) {
+            for (int i = 0; i < on.size(); i++) {
+                if ((!onlyNaming || naming.get(i)) && on.get(i).matcher(name).matches()) {
                     return true;
                 }
             }

@@ -1,0 +1,254 @@
+package io.pgveil.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgveil.config.PolicyConfig;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DatabaseMetaData;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The attacks of issue 11, through real connections, with pgveil logged in upstream as the superuser (a role that
+ * could do anything, so only pgveil stands in the way): an identity allowed to read and write {@code pub.*} and
+ * denied {@code private.*} must not reach what it may not, and the tables are left as they were.
+ */
+class PolicyHardeningTest {
+    static final String POLICY = """
+            rules:
+              - name: agent-work
+                match: {subject: alice}
+                allow: [read, write]
+                on: ["pub.*"]
+              - name: agent-no-private
+                match: {subject: alice}
+                deny: [read, write]
+                on: ["private.*"]
+            """;
+
+    @TempDir
+    static Path dir;
+    static Pgveil pgveil;
+
+    @BeforeAll
+    static void start() throws Exception {
+        try (Connection c = TestPostgres.get().superuser(TestPostgres.DATABASE); Statement s = c.createStatement()) {
+            s.execute("DROP SCHEMA IF EXISTS pub, private CASCADE");
+            s.execute("CREATE SCHEMA pub");
+            s.execute("CREATE SCHEMA private");
+            s.execute("CREATE TABLE pub.notes (id int PRIMARY KEY, note text)");
+            s.execute("INSERT INTO pub.notes SELECT g, 'note ' || g FROM generate_series(1, 20) g");
+            s.execute("CREATE TABLE pub.users (id int PRIMARY KEY, role text, note text)");
+            s.execute("INSERT INTO pub.users SELECT g, 'user', 'n' || g FROM generate_series(1, 40) g");
+            s.execute("CREATE TABLE private.secrets (id int, secret text)");
+            s.execute("INSERT INTO private.secrets VALUES (1, 'hunter2'), (2, 'swordfish')");
+            s.execute("CREATE VIEW pub.short_notes AS SELECT id, left(note, 3) AS note FROM pub.notes");
+            s.execute("CREATE SEQUENCE pub.ticket_numbers");
+            s.execute("CREATE FUNCTION pub.add_one(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 + 1'");
+        }
+        PolicyFile policy = new PolicyFile(dir.resolve("policy.yaml"), POLICY);
+        pgveil = Pgveil.start(c -> c.withUpstream(TestPostgres.get().superuserUpstream())
+                .withPolicy(new PolicyConfig(policy.path(), null, null, null, null)));
+    }
+
+    @AfterAll
+    static void stop() {
+        pgveil.close();
+    }
+
+    static Connection alice(boolean simple) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", Pgveil.USER);
+        p.setProperty("password", Pgveil.PASSWORD);
+        p.setProperty("options", "-c search_path=pub");
+        if (simple) {
+            p.setProperty("preferQueryMode", "simple");
+        }
+        return DriverManager.getConnection(pgveil.jdbcUrl(), p);
+    }
+
+    /** The statement fails with pgveil's 42501 (not the server's), and the message says why. */
+    static SQLException refused(Connection c, String sql, String because) {
+        SQLException e = assertThrows(SQLException.class, () -> {
+            try (Statement s = c.createStatement()) {
+                s.execute(sql);
+            }
+        }, sql);
+        assertEquals("42501", e.getSQLState(), sql + ": " + e.getMessage());
+        assertTrue(e.getMessage().contains("pgveil"), sql + ": " + e.getMessage());
+        assertTrue(e.getMessage().contains(because), sql + ": expected '" + because + "' in: " + e.getMessage());
+        return e;
+    }
+
+    static List<List<String>> rows(Connection c, String sql) throws SQLException {
+        List<List<String>> out = new ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            int n = rs.getMetaData().getColumnCount();
+            while (rs.next()) {
+                List<String> row = new ArrayList<>();
+                for (int i = 1; i <= n; i++) {
+                    row.add(rs.getString(i));
+                }
+                out.add(row);
+            }
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ catalogs holding secrets or data
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void catalogsHoldingSecretsOrDataNeedARuleThatNamesThem(boolean simple) throws Exception {
+        try (Connection c = alice(simple)) {
+            Map<String, String> attempts = Map.ofEntries(
+                    Map.entry("SELECT rolname, rolpassword FROM pg_authid", "password verifiers"),
+                    Map.entry("SELECT passwd FROM pg_shadow", "password verifiers"),
+                    Map.entry("SELECT * FROM pg_catalog.pg_user_mappings", "foreign-server credentials"),
+                    Map.entry("SELECT * FROM pg_statistic", "sampled column values"),
+                    Map.entry("SELECT most_common_vals FROM pg_stats WHERE tablename = 'secrets'", "sampled column values"),
+                    Map.entry("SELECT data FROM pg_largeobject", "large-object data"),
+                    Map.entry("SELECT lo_get(1)", "large-object data"),
+                    Map.entry("SELECT query FROM pg_stat_activity", "other sessions' SQL text"),
+                    Map.entry("SELECT * FROM pg_stat_get_activity(NULL)", "other sessions' SQL text"),
+                    Map.entry("SELECT * FROM pg_hba_file_rules", "authentication configuration"),
+                    Map.entry("SELECT * FROM pg_file_settings", "configuration files"),
+                    Map.entry("SELECT id FROM notes WHERE note IN (SELECT rolname FROM pg_authid)", "password verifiers"));
+            for (Map.Entry<String, String> a : attempts.entrySet()) {
+                refused(c, a.getKey(), a.getValue());
+            }
+            // The catalogs that describe the schema stay open, and so do PostgreSQL's own views over the secret
+            // ones that hide the secret (pg_roles shows no password).
+            assertEquals(List.of(List.of("********")), rows(c, "SELECT rolpassword FROM pg_roles WHERE rolname = current_user"));
+            assertEquals(List.of(List.of("notes"), List.of("users")),
+                    rows(c, "SELECT relname FROM pg_class WHERE relnamespace = 'pub'::regnamespace AND relkind = 'r' ORDER BY 1"));
+            assertEquals(List.of(List.of("3")), rows(c,
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'pub'"));
+        }
+    }
+
+    @Test
+    void aRuleNamingACatalogAllowsIt() throws Exception {
+        String policy = POLICY + """
+                  - name: agent-sees-sessions
+                    match: {subject: alice}
+                    allow: [read]
+                    on: ["pg_catalog.pg_stat_activity"]
+                """;
+        PolicyFile file = new PolicyFile(dir.resolve("naming.yaml"), policy);
+        try (Pgveil p = Pgveil.start(c -> c.withUpstream(TestPostgres.get().superuserUpstream())
+                .withPolicy(new PolicyConfig(file.path(), null, null, null, null)));
+             Connection c = DriverManager.getConnection(p.jdbcUrl(), Pgveil.USER, Pgveil.PASSWORD)) {
+            assertFalse(rows(c, "SELECT pid FROM pg_stat_activity WHERE pid = pg_backend_pid()").isEmpty());
+            refused(c, "SELECT rolpassword FROM pg_authid", "password verifiers");
+        }
+    }
+
+    /** What tools and drivers read to work at all needs no catalog rule: psql's describe commands print as directly. */
+    @Test
+    void psqlDescribeCommandsWorkWithoutCatalogRules() throws Exception {
+        Command.requireInstalled("psql");
+        TestPostgres pg = TestPostgres.get();
+        List<String> commands = List.of("\\d pub.users", "\\d+ pub.notes", "\\dt pub.*", "\\df pub.*", "\\dn pub",
+                "\\dv pub.*", "\\di pub.*", "\\ds pub.*", "\\dT pub.*", "\\dp pub.*", "\\du postgres", "\\dx plpgsql",
+                "\\dconfig work_mem", "\\dD pub.*", "\\sf pub.add_one");
+        List<String> different = new ArrayList<>();
+        for (String command : commands) {
+            Command.Result direct = psql("postgresql://" + pg.superuserName() + "@" + pg.host() + ":" + pg.port() + "/"
+                    + TestPostgres.DATABASE + "?sslmode=disable", command);
+            assertEquals(0, direct.exitCode(), command + ": " + direct.stderr());
+            Command.Result through = psql(pgveil.libpqUrl(Pgveil.USER, Pgveil.PASSWORD), command);
+            if (through.exitCode() != 0 || !direct.stderr().equals(through.stderr()) || !direct.stdout().equals(through.stdout())) {
+                different.add(command + ": " + through.stderr() + through.stdout());
+            }
+        }
+        assertEquals(List.of(), different);
+    }
+
+    private static Command.Result psql(String url, String command) throws Exception {
+        return Command.run(List.of("psql", "-X", "-c", command, url),
+                Map.of("PGTZ", "UTC", "LC_ALL", "C.UTF-8", "PGPASSWORD", TestPostgres.get().superuserPassword()), null, 60);
+    }
+
+    /** pgjdbc's DatabaseMetaData reads the catalog in its own ways; every call answers as it does directly. */
+    @Test
+    void pgjdbcDatabaseMetaDataWorksWithoutCatalogRules() throws Exception {
+        try (Connection c = alice(false); Connection direct = TestPostgres.get().superuser(TestPostgres.DATABASE)) {
+            DatabaseMetaData through = c.getMetaData();
+            DatabaseMetaData base = direct.getMetaData();
+            List<String> different = new ArrayList<>();
+            for (MetaCall call : MetaCall.ALL) {
+                try {
+                    if (!call.rows(base).equals(call.rows(through))) {
+                        different.add(call.name() + " answers differently");
+                    }
+                } catch (SQLException e) {
+                    different.add(call.name() + ": " + e.getMessage());
+                }
+            }
+            assertEquals(List.of(), different);
+            assertTrue(through.getUserName() != null);
+        }
+    }
+
+    /** One DatabaseMetaData call and its result rows as strings. */
+    record MetaCall(String name, MetaQuery query) {
+        interface MetaQuery {
+            ResultSet run(DatabaseMetaData m) throws SQLException;
+        }
+
+        static final List<MetaCall> ALL = List.of(
+                new MetaCall("getTables", m -> m.getTables(null, "pub", "%", null)),
+                new MetaCall("getColumns", m -> m.getColumns(null, "pub", "users", "%")),
+                new MetaCall("getPrimaryKeys", m -> m.getPrimaryKeys(null, "pub", "users")),
+                new MetaCall("getIndexInfo", m -> m.getIndexInfo(null, "pub", "users", false, true)),
+                new MetaCall("getImportedKeys", m -> m.getImportedKeys(null, "pub", "users")),
+                new MetaCall("getExportedKeys", m -> m.getExportedKeys(null, "pub", "users")),
+                new MetaCall("getSchemas", m -> m.getSchemas(null, "pub%")),
+                new MetaCall("getCatalogs", DatabaseMetaData::getCatalogs),
+                new MetaCall("getTableTypes", DatabaseMetaData::getTableTypes),
+                new MetaCall("getFunctions", m -> m.getFunctions(null, "pub", "%")),
+                new MetaCall("getFunctionColumns", m -> m.getFunctionColumns(null, "pub", "add_one", "%")),
+                new MetaCall("getProcedures", m -> m.getProcedures(null, "pub", "%")),
+                new MetaCall("getProcedureColumns", m -> m.getProcedureColumns(null, "pub", "add_one", "%")),
+                new MetaCall("getTablePrivileges", m -> m.getTablePrivileges(null, "pub", "users")),
+                new MetaCall("getColumnPrivileges", m -> m.getColumnPrivileges(null, "pub", "users", "%")),
+                new MetaCall("getBestRowIdentifier", m -> m.getBestRowIdentifier(null, "pub", "users",
+                        DatabaseMetaData.bestRowSession, true)),
+                new MetaCall("getVersionColumns", m -> m.getVersionColumns(null, "pub", "users")),
+                new MetaCall("getUDTs", m -> m.getUDTs(null, "pub", "%", null)),
+                new MetaCall("getTypeInfo", DatabaseMetaData::getTypeInfo),
+                new MetaCall("getClientInfoProperties", DatabaseMetaData::getClientInfoProperties));
+
+        List<List<String>> rows(DatabaseMetaData m) throws SQLException {
+            List<List<String>> out = new ArrayList<>();
+            try (ResultSet rs = query.run(m)) {
+                int n = rs.getMetaData().getColumnCount();
+                while (rs.next()) {
+                    List<String> row = new ArrayList<>();
+                    for (int i = 1; i <= n; i++) {
+                        row.add(rs.getString(i));
+                    }
+                    out.add(row);
+                }
+            }
+            return out;
+        }
+    }
+}
