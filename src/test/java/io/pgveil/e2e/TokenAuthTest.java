@@ -346,18 +346,69 @@ class TokenAuthTest {
     }
 
     @Test
-    void repeatedFailuresFromOneAddressAreRateLimited() throws Exception {
+    void badTokensFromLoopbackNeverLockOutAValidToken() throws Exception {
+        OidcConfig limited = new OidcConfig(List.of(Tokens.issuer(idp)), false, null, null, null,
+                new OidcConfig.FailureLimitConfig(3, Duration.ofMinutes(1), Duration.ofMinutes(1)), null);
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(io.pgveil.proxy.auth.FailureLimiter.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> captured = new ch.qos.logback.core.read.ListAppender<>();
+        captured.start();
+        logger.addAppender(captured);
+        try (Pgveil p = Pgveil.start(c -> Tokens.configure(c, limited))) {
+            // A misbehaving agent: twenty bad tokens (garbage, and a well-formed one signed by a stranger's key).
+            com.nimbusds.jose.jwk.JWK stranger = new com.nimbusds.jose.jwk.gen.RSAKeyGenerator(2048).keyID("stranger").generate();
+            String forged = Tokens.sign(stranger, Tokens.header(stranger).build(), Tokens.validClaims(idp.issuer()).build());
+            for (int i = 0; i < 20; i++) {
+                String bad = i % 2 == 0 ? "not.a.token" : forged;
+                SQLException e = assertThrows(SQLException.class, () -> connect(p, "agent", bad));
+                assertEquals("28000", e.getSQLState());
+                assertTrue(e.getMessage().contains("token authentication failed"), e.getMessage());
+            }
+            // Every other agent behind the same loopback address connects at once.
+            try (Connection c = connect(p, "agent", idp.token("agent-7", List.of("agents")))) {
+                assertEquals(List.of(TestPostgres.AGENT_ROLE), column(c, "select current_user"));
+            }
+            try (Connection c = connect(p, "agent", idp.token("agent-8", List.of("agents")))) {
+                assertEquals(List.of("agent-8"), column(c, "select current_setting('pgveil.subject')"));
+            }
+            io.micrometer.core.instrument.MeterRegistry meters = p.server().meters();
+            assertEquals(20.0, meters.get("pgveil.auth.failures").tag("method", "token").counter().count(), 0.0);
+            assertEquals(1.0, meters.get("pgveil.auth.limits").tag("method", "token").counter().count(), 0.0);
+            assertEquals(17.0, meters.get("pgveil.auth.limited").tag("method", "token").counter().count(), 0.0,
+                    "after the third failure the bad tokens were turned away on the short path");
+            List<String> limits = captured.list.stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                    .filter(m -> m.startsWith("limiting token authentication")).toList();
+            assertEquals(1, limits.size(), "the start of the limit is logged once: " + limits);
+            assertTrue(limits.get(0).contains("tokens that verify still connect"), limits.get(0));
+        } finally {
+            logger.detachAppender(captured);
+        }
+    }
+
+    @Test
+    void aStaticUsersPasswordBruteForceIsBlockedForThatUserOnly() throws Exception {
         OidcConfig limited = new OidcConfig(List.of(Tokens.issuer(idp)), false, null, null, null,
                 new OidcConfig.FailureLimitConfig(3, Duration.ofMinutes(1), Duration.ofMinutes(1)), null);
         try (Pgveil p = Pgveil.start(c -> Tokens.configure(c, limited))) {
             for (int i = 0; i < 3; i++) {
-                SQLException e = assertThrows(SQLException.class, () -> connect(p, "agent", "not.a.token"));
-                assertTrue(e.getMessage().contains("token authentication failed"), e.getMessage());
+                SQLException e = assertThrows(SQLException.class,
+                        () -> p.connect(Pgveil.properties("user", Pgveil.USER, "password", "guess")));
+                assertEquals("28P01", e.getSQLState(), e.getMessage());
             }
-            String good = idp.token("agent-7", List.of("agents"));
-            SQLException blocked = assertThrows(SQLException.class, () -> connect(p, "agent", good));
+            SQLException blocked = assertThrows(SQLException.class,
+                    () -> p.connect(Pgveil.properties("user", Pgveil.USER, "password", Pgveil.PASSWORD)));
             assertEquals("28000", blocked.getSQLState());
             assertTrue(blocked.getMessage().contains("too many failed authentication attempts"), blocked.getMessage());
+            try (Connection c = p.connect(Pgveil.properties("user", Pgveil.BENCH_USER, "password", Pgveil.BENCH_PASSWORD))) {
+                assertEquals(List.of(Pgveil.BENCH_USER), column(c, "select current_setting('pgveil.subject')"),
+                        "another static user from the same address is not affected");
+            }
+            try (Connection c = connect(p, "agent", idp.token("agent-7", List.of("agents")))) {
+                assertEquals(List.of(TestPostgres.AGENT_ROLE), column(c, "select current_user"), "nor are tokens");
+            }
+            io.micrometer.core.instrument.MeterRegistry meters = p.server().meters();
+            assertEquals(3.0, meters.get("pgveil.auth.failures").tag("method", "password").counter().count(), 0.0);
+            assertEquals(1.0, meters.get("pgveil.auth.limited").tag("method", "password").counter().count(), 0.0);
         }
     }
 

@@ -16,7 +16,7 @@ import java.util.List;
  * @param startupUser              what the startup {@code user} parameter must be: ignored, or equal to the
  *                                 identity's user name claim; it never grants anything
  * @param sessionExpiry            what happens to a session when its token expires
- * @param failures                 limits on failed authentications per client address
+ * @param failures                 limits on failed authentications (per address and user for passwords)
  * @param tokenCacheSize           validated tokens remembered (by SHA-256) until they expire
  */
 public record OidcConfig(List<IssuerConfig> issuers, Boolean allowPlaintextOnLoopback, List<String> oauthbearerUsers,
@@ -122,8 +122,11 @@ public record OidcConfig(List<IssuerConfig> issuers, Boolean allowPlaintextOnLoo
     }
 
     /**
-     * After {@code max} failed authentications from one address within {@code window}, further attempts from it
-     * are refused for {@code block} without being checked.
+     * After {@code max} failed authentications within {@code window}, a limit of {@code block}: for static-user
+     * passwords, that user's attempts from that address are refused without being checked; for tokens, the
+     * address's tokens that fail the cheap checks or were refused before are turned away at once, while a token
+     * whose signature and claims verify always connects. Limits never spread from one user, or from bad tokens, to
+     * anyone else behind the same address (in a sidecar, everyone comes from loopback).
      */
     public record FailureLimitConfig(Integer max, Duration window, Duration block) {
         public static final FailureLimitConfig DEFAULT = new FailureLimitConfig(null, null, null);

@@ -138,34 +138,54 @@ public final class TokenValidator {
         return id;
     }
 
+    /**
+     * Why {@code token} fails the checks that need no key and no worker (malformed, unsigned, encrypted, untrusted
+     * issuer, too long), or null when it passes them.
+     */
+    public String quickRejection(String token) {
+        try {
+            signedByTrustedIssuer(token);
+            return null;
+        } catch (TokenRejected e) {
+            return e.getMessage();
+        }
+    }
+
     private Identity check(String token) throws TokenRejected {
-        String hash = sha256(token);
+        SignedJWT signed = signedByTrustedIssuer(token);
+        return issuers.get(issuerOf(signed)).verify(signed, sha256(token));
+    }
+
+    private static String issuerOf(SignedJWT signed) throws TokenRejected {
+        try {
+            return signed.getJWTClaimsSet().getIssuer();
+        } catch (ParseException e) {
+            throw TokenRejected.forGood("malformed claims: " + e.getMessage());
+        }
+    }
+
+    private SignedJWT signedByTrustedIssuer(String token) throws TokenRejected {
         JWT jwt;
         try {
             jwt = JWTParser.parse(token);
         } catch (ParseException e) {
-            throw new TokenRejected("malformed token: " + e.getMessage());
+            throw TokenRejected.forGood("malformed token: " + e.getMessage());
         }
         if (jwt instanceof PlainJWT) {
-            throw new TokenRejected("unsigned token (alg none)");
+            throw TokenRejected.forGood("unsigned token (alg none)");
         }
         if (!(jwt instanceof SignedJWT signed)) {
-            throw new TokenRejected("encrypted tokens are not accepted");
+            throw TokenRejected.forGood("encrypted tokens are not accepted");
         }
-        String iss;
-        try {
-            iss = signed.getJWTClaimsSet().getIssuer();
-        } catch (ParseException e) {
-            throw new TokenRejected("malformed claims: " + e.getMessage());
-        }
+        String iss = issuerOf(signed);
         IssuerVerifier verifier = iss == null ? null : issuers.get(iss);
         if (verifier == null) {
-            throw new TokenRejected("untrusted issuer " + (iss == null ? "(none)" : "'" + iss + "'"));
+            throw TokenRejected.forGood("untrusted issuer " + (iss == null ? "(none)" : "'" + iss + "'"));
         }
         if (token.length() > verifier.config.maxTokenBytes()) {
-            throw new TokenRejected("token longer than max_token_bytes");
+            throw TokenRejected.forGood("token longer than max_token_bytes");
         }
-        return verifier.verify(signed, hash);
+        return signed;
     }
 
     /** Rejects tokens over the largest configured size before they are even parsed. */
@@ -243,14 +263,16 @@ public final class TokenValidator {
                             + "; refetching it is rate-limited or the issuer is unreachable");
                 }
                 String message = e.getMessage() == null ? e.toString() : e.getMessage();
-                throw new TokenRejected(message.startsWith("Signed JWT rejected") ? message + key : message);
+                // A token not valid yet (nbf) may become valid; every other rejection of the processor is for good.
+                throw new TokenRejected(message.startsWith("Signed JWT rejected") ? message + key : message,
+                        !message.contains("before use time"));
             }
             Instant now = clock.instant();
             if (claims.getIssueTime() != null && claims.getIssueTime().toInstant().isAfter(now.plus(config.leeway()))) {
                 throw new TokenRejected("JWT issued in the future (iat)");
             }
             if (claims.getExpirationTime() == null) {
-                throw new TokenRejected("JWT without exp");
+                throw TokenRejected.forGood("JWT without exp");
             }
             return identity(claims, hash);
         }
@@ -334,7 +356,7 @@ public final class TokenValidator {
             OidcConfig.ClaimsConfig paths = config.claims();
             String subject = text(claims, paths.subject());
             if (subject == null || subject.isBlank()) {
-                throw new TokenRejected("no subject in claim '" + paths.subject() + "'");
+                throw TokenRejected.forGood("no subject in claim '" + paths.subject() + "'");
             }
             Set<String> groups = new LinkedHashSet<>();
             for (String path : paths.groups()) {

@@ -1,5 +1,7 @@
 package io.pgveil.proxy.server;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -51,11 +53,14 @@ public final class ProxyServer implements AutoCloseable {
     private final UpstreamPool pool;
     private final ExecutorService authWorkers;
     private final PolicyService policy;
+    private final MeterRegistry meters;
     private volatile boolean stopped;
 
     private ProxyServer(PgveilConfig config, EventLoopGroup acceptor, EventLoopGroup workers, SessionRegistry sessions,
-                        Channel listener, UpstreamPool pool, ExecutorService authWorkers, PolicyService policy) {
+                        Channel listener, UpstreamPool pool, ExecutorService authWorkers, PolicyService policy,
+                        MeterRegistry meters) {
         this.config = config;
+        this.meters = meters;
         this.acceptor = acceptor;
         this.workers = workers;
         this.sessions = sessions;
@@ -63,6 +68,11 @@ public final class ProxyServer implements AutoCloseable {
         this.pool = pool;
         this.authWorkers = authWorkers;
         this.policy = policy;
+    }
+
+    /** pgveil's counters (authentication failures and limits, statements refused as unaccounted, ...). */
+    public MeterRegistry meters() {
+        return meters;
     }
 
     /** Re-reads the policy (SIGHUP); false when there is none or the new one is invalid (the old one stays). */
@@ -99,7 +109,8 @@ public final class ProxyServer implements AutoCloseable {
         SslContext clientTls = config.tls() == null ? null : ClientTls.serverContext(config.tls());
         PolicyService policy = config.policy().enabled() ? new PolicyService(config.policy(), configFile, config.upstream()) : null;
         ExecutorService authWorkers = authWorkers();
-        SessionContext context = SessionContext.create(config, transport, clientTls, authWorkers, policy);
+        MeterRegistry meters = new SimpleMeterRegistry();
+        SessionContext context = SessionContext.create(config, transport, clientTls, authWorkers, policy, meters);
         int threads = config.listen().threads() > 0 ? config.listen().threads() : Runtime.getRuntime().availableProcessors();
         EventLoopGroup acceptor = transport.newGroup(1);
         EventLoopGroup workers = transport.newGroup(threads);
@@ -125,7 +136,7 @@ public final class ProxyServer implements AutoCloseable {
                     })
                     .bind(config.listen().host(), config.listen().port()).sync().channel();
             ProxyServer server = new ProxyServer(config, acceptor, workers, context.sessions(), listener, context.pool(),
-                    authWorkers, policy);
+                    authWorkers, policy, meters);
             log.info("pgveil listening on {} ({} transport, {} event loops), forwarding to {} (tls: {})",
                     server.address(), transport.name(), threads, config.upstream().address(),
                     config.upstream().tls().name().toLowerCase().replace('_', '-'));

@@ -19,6 +19,7 @@ import io.pgveil.config.LimitsConfig;
 import io.pgveil.config.OidcConfig;
 import io.pgveil.config.StaticUser;
 import io.pgveil.identity.Identity;
+import io.pgveil.proxy.auth.FailureLimiter;
 import io.pgveil.proxy.auth.RoleMapper;
 import io.pgveil.proxy.auth.TokenValidator;
 import io.pgveil.proxy.pgwire.BackendMessages;
@@ -300,11 +301,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             fatal(PgError.fatal(SqlState.INVALID_AUTHORIZATION, "no PostgreSQL user name specified in startup packet"));
             return;
         }
-        if (context.failures().isBlocked(clientAddress())) {
-            log.warn("session={} refused: too many failed authentications from {}", id, clientAddress());
-            fatal(PgError.fatal(SqlState.INVALID_AUTHORIZATION, "too many failed authentication attempts; try again later"));
-            return;
-        }
         StartupParameters.Result params = StartupParameters.filter(startup.parameters(), user);
         if (params.refusal() != null) {
             fatal(params.refusal());
@@ -335,6 +331,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 .filter(u -> u.name().equals(user)).findFirst().orElse(null);
         TokenValidator tokens = context.tokens();
         if (staticUser != null || tokens == null) {
+            if (context.failures().isLimited(FailureLimiter.Method.PASSWORD, clientAddress(), user)) {
+                context.failures().turnedAway(FailureLimiter.Method.PASSWORD);
+                log.debug("session={} turned away: too many failed password authentications for user={} from {}", id, user,
+                        clientAddress());
+                fatal(PgError.fatal(SqlState.INVALID_AUTHORIZATION, "too many failed authentication attempts; try again later"));
+                return null;
+            }
             Identity who = staticUser == null ? null : Identity.staticUser(user, staticUser.groups());
             return new ScramLogin(context.staticUsers().begin(user, channelBinding()), user, who);
         }
@@ -347,7 +350,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         boolean sasl = oidc.oauthbearerUsers().contains(user);
         String discovery = TokenValidator.discoveryUri(oidc.issuers().get(0).issuer()).toString();
-        return new TokenLogin(tokens, user, sasl, discovery);
+        return new TokenLogin(tokens, user, sasl, discovery, context.failures(),
+                context.failures().isLimited(FailureLimiter.Method.TOKEN, clientAddress(), user));
     }
 
     private void onPasswordMessage(Object msg) {
@@ -360,6 +364,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (step instanceof Login.Step.Reply reply) {
             ctx.writeAndFlush(reply.message());
         } else if (step instanceof Login.Step.Failed failed) {
+            if (failed.turnedAway()) {
+                context.failures().recordFailure(login.limiterMethod(), clientAddress(), user);
+                log.debug("session={} {} authentication failed for user={} from {}: {}", id, login.method(), user,
+                        client.remoteAddress(), failed.reason());
+                fatal(failed.error());
+                return;
+            }
             authenticationFailed(failed.error(), failed.reason());
         } else if (step instanceof Login.Step.Decided decided) {
             if (decided.before() != null) {
@@ -381,8 +392,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
     }
 
+    /** A password or token that did not verify: counted by the failure limiter. */
     private void authenticationFailed(PgError error, String reason) {
-        context.failures().recordFailure(clientAddress());
+        context.failures().recordFailure(login.limiterMethod(), clientAddress(), user);
+        refuseLogin(error, reason);
+    }
+
+    /** A login refused although its password or token verified (no role mapped, another user name): not a guess. */
+    private void refuseLogin(PgError error, String reason) {
         log.warn("session={} {} authentication failed for user={} from {}: {}", id, login.method(), user,
                 client.remoteAddress(), reason);
         fatal(error);
@@ -392,18 +409,18 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         OidcConfig oidc = context.config().auth().oidc();
         if (who.kind() == Identity.Kind.TOKEN && oidc.startupUser() == OidcConfig.StartupUser.MUST_MATCH
                 && !user.equals(who.username())) {
-            authenticationFailed(TokenLogin.failure(user), "startup user '" + user + "' does not match the token's user name '"
+            refuseLogin(TokenLogin.failure(user), "startup user '" + user + "' does not match the token's user name '"
                     + who.username() + "' (" + who.describe() + ", token_sha256=" + who.tokenHash() + ")");
             return;
         }
         RoleMapper.Target mapped = context.roles().map(who).orElse(null);
         if (mapped == null) {
-            authenticationFailed(PgError.fatal(SqlState.INVALID_AUTHORIZATION,
+            refuseLogin(PgError.fatal(SqlState.INVALID_AUTHORIZATION,
                     "no role is mapped for this identity; ask an administrator to add a rule to roles"),
                     "no rule in roles matches " + who.describe() + " groups=" + who.groups());
             return;
         }
-        context.failures().recordSuccess(clientAddress());
+        context.failures().recordSuccess(login.limiterMethod(), clientAddress(), user);
         identity = who;
         target = mapped;
         ctx.writeAndFlush(BackendMessages.authenticationOk(ctx.alloc()));

@@ -3,6 +3,7 @@ package io.pgveil.proxy.session;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.pgveil.identity.Identity;
+import io.pgveil.proxy.auth.FailureLimiter;
 import io.pgveil.proxy.pgwire.PgError;
 import java.util.concurrent.CompletableFuture;
 
@@ -22,8 +23,14 @@ abstract class Login {
         record Decided(CompletableFuture<Identity> identity, ByteBuf before) implements Step {
         }
 
-        /** Authentication failed: {@code error} for the client, {@code reason} for the log only. */
-        record Failed(PgError error, String reason) implements Step {
+        /**
+         * Authentication failed: {@code error} for the client, {@code reason} for the log only; {@code turnedAway}
+         * when the failure limiter refused it without the full check (logged at debug only: the limit's start was logged).
+         */
+        record Failed(PgError error, String reason, boolean turnedAway) implements Step {
+            Failed(PgError error, String reason) {
+                this(error, reason, false);
+            }
         }
     }
 
@@ -35,4 +42,7 @@ abstract class Login {
 
     /** How this login is named in logs: "scram", "password token", "oauthbearer". */
     abstract String method();
+
+    /** Which of the failure limiter's counts this login's failures go to. */
+    abstract FailureLimiter.Method limiterMethod();
 }

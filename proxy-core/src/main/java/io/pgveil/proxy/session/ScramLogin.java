@@ -3,6 +3,7 @@ package io.pgveil.proxy.session;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.pgveil.identity.Identity;
+import io.pgveil.proxy.auth.FailureLimiter;
 import io.pgveil.proxy.auth.ScramFailure;
 import io.pgveil.proxy.auth.ScramServerExchange;
 import io.pgveil.proxy.pgwire.BackendMessages;
@@ -52,5 +53,10 @@ final class ScramLogin extends Login {
     @Override
     String method() {
         return "scram";
+    }
+
+    @Override
+    FailureLimiter.Method limiterMethod() {
+        return FailureLimiter.Method.PASSWORD;
     }
 }

@@ -2,6 +2,7 @@ package io.pgveil.proxy.session;
 
 import io.pgveil.proxy.policy.PolicyService;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.handler.ssl.SslContext;
 import io.pgveil.config.PgveilConfig;
 import io.pgveil.proxy.auth.FailureLimiter;
@@ -21,19 +22,23 @@ import javax.net.ssl.SSLException;
  * @param clientTls the TLS context offered to clients, or null when {@code tls:} is not configured
  * @param tokens    the token validator, or null when no OIDC issuer is configured
  * @param policy    the policy every statement is decided against, or null when {@code policy.enabled} is false
+ * @param meters    where pgveil's counters live (the admin server will publish them)
  */
 public record SessionContext(PgveilConfig config, StaticUsers staticUsers, TokenValidator tokens, FailureLimiter failures,
                              RoleMapper roles, UpstreamConnector connector, UpstreamPool pool, CancelRegistry cancels,
-                             SessionRegistry sessions, SslContext clientTls, Clock clock, PolicyService policy) {
+                             SessionRegistry sessions, SslContext clientTls, Clock clock, PolicyService policy,
+                             MeterRegistry meters) {
 
     /** Everything sessions need, built from the configuration; token checks run on {@code authWorkers}. */
     public static SessionContext create(PgveilConfig config, Transport transport, SslContext clientTls,
-                                        Executor authWorkers, PolicyService policy) throws SSLException {
+                                        Executor authWorkers, PolicyService policy, MeterRegistry meters)
+            throws SSLException {
         Clock clock = Clock.systemUTC();
         return new SessionContext(config, StaticUsers.from(config.auth().staticUsers()),
                 config.auth().oidc().enabled() ? new TokenValidator(config.auth().oidc(), authWorkers, clock) : null,
-                new FailureLimiter(config.auth().oidc().failures(), System::nanoTime), new RoleMapper(config.roles()),
+                new FailureLimiter(config.auth().oidc().failures(), System::nanoTime, meters), new RoleMapper(config.roles()),
                 new UpstreamConnector(config.upstream(), transport, config.limits().maxMessageBytes()),
-                new UpstreamPool(config.upstream()), new CancelRegistry(), new SessionRegistry(), clientTls, clock, policy);
+                new UpstreamPool(config.upstream()), new CancelRegistry(), new SessionRegistry(), clientTls, clock, policy,
+                meters);
     }
 }

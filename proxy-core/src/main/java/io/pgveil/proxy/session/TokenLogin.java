@@ -2,6 +2,7 @@ package io.pgveil.proxy.session;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.pgveil.proxy.auth.FailureLimiter;
 import io.pgveil.proxy.auth.ScramFailure;
 import io.pgveil.proxy.auth.TokenRejected;
 import io.pgveil.proxy.auth.TokenValidator;
@@ -27,6 +28,8 @@ final class TokenLogin extends Login {
     static final String OAUTHBEARER = "OAUTHBEARER";
 
     private final TokenValidator validator;
+    private final FailureLimiter limiter;
+    private final boolean limited;
     private final String user;
     private final boolean sasl;
     private final String discoveryUrl;
@@ -35,9 +38,14 @@ final class TokenLogin extends Login {
     /**
      * @param sasl         true for SASL OAUTHBEARER, false for a cleartext password
      * @param discoveryUrl the issuer discovery URL offered to OAUTHBEARER clients that have no token yet
+     * @param limited      whether the client's address is over the failure limit for tokens: its tokens then take the
+     *                     limiter's short path (see {@link FailureLimiter}); a token that verifies connects all the same
      */
-    TokenLogin(TokenValidator validator, String user, boolean sasl, String discoveryUrl) {
+    TokenLogin(TokenValidator validator, String user, boolean sasl, String discoveryUrl, FailureLimiter limiter,
+               boolean limited) {
         this.validator = validator;
+        this.limiter = limiter;
+        this.limited = limited;
         this.user = user;
         this.sasl = sasl;
         this.discoveryUrl = discoveryUrl;
@@ -81,10 +89,25 @@ final class TokenLogin extends Login {
         if (validator.tooLong(token)) {
             return failed("token longer than max_token_bytes (" + token.length() + " bytes), token_sha256=" + hash);
         }
+        if (limited && validator.cached(token).isEmpty()) {
+            String quick = limiter.refusedRecently(hash) ? "refused before" : validator.quickRejection(token);
+            if (quick != null) {
+                limiter.turnedAway(FailureLimiter.Method.TOKEN);
+                return new Step.Failed(failure(user), "turned away by the failure limiter: " + quick + ", token_sha256="
+                        + hash, true);
+            }
+        }
         // The log names the token by its hash, never by its value.
         return new Step.Decided(validator.validate(token).handle((identity, error) -> {
             if (error != null) {
-                throw new java.util.concurrent.CompletionException(new TokenRejected(reason(error) + ", token_sha256=" + hash));
+                Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                        ? error.getCause() : error;
+                boolean definitive = cause instanceof TokenRejected r && r.definitive();
+                if (definitive) {
+                    limiter.rememberRefusedToken(hash);
+                }
+                throw new java.util.concurrent.CompletionException(new TokenRejected(reason(error) + ", token_sha256=" + hash,
+                        definitive));
             }
             return identity;
         }), null);
@@ -137,5 +160,10 @@ final class TokenLogin extends Login {
     @Override
     String method() {
         return sasl ? "oauthbearer" : "password token";
+    }
+
+    @Override
+    FailureLimiter.Method limiterMethod() {
+        return FailureLimiter.Method.TOKEN;
     }
 }

@@ -33,7 +33,8 @@ class ClientSessionTest {
         PgveilConfig config = new PgveilConfig(ListenConfig.DEFAULT,
                 new UpstreamConfig("127.0.0.1", 1, "app", Secret.of(""), null, null, null), null,
                 new AuthConfig(List.of(new StaticUser("alice", Secret.of("pw")))), LimitsConfig.DEFAULT);
-        SessionContext context = SessionContext.create(config, Transport.nio(), null, Runnable::run, null);
+        SessionContext context = SessionContext.create(config, Transport.nio(), null, Runnable::run, null,
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
         channel = new EmbeddedChannel(new StartupDecoder(), new ClientSession(context));
     }
 
