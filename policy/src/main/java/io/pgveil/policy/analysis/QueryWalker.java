@@ -74,6 +74,8 @@ final class QueryWalker {
     private final List<String> literals;
     /** Analyses a view's definition (for lineage through views). */
     private final Function<Catalog.Relation, StatementAnalysis> viewAnalyser;
+    /** Every model node the walk accounted for, for the {@link Witness} to compare with what the statement holds. */
+    private final Set<Object> accounted = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     QueryWalker(AnalysisContext ctx, AnalysisBuilder b, List<String> literals,
                 Function<Catalog.Relation, StatementAnalysis> viewAnalyser) {
@@ -81,6 +83,19 @@ final class QueryWalker {
         this.b = b;
         this.literals = literals;
         this.viewAnalyser = viewAnalyser;
+    }
+
+    /** The nodes (table and column references, function calls, subqueries, statements) the walk accounted for. */
+    Set<Object> accounted() {
+        return accounted;
+    }
+
+    /** Marks a node as accounted for: an object access, a CTE or alias, or a known non-object. */
+    private <T> T seen(T node) {
+        if (node != null) {
+            accounted.add(node);
+        }
+        return node;
     }
 
     /** The value of a string literal (placeholders stand for the decoded originals). */
@@ -140,6 +155,7 @@ final class QueryWalker {
     // ------------------------------------------------------------------ statements
 
     void statement(Statement st) throws Unanalysable {
+        seen(st);
         if (st instanceof Select s) {
             b.kind = s instanceof Values ? StatementKind.VALUES : StatementKind.SELECT;
             b.output = select(s, null, Usage.OUTPUT);
@@ -170,12 +186,13 @@ final class QueryWalker {
             List<String> columnNames = new ArrayList<>();
             if (w.getWithItemList() != null) {
                 for (SelectItem<?> item : w.getWithItemList()) {
+                    seen(item.getExpression()); // a name the CTE gives its column
                     columnNames.add(unquote(item.toString()));
                 }
             }
             scope.ctes.put(name, List.of()); // visible to a recursive reference, with no known columns yet
             List<OutputColumn> outputs;
-            Object body = w.getParenthesedStatement();
+            Object body = seen(w.getParenthesedStatement());
             if (body instanceof net.sf.jsqlparser.statement.insert.ParenthesedInsert pi) {
                 b.risk(Risk.DML_IN_CTE, "INSERT in WITH " + name);
                 outputs = insert(pi.getInsert(), scope);
@@ -208,6 +225,7 @@ final class QueryWalker {
     }
 
     private List<OutputColumn> select(Select s, Scope parent, Usage usage) throws Unanalysable {
+        seen(s);
         Scope scope = withItems(s.getWithItemsList(), parent);
         List<OutputColumn> out;
         if (s instanceof PlainSelect p) {
@@ -232,7 +250,27 @@ final class QueryWalker {
             throw new Unanalysable("unsupported query form " + s.getClass().getSimpleName());
         }
         orderBy(s.getOrderByElements(), scope, out);
+        limits(s, scope);
         return out;
+    }
+
+    /** LIMIT, OFFSET and FETCH: expressions like any other (a subquery there reads what it reads). */
+    private void limits(Select s, Scope scope) throws Unanalysable {
+        if (s.getLimit() != null) {
+            expression(s.getLimit().getRowCount(), scope, Usage.OTHER);
+            expression(s.getLimit().getOffset(), scope, Usage.OTHER);
+            if (s.getLimit().getByExpressions() != null) {
+                for (Expression e : s.getLimit().getByExpressions()) {
+                    expression(e, scope, Usage.OTHER);
+                }
+            }
+        }
+        if (s.getOffset() != null) {
+            expression(s.getOffset().getOffset(), scope, Usage.OTHER);
+        }
+        if (s.getFetch() != null) {
+            expression(s.getFetch().getExpression(), scope, Usage.OTHER);
+        }
     }
 
     private static List<OutputColumn> merge(List<OutputColumn> a, List<OutputColumn> c) {
@@ -310,7 +348,7 @@ final class QueryWalker {
                 continue;
             }
             if (e instanceof AllTableColumns atc) {
-                Source src = find(scope, qualifier(atc.getTable()));
+                Source src = find(scope, qualifier(seen(atc.getTable())));
                 if (src == null) {
                     throw new Unanalysable("unknown table " + atc.getTable() + " in " + atc);
                 }
@@ -335,6 +373,7 @@ final class QueryWalker {
         if (p.getIntoTables() != null && !p.getIntoTables().isEmpty()) {
             b.risk(Risk.SELECT_INTO, "SELECT ... INTO creates a table");
             for (Table t : p.getIntoTables()) {
+                seen(t);
                 QualifiedName created = new QualifiedName(t.getSchemaName() != null ? unquote(t.getSchemaName())
                         : ctx.creationSchema(), unquote(t.getName()));
                 b.object(created, Access.CREATE, "table");
@@ -350,16 +389,10 @@ final class QueryWalker {
         return out;
     }
 
+    /** A named window: its PARTITION BY, ORDER BY and frame offsets. */
     private void visitWindow(net.sf.jsqlparser.expression.WindowDefinition w, Scope scope) throws Unanalysable {
-        if (w.getPartitionExpressionList() != null) {
-            for (Object e : w.getPartitionExpressionList()) {
-                expression((Expression) e, scope, Usage.WINDOW);
-            }
-        }
-        if (w.getOrderByElements() != null) {
-            for (OrderByElement o : w.getOrderByElements()) {
-                expression(o.getExpression(), scope, Usage.WINDOW);
-            }
+        for (Expression e : w.getAllExpressions()) {
+            expression(e, scope, Usage.WINDOW);
         }
     }
 
@@ -371,6 +404,7 @@ final class QueryWalker {
             Expression e = o.getExpression();
             if (e instanceof LongValue || e instanceof Column c && c.getTable() == null
                     && scope.outputAliases.containsKey(unquote(c.getColumnName()))) {
+                seen(e);
                 continue; // an output column's position or alias: already accounted for
             }
             expression(e, scope, Usage.ORDER_BY);
@@ -437,6 +471,7 @@ final class QueryWalker {
             }
             if (j.getUsingColumns() != null) {
                 for (Column c : j.getUsingColumns()) {
+                    seen(c);
                     for (Source src : scope.byName.values()) {
                         List<String> names = src.columnNames();
                         if (names == null || names.contains(unquote(c.getColumnName()))) {
@@ -453,25 +488,38 @@ final class QueryWalker {
             Source src = tableSource(t, scope);
             scope.add(src);
         } else if (item instanceof ParenthesedSelect ps) {
+            seen(ps);
             List<OutputColumn> out = select(ps.getSelect(), scope, Usage.OUTPUT);
             String alias = alias(ps.getAlias(), "subquery");
             scope.add(new Source(alias, null, null, rename(out, aliasColumns(ps.getAlias())), null));
         } else if (item instanceof TableFunction tf) {
-            Flow f = expression(tf.getFunction(), scope, Usage.OTHER);
-            String alias = alias(tf.getAlias(), tf.getFunction().getName().toLowerCase(Locale.ROOT));
+            seen(tf);
+            // f(...), or ROWS FROM (f(...), g(...))
+            List<net.sf.jsqlparser.expression.Function> functions = tf.getFunction() != null ? List.of(tf.getFunction())
+                    : tf.getRowsFromFunctions() != null ? new ArrayList<>(tf.getRowsFromFunctions()) : List.of();
+            if (functions.isEmpty()) {
+                throw new Unanalysable("unsupported FROM item " + item);
+            }
+            Set<ColumnRef> sources = new HashSet<>();
+            for (net.sf.jsqlparser.expression.Function fn : functions) {
+                sources.addAll(expression(fn, scope, Usage.OTHER).sources());
+            }
+            String first = functions.get(0).getName();
+            String alias = alias(tf.getAlias(), first == null ? "rows_from" : first.toLowerCase(Locale.ROOT));
             List<String> names = aliasColumns(tf.getAlias());
             List<OutputColumn> out = new ArrayList<>();
             if (names.isEmpty()) {
                 names = List.of(alias);
             }
             for (String n : names) {
-                out.add(new OutputColumn(n, f.sources(), false));
+                out.add(new OutputColumn(n, sources, false));
             }
             scope.add(new Source(alias, null, null, out, null));
         } else if (item instanceof ParenthesedFromItem pf) {
             fromItem(pf.getFromItem(), scope);
             joins(pf.getJoins(), scope);
         } else if (item instanceof Values v) {
+            seen(v);
             List<OutputColumn> out = values(v, scope, Usage.OTHER);
             scope.add(new Source(alias(v.getAlias(), "values"), null, null, rename(out, aliasColumns(v.getAlias())), null));
         } else {
@@ -480,6 +528,7 @@ final class QueryWalker {
     }
 
     private Source tableSource(Table t, Scope scope) throws Unanalysable {
+        seen(t);
         String name = unquote(t.getName());
         String alias = alias(t.getAlias(), name);
         if (t.getSchemaName() == null && scope.ctes.containsKey(name)) {
@@ -599,7 +648,7 @@ final class QueryWalker {
 
     private Flow column(Column c, Scope scope) {
         String name = unquote(c.getColumnName());
-        Table table = c.getTable();
+        Table table = seen(c.getTable()); // the column's qualifier
         if (table != null && table.getName() != null) {
             Source src = find(scope, qualifier(table));
             if (src != null) {
@@ -698,16 +747,36 @@ final class QueryWalker {
 
         @Override
         public <S> Void visit(Column column, S context) {
+            seen(column);
             Flow f = QueryWalker.this.column(column, scope);
             direct &= f.direct();
             sources.addAll(f.sources());
             record(f.sources(), usage);
+            if (column.getArrayConstructor() != null) { // a subscript, tags[i]: its expressions are read too
+                column.getArrayConstructor().accept(this, context);
+            }
+            return null;
+        }
+
+        @Override
+        public <S> Void visit(net.sf.jsqlparser.expression.AnyComparisonExpression any, S context) {
+            subquery(any.getSelect()); // = ANY (SELECT ...), < ALL (...), > SOME (...)
+            return null;
+        }
+
+        @Override
+        public <S> Void visit(net.sf.jsqlparser.expression.JsonExpression json, S context) {
+            direct = false; // how JSqlParser reads a slice, a[1:n], and the ->, ->> operators
+            json.getExpression().accept(this, context);
+            for (Expression e : json.getIdents()) {
+                e.accept(this, context);
+            }
             return null;
         }
 
         @Override
         public <S> Void visit(AllTableColumns all, S context) {
-            Source src = find(scope, qualifier(all.getTable()));
+            Source src = find(scope, qualifier(seen(all.getTable())));
             if (src != null) {
                 Flow f = wholeRow(src);
                 sources.addAll(f.sources());
@@ -726,6 +795,7 @@ final class QueryWalker {
 
         @Override
         public <S> Void visit(net.sf.jsqlparser.expression.Function f, S context) {
+            seen(f);
             List<String> parts = new ArrayList<>();
             for (String p : f.getMultipartName()) {
                 parts.add(unquote(p));
@@ -759,8 +829,28 @@ final class QueryWalker {
             functionDepth++;
             try {
                 super.visit(f, context);
+                // What the adapter does not visit: f(name => x), (f(x)).field
+                if (f.getNamedParameters() != null) {
+                    for (Expression e : f.getNamedParameters()) {
+                        e.accept(this, context);
+                    }
+                }
+                if (f.getAttributeColumn() != null) {
+                    seen(f.getAttributeColumn()); // a field of the function's result, not a column of a table
+                } else if (f.getAttribute() instanceof Expression attribute) {
+                    attribute.accept(this, context);
+                }
             } finally {
                 functionDepth--;
+            }
+            return null;
+        }
+
+        @Override
+        public <S> Void visit(net.sf.jsqlparser.expression.TrimFunction trim, S context) {
+            super.visit(trim, context);
+            if (trim.getFromExpression() != null) { // trim(BOTH x FROM y): y too
+                trim.getFromExpression().accept(this, context);
             }
             return null;
         }
@@ -818,6 +908,7 @@ final class QueryWalker {
 
         @Override
         public <S> Void visit(net.sf.jsqlparser.expression.AnalyticExpression analytic, S context) {
+            seen(analytic);
             if (analytic.getName() != null) {
                 b.functions.add(ctx.resolveFunction(List.of(analytic.getName().toLowerCase(Locale.ROOT))));
             }
@@ -835,6 +926,7 @@ final class QueryWalker {
     // ------------------------------------------------------------------ DML
 
     private QualifiedName target(Table t, Scope scope, String what) {
+        seen(t);
         AnalysisContext.Resolved r = ctx.resolveRelation(parts(t));
         b.object(r.name(), Access.WRITE, r.relation() == null ? "table" : r.relation().typeName());
         Source src = new Source(alias(t.getAlias(), unquote(t.getName())), r.name(), r.relation(), null, null);
@@ -859,7 +951,7 @@ final class QueryWalker {
                 continue;
             }
             if (e instanceof AllTableColumns atc) {
-                Source src = find(scope, qualifier(atc.getTable()));
+                Source src = find(scope, qualifier(seen(atc.getTable())));
                 if (src != null) {
                     out.addAll(allColumns(src, Usage.RETURNING));
                 }
@@ -888,6 +980,7 @@ final class QueryWalker {
         }
         for (UpdateSet set : sets) {
             for (Column c : set.getColumns()) {
+                seen(c);
                 b.column(new ColumnRef(table, unquote(c.getColumnName())), Usage.SET);
             }
             if (set.getValues() != null) {
@@ -899,12 +992,14 @@ final class QueryWalker {
     }
 
     private List<OutputColumn> insert(Insert i, Scope parent) throws Unanalysable {
+        seen(i);
         Scope scope = withItems(i.getWithItemsList(), parent);
         Scope targetScope = new Scope(scope);
         QualifiedName table = target(i.getTable(), targetScope, "INSERT");
         List<String> columns = new ArrayList<>();
         if (i.getColumns() != null) {
             for (Column c : i.getColumns()) {
+                seen(c);
                 columns.add(unquote(c.getColumnName()));
             }
         } else {
@@ -916,6 +1011,18 @@ final class QueryWalker {
         }
         if (i.getSelect() != null) {
             select(i.getSelect(), scope, Usage.OTHER);
+        }
+        net.sf.jsqlparser.statement.insert.InsertConflictTarget conflictTarget = i.getConflictTarget();
+        if (conflictTarget != null) { // ON CONFLICT ((expression)) WHERE predicate: the target's columns
+            if (conflictTarget.getIndexElements() != null) {
+                for (var element : conflictTarget.getIndexElements()) {
+                    Expression e = element.getExpression();
+                    if (e != null) {
+                        expression(e, targetScope, Usage.OTHER);
+                    }
+                }
+            }
+            expression(conflictTarget.getWhereExpression(), targetScope, Usage.WHERE);
         }
         InsertConflictAction conflict = i.getConflictAction();
         if (conflict != null) {
@@ -930,6 +1037,7 @@ final class QueryWalker {
     }
 
     private List<OutputColumn> update(Update u, Scope parent) throws Unanalysable {
+        seen(u);
         Scope scope = withItems(u.getWithItemsList(), parent);
         Scope s = new Scope(scope);
         QualifiedName table = target(u.getTable(), s, "UPDATE");
@@ -944,6 +1052,7 @@ final class QueryWalker {
     }
 
     private List<OutputColumn> delete(Delete d, Scope parent) throws Unanalysable {
+        seen(d);
         Scope scope = withItems(d.getWithItemsList(), parent);
         Scope s = new Scope(scope);
         target(d.getTable(), s, "DELETE");
@@ -962,6 +1071,7 @@ final class QueryWalker {
     }
 
     private List<OutputColumn> merge(Merge m, Scope parent) throws Unanalysable {
+        seen(m);
         Scope scope = withItems(m.getWithItemsList(), parent);
         Scope s = new Scope(scope);
         QualifiedName table = target(m.getTable(), s, "MERGE");
@@ -984,6 +1094,7 @@ final class QueryWalker {
             } else if (op instanceof MergeInsert mi) {
                 if (mi.getColumns() != null) {
                     for (Column c : mi.getColumns()) {
+                        seen(c);
                         b.column(new ColumnRef(table, unquote(c.getColumnName())), Usage.INSERT);
                     }
                 }

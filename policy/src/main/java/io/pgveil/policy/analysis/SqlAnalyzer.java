@@ -27,10 +27,20 @@ public final class SqlAnalyzer {
 
     private final ScheduledExecutorService watchdog;
     private final long budgetMillis;
+    private final boolean witness;
 
     public SqlAnalyzer(ScheduledExecutorService watchdog, long budgetMillis) {
+        this(watchdog, budgetMillis, true);
+    }
+
+    /**
+     * @param witness whether the {@link Witness} checks each parsed statement's analysis (always, in pgveil; off only
+     *                to measure what it costs)
+     */
+    public SqlAnalyzer(ScheduledExecutorService watchdog, long budgetMillis, boolean witness) {
         this.watchdog = watchdog;
         this.budgetMillis = budgetMillis;
+        this.witness = witness;
     }
 
     public MessageAnalysis analyze(String sql, AnalysisContext ctx) {
@@ -50,7 +60,7 @@ public final class SqlAnalyzer {
                 out.add(a);
             }
         } catch (Unanalysable e) {
-            return MessageAnalysis.unparsed(e.getMessage());
+            return e.isGap() ? MessageAnalysis.gap(e.getMessage()) : MessageAnalysis.unparsed(e.getMessage());
         } catch (RuntimeException | StackOverflowError e) {
             // An analysis that fails unexpectedly is no analysis: fail closed, with the reason.
             return MessageAnalysis.unparsed("pgveil could not analyse this statement (" + e + ")");
@@ -117,6 +127,12 @@ public final class SqlAnalyzer {
             QueryWalker walker = new QueryWalker(ctx, b, literals,
                     view -> ctx.catalog().viewAnalysis(view, v -> analyseView(v, ctx, depth)));
             walker.statement(parsed);
+            if (witness) {
+                Witness.Gap gap = Witness.firstGap(parsed, walker.accounted());
+                if (gap != null) {
+                    throw Unanalysable.gap(gap);
+                }
+            }
             literalSensitive |= b.literalSensitive;
             return b.build();
         }

@@ -28,6 +28,7 @@ import java.util.regex.Pattern;
  *
  * <pre>
  *   unanalysable SQL ............................ deny, unless a matching rule has allow_unparsed
+ *   a gap the witness found ..................... deny (a parsed statement holding what the analysis missed)
  *   role or identity change ..................... deny (not tunable: the role comes from the roles rules)
  *   per statement, per object touched (or the statement's class when it touches none):
  *     a matching deny rule ...................... deny            (deny overrides allow, whatever the order)
@@ -76,6 +77,10 @@ public final class PolicyEngine {
     /** The decision for a message sent by {@code identity} (with the session's {@code application_name}). */
     public Decision decide(Identity identity, String applicationName, MessageAnalysis analysis) {
         List<CompiledRule> mine = rulesFor(identity, applicationName);
+        if (analysis.gap()) {
+            return new Decision.Deny("pgveil cannot vouch for what this statement touches, so it is refused: "
+                    + analysis.unparsed(), "witness");
+        }
         if (!analysis.parsed()) {
             for (CompiledRule r : mine) {
                 if (r.rule.allowUnparsed() && !r.rule.allow().isEmpty()) {

@@ -27,6 +27,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,14 +55,20 @@ public final class PolicyService implements AutoCloseable {
     private volatile PolicyEngine engine;
     private volatile FileTime watchedModified;
     private volatile Path watched;
+    private final Counter gaps;
 
     /**
      * @param policy     the policy section of the configuration
      * @param configFile the main configuration file (watched when the policy lives there), or null (no reload)
      * @param upstream   where catalogs are read from
+     * @param meters     where the analysis's counters go
      */
-    public PolicyService(PolicyConfig policy, Path configFile, UpstreamConfig upstream) throws ConfigException {
+    public PolicyService(PolicyConfig policy, Path configFile, UpstreamConfig upstream, MeterRegistry meters)
+            throws ConfigException {
         this.configFile = configFile;
+        this.gaps = Counter.builder("pgveil.policy.analysis.gaps")
+                .description("parsed statements holding something the analysis did not account for (refused)")
+                .register(meters);
         this.catalogs = new CatalogLoader(upstream);
         this.limits = policy.analysis();
         AtomicInteger n = new AtomicInteger();
@@ -162,6 +170,12 @@ public final class PolicyService implements AutoCloseable {
             workers.execute(() -> {
                 try {
                     MessageAnalysis a = analyzer.analyze(sql, ctx);
+                    if (a.gap()) {
+                        // A statement the walk does not fully understand: refused, and worth a look (an attack,
+                        // or syntax pgveil should learn). The statement's text is in the session's refusal log.
+                        gaps.increment();
+                        log.warn("analysis gap, statement refused: {}", a.unparsed());
+                    }
                     db.cache.put(contextKey, sql, fingerprint, a);
                     out.complete(a);
                 } catch (Throwable e) {

@@ -107,9 +107,10 @@ public final class ProxyServer implements AutoCloseable {
     public static ProxyServer start(PgveilConfig config, java.nio.file.Path configFile) throws Exception {
         Transport transport = Transport.of(config.listen().transport());
         SslContext clientTls = config.tls() == null ? null : ClientTls.serverContext(config.tls());
-        PolicyService policy = config.policy().enabled() ? new PolicyService(config.policy(), configFile, config.upstream()) : null;
         ExecutorService authWorkers = authWorkers();
         MeterRegistry meters = new SimpleMeterRegistry();
+        PolicyService policy = config.policy().enabled()
+                ? new PolicyService(config.policy(), configFile, config.upstream(), meters) : null;
         SessionContext context = SessionContext.create(config, transport, clientTls, authWorkers, policy, meters);
         int threads = config.listen().threads() > 0 ? config.listen().threads() : Runtime.getRuntime().availableProcessors();
         EventLoopGroup acceptor = transport.newGroup(1);
