@@ -2,7 +2,8 @@
 # JMH: what statement analysis costs per statement. cachedPgbenchSelect is a pgbench -S statement with a fresh
 # literal answered from the fingerprint cache (target < 2 us); repeatedShape is what a session pays instead when
 # the statement repeats its last one's shape (the per-session memo); coldOltp is a full analysis of typical OLTP
-# statements (target: median < 100 us; JMH's p0.50 line).
+# statements (target: median < 100 us; JMH's p0.50 line), and coldOltpWithoutWitness the same without the
+# witness's sweep (target: coldOltp's median <= 1.3x coldOltpWithoutWitness's).
 #
 #   bench/analysis.sh            # about 1 minute
 set -euo pipefail

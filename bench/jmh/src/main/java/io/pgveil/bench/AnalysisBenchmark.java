@@ -56,6 +56,8 @@ public class AnalysisBenchmark {
 
     ScheduledExecutorService watchdog;
     SqlAnalyzer analyzer;
+    /** The same analysis without the witness's sweep: what the witness costs is the difference. */
+    SqlAnalyzer analyzerWithoutWitness;
     AnalysisContext ctx;
     AnalysisCache cache;
     String key;
@@ -66,6 +68,7 @@ public class AnalysisBenchmark {
     public void setUp() {
         watchdog = Executors.newSingleThreadScheduledExecutor();
         analyzer = new SqlAnalyzer(watchdog, 1000);
+        analyzerWithoutWitness = new SqlAnalyzer(watchdog, 1000, false);
         Map<QualifiedName, Catalog.Relation> rel = new HashMap<>();
         table(rel, "pgbench_accounts", "aid", "bid", "abalance", "filler");
         table(rel, "pgbench_history", "tid", "bid", "aid", "delta", "mtime", "filler");
@@ -120,5 +123,12 @@ public class AnalysisBenchmark {
     @BenchmarkMode(Mode.SampleTime)
     public MessageAnalysis coldOltp() {
         return analyzer.analyze(OLTP[next++ % OLTP.length], ctx);
+    }
+
+    /** {@link #coldOltp} without the witness (pgveil always runs it; this is only to measure its cost). */
+    @Benchmark
+    @BenchmarkMode(Mode.SampleTime)
+    public MessageAnalysis coldOltpWithoutWitness() {
+        return analyzerWithoutWitness.analyze(OLTP[next++ % OLTP.length], ctx);
     }
 }
