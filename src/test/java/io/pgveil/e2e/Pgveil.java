@@ -56,7 +56,7 @@ public final class Pgveil implements AutoCloseable {
             List.of("*", "*.pg_*", "information_schema.user_mapping*"), null, null,
             new PolicyConfig.Guardrails(List.of(), false, 0L, List.of(), List.of("pg_read_file", "pg_ls_dir", "lo_import",
                     "lo_export", "pg_terminate_backend", "pg_cancel_backend", "copy_program", "copy_file", "function_call",
-                    "load", "alter_system", "set_config", "set_config_search_path")), true)), null, null, null);
+                    "load", "alter_system", "set_config", "set_config_search_path"), 0.0), true)), null, null, null);
 
     public static Pgveil start() {
         return start(UnaryOperator.identity());

@@ -40,6 +40,11 @@ class PolicyHardeningTest {
                 match: {subject: alice}
                 deny: [read, write]
                 on: ["private.*"]
+              - name: bulk-jobs
+                match: {subject: bench}
+                allow: [read, write]
+                on: ["pub.*"]
+                guardrails: {max_fraction_affected: 0.9}
             """;
 
     @TempDir
@@ -56,6 +61,11 @@ class PolicyHardeningTest {
             s.execute("INSERT INTO pub.notes SELECT g, 'note ' || g FROM generate_series(1, 20) g");
             s.execute("CREATE TABLE pub.users (id int PRIMARY KEY, role text, note text)");
             s.execute("INSERT INTO pub.users SELECT g, 'user', 'n' || g FROM generate_series(1, 40) g");
+            s.execute("CREATE TABLE pub.tiny (id int PRIMARY KEY, v text)");
+            s.execute("INSERT INTO pub.tiny VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+            s.execute("CREATE TABLE pub.big (id int PRIMARY KEY, v int)");
+            s.execute("INSERT INTO pub.big SELECT g, 0 FROM generate_series(1, 15000) g");
+            s.execute("ANALYZE pub.big");
             s.execute("CREATE TABLE private.secrets (id int, secret text)");
             s.execute("INSERT INTO private.secrets VALUES (1, 'hunter2'), (2, 'swordfish')");
             s.execute("CREATE VIEW pub.short_notes AS SELECT id, left(note, 3) AS note FROM pub.notes");
@@ -73,9 +83,13 @@ class PolicyHardeningTest {
     }
 
     static Connection alice(boolean simple) throws SQLException {
+        return connect(Pgveil.USER, Pgveil.PASSWORD, simple);
+    }
+
+    static Connection connect(String user, String password, boolean simple) throws SQLException {
         Properties p = new Properties();
-        p.setProperty("user", Pgveil.USER);
-        p.setProperty("password", Pgveil.PASSWORD);
+        p.setProperty("user", user);
+        p.setProperty("password", password);
         p.setProperty("options", "-c search_path=pub");
         if (simple) {
             p.setProperty("preferQueryMode", "simple");
@@ -166,6 +180,119 @@ class PolicyHardeningTest {
         }
     }
 
+    // ------------------------------------------------------------------ mass changes by effect
+
+    /** What the users table holds, to see that a refused change left it as it was. */
+    static List<List<String>> users(Connection c) throws SQLException {
+        return rows(c, "SELECT id, role, note FROM users ORDER BY id");
+    }
+
+    static final List<String> MASS_CHANGES = List.of(
+            "DELETE FROM users WHERE ctid IS NOT NULL",
+            "DELETE FROM users WHERE id = id + 0",
+            "DELETE FROM users WHERE id > 0",
+            "DELETE FROM users WHERE note <> 'zzz'",
+            "DELETE FROM users WHERE id IN (SELECT id FROM users)",
+            "DELETE FROM users USING users u2 WHERE users.id = u2.id",
+            "UPDATE users SET role = 'x' WHERE 'a' LIKE '%'",
+            "UPDATE users SET role = 'x' WHERE id > 15",
+            "DELETE FROM users WHERE id > 0 RETURNING id, note",
+            "MERGE INTO users u USING users s ON u.id = s.id WHEN MATCHED THEN UPDATE SET role = 'x'");
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void massChangesAreRolledBackAndRefusedWhateverTheirWhere(boolean simple) throws Exception {
+        try (Connection c = alice(simple)) {
+            List<List<String>> before = users(c);
+            assertEquals(40, before.size());
+            for (String sql : MASS_CHANGES) {
+                refused(c, sql, "(guardrail max_fraction_affected); it was rolled back");
+                assertEquals(before, users(c), "unchanged after " + sql);
+            }
+            SQLException e = refused(c, "DELETE FROM users WHERE id > 0", "max_fraction_affected");
+            assertTrue(e.getMessage().contains("would change 40 of the 40 rows of pub.users (100%), more than 50%"),
+                    e.getMessage());
+            // A 3-row table whose 3 rows are deleted is 100% of it, and 2 of its 3 rows are 67%.
+            refused(c, "DELETE FROM tiny WHERE id > 0", "3 of the 3 rows of pub.tiny (100%)");
+            refused(c, "UPDATE tiny SET v = 'z' WHERE id < 3", "2 of the 3 rows of pub.tiny (66.7%)");
+            assertEquals(List.of(List.of("1", "a"), List.of("2", "b"), List.of("3", "c")), rows(c, "SELECT id, v FROM tiny ORDER BY id"));
+            // A legitimate small change on the same tables passes, and so does a single row of a tiny table.
+            try (Statement s = c.createStatement()) {
+                assertEquals(5, s.executeUpdate("UPDATE users SET note = 'checked' WHERE id <= 5"));
+                assertEquals(5, s.executeUpdate("UPDATE users SET note = 'n' || id WHERE id <= 5"));
+                assertEquals(1, s.executeUpdate("UPDATE tiny SET v = 'a' WHERE id = 1"));
+                assertEquals(0, s.executeUpdate("DELETE FROM users WHERE id = 1000"));
+            }
+            assertEquals(before, users(c));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void insideABlockTheRefusalAbortsItLikeAServerError(boolean simple) throws Exception {
+        try (Connection c = alice(simple)) {
+            List<List<String>> before = users(c);
+            c.setAutoCommit(false);
+            try (Statement s = c.createStatement()) {
+                assertEquals(2, s.executeUpdate("UPDATE users SET note = 'first' WHERE id <= 2"));
+                refused(c, "DELETE FROM users WHERE note <> 'zzz'", "max_fraction_affected");
+                SQLException aborted = assertThrows(SQLException.class, () -> s.executeQuery("SELECT 1"));
+                assertEquals("25P02", aborted.getSQLState(), "the block is aborted, as after a server error");
+            }
+            c.rollback();
+            c.setAutoCommit(true);
+            assertEquals(before, users(c), "the whole block was rolled back");
+            // A block that commits keeps its small change.
+            c.setAutoCommit(false);
+            try (Statement s = c.createStatement()) {
+                assertEquals(3, s.executeUpdate("UPDATE users SET note = 'kept' WHERE id <= 3"));
+            }
+            c.commit();
+            c.setAutoCommit(true);
+            assertEquals(List.of(List.of("3")), rows(c, "SELECT count(*) FROM users WHERE note = 'kept'"));
+            try (Statement s = c.createStatement()) {
+                s.executeUpdate("UPDATE users SET note = 'n' || id WHERE id <= 3");
+            }
+            assertEquals(before, users(c));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aLargeTableIsJudgedByItsEstimateAndCountedWhenItLooksOver(boolean simple) throws Exception {
+        try (Connection c = alice(simple); Statement s = c.createStatement()) {
+            assertEquals(500, s.executeUpdate("UPDATE big SET v = v + 1 WHERE id <= 500"), "3.3%: the estimate is enough");
+            assertEquals(500, s.executeUpdate("UPDATE big SET v = v - 1 WHERE id <= 500"));
+            refused(c, "UPDATE big SET v = 1 WHERE id > 6000", "9000 of the 15000 rows of pub.big (60%)");
+            assertEquals(List.of(List.of("0")), rows(c, "SELECT sum(v) FROM big"));
+        }
+    }
+
+    @Test
+    void theFractionIsARuleSetting() throws Exception {
+        try (Connection c = connect(Pgveil.BENCH_USER, Pgveil.BENCH_PASSWORD, false)) {
+            List<List<String>> before = users(c);
+            c.setAutoCommit(false);
+            try (Statement s = c.createStatement()) {
+                assertEquals(30, s.executeUpdate("UPDATE users SET role = 'bulk' WHERE id <= 30"), "75% is under bulk-jobs' 90%");
+            }
+            c.rollback();
+            c.setAutoCommit(true);
+            refused(c, "UPDATE users SET role = 'bulk' WHERE id <= 38", "38 of the 40 rows of pub.users (95%), more than 90%");
+            assertEquals(before, users(c));
+        }
+    }
+
+    @Test
+    void explainAnalyzeOfAChangeIsNotAWayAround() throws Exception {
+        try (Connection c = alice(true)) {
+            List<List<String>> before = users(c);
+            refused(c, "EXPLAIN ANALYZE DELETE FROM users WHERE id > 0", "EXPLAIN ANALYZE runs the statement");
+            refused(c, "WITH d AS (DELETE FROM users WHERE id > 0 RETURNING id) SELECT count(*) FROM d", "WITH clause");
+            assertEquals(before, users(c));
+        }
+    }
+
     // ------------------------------------------------------------------ locks
 
     @Test
@@ -210,9 +337,9 @@ class PolicyHardeningTest {
             // The catalogs that describe the schema stay open, and so do PostgreSQL's own views over the secret
             // ones that hide the secret (pg_roles shows no password).
             assertEquals(List.of(List.of("********")), rows(c, "SELECT rolpassword FROM pg_roles WHERE rolname = current_user"));
-            assertEquals(List.of(List.of("notes"), List.of("users")),
+            assertEquals(List.of(List.of("big"), List.of("notes"), List.of("tiny"), List.of("users")),
                     rows(c, "SELECT relname FROM pg_class WHERE relnamespace = 'pub'::regnamespace AND relkind = 'r' ORDER BY 1"));
-            assertEquals(List.of(List.of("3")), rows(c,
+            assertEquals(List.of(List.of("5")), rows(c, // big, notes, tiny, users, short_notes
                     "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'pub'"));
         }
     }

@@ -95,10 +95,25 @@ public record PolicyConfig(Path file, List<Rule> rules, Guardrails guardrails, A
      * @param dangerousFunctions  functions refused in any statement (added to the built-in list)
      * @param allowDangerous      built-in dangerous functions and statements this setting lets through, by name
      *                            (e.g. {@code [pg_terminate_backend, copy_program, function_call]})
+     * @param maxFractionAffected an UPDATE, DELETE or MERGE that changes more than this fraction of its target
+     *                            table's rows (and more than one row) is rolled back and refused; 0 or 1: off
      */
     public record Guardrails(List<String> protectedObjects, Boolean requireWhere, Long maxRowsAffected,
-                             List<String> dangerousFunctions, List<String> allowDangerous) {
-        public static final Guardrails DEFAULT = new Guardrails(null, null, null, null, null);
+                             List<String> dangerousFunctions, List<String> allowDangerous, Double maxFractionAffected) {
+        public static final Guardrails DEFAULT = new Guardrails(null, null, null, null, null, null);
+
+        @com.fasterxml.jackson.annotation.JsonCreator
+        public Guardrails {
+            if (maxFractionAffected != null && !(maxFractionAffected >= 0 && maxFractionAffected <= 1)) {
+                throw new IllegalArgumentException("max_fraction_affected must be between 0 and 1 (0 or 1: off), not "
+                        + maxFractionAffected);
+            }
+        }
+
+        public Guardrails(List<String> protectedObjects, Boolean requireWhere, Long maxRowsAffected,
+                          List<String> dangerousFunctions, List<String> allowDangerous) {
+            this(protectedObjects, requireWhere, maxRowsAffected, dangerousFunctions, allowDangerous, null);
+        }
     }
 
     /**

@@ -14,10 +14,17 @@ public sealed interface Decision {
      * @param maxRowsAffected an UPDATE, DELETE or MERGE changing more rows is rolled back and refused; 0: no cap
      * @param maxRowsReturned a result with more rows is stopped and answered with an error; 0: no cap
      * @param unparsed        allowed although pgveil could not analyse it (a rule's allow_unparsed)
+     * @param maxFractionAffected an UPDATE, DELETE or MERGE changing more than this fraction of its target table's
+     *                        rows (and more than one row) is rolled back and refused; 0: no limit
      */
-    record Allow(List<String> rules, long maxRowsAffected, long maxRowsReturned, boolean unparsed) implements Decision {
+    record Allow(List<String> rules, long maxRowsAffected, long maxRowsReturned, boolean unparsed,
+                 double maxFractionAffected) implements Decision {
         public Allow {
             rules = List.copyOf(rules);
+        }
+
+        public Allow(List<String> rules, long maxRowsAffected, long maxRowsReturned, boolean unparsed) {
+            this(rules, maxRowsAffected, maxRowsReturned, unparsed, 0);
         }
 
         @Override

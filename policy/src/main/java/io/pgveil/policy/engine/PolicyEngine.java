@@ -44,7 +44,7 @@ import java.util.regex.Pattern;
  * An engine is immutable; a reloaded policy is a new engine with a higher {@link #version()}.
  */
 public final class PolicyEngine {
-    private static final Guardrails BUILT_IN = new Guardrails(List.of("*"), true, 10_000L, List.of(), List.of());
+    private static final Guardrails BUILT_IN = new Guardrails(List.of("*"), true, 10_000L, List.of(), List.of(), 0.5);
 
     private final long version;
     private final boolean enabled;
@@ -84,7 +84,8 @@ public final class PolicyEngine {
         if (!analysis.parsed()) {
             for (CompiledRule r : mine) {
                 if (r.rule.allowUnparsed() && !r.rule.allow().isEmpty()) {
-                    return new Decision.Allow(List.of(r.name), r.guardrails.maxRowsAffected(), r.maxRowsReturned(), true);
+                    return new Decision.Allow(List.of(r.name), r.guardrails.maxRowsAffected(), r.maxRowsReturned(), true,
+                            fraction(r.guardrails.maxFractionAffected()));
                 }
             }
             return new Decision.Deny("pgveil could not analyse this SQL, so it is refused: " + analysis.unparsed(), "unparsed");
@@ -106,16 +107,19 @@ public final class PolicyEngine {
         }
         long rowsAffected = 0;
         long rowsReturned = 0;
+        double fraction = 0;
         List<String> names = new ArrayList<>();
         for (CompiledRule r : allowing) {
             names.add(r.name);
             rowsAffected = strictest(rowsAffected, r.guardrails.maxRowsAffected());
             rowsReturned = strictest(rowsReturned, r.maxRowsReturned());
+            fraction = strictest(fraction, r.guardrails.maxFractionAffected());
         }
         if (allowing.isEmpty()) {
             rowsAffected = positive(global.maxRowsAffected());
+            fraction = fraction(global.maxFractionAffected());
         }
-        return new Decision.Allow(names, rowsAffected, rowsReturned, false);
+        return new Decision.Allow(names, rowsAffected, rowsReturned, false, fraction);
     }
 
     /** The protocol-level FunctionCall message (calling a function by OID, outside SQL). */
@@ -309,6 +313,7 @@ public final class PolicyEngine {
         List<String> protectedObjects = new ArrayList<>();
         boolean requireWhere = false;
         long rowsAffected = 0;
+        double fraction = 0;
         Set<String> dangerous = new HashSet<>();
         Set<String> allowDangerous = null;
         for (CompiledRule r : rules) {
@@ -316,6 +321,7 @@ public final class PolicyEngine {
             protectedObjects.addAll(g.protectedObjects());
             requireWhere |= g.requireWhere();
             rowsAffected = strictest(rowsAffected, g.maxRowsAffected());
+            fraction = strictest(fraction, g.maxFractionAffected());
             dangerous.addAll(g.dangerousFunctions());
             if (allowDangerous == null) {
                 allowDangerous = new HashSet<>(g.allowDangerous());
@@ -323,7 +329,8 @@ public final class PolicyEngine {
                 allowDangerous.retainAll(g.allowDangerous());
             }
         }
-        return new Guardrails(protectedObjects, requireWhere, rowsAffected, List.copyOf(dangerous), List.copyOf(allowDangerous));
+        return new Guardrails(protectedObjects, requireWhere, rowsAffected, List.copyOf(dangerous), List.copyOf(allowDangerous),
+                fraction);
     }
 
     private static long strictest(long current, Long candidate) {
@@ -336,6 +343,20 @@ public final class PolicyEngine {
 
     private static long positive(Long v) {
         return v == null || v <= 0 ? 0 : v;
+    }
+
+    /** The stricter of two fractions of a table a statement may change (0: no limit). */
+    private static double strictest(double current, Double candidate) {
+        double c = fraction(candidate);
+        if (c == 0) {
+            return current;
+        }
+        return current == 0 ? c : Math.min(current, c);
+    }
+
+    /** A max_fraction_affected as a limit: 0 when off (unset, 0, or 1: no statement changes more than all rows). */
+    private static double fraction(Double v) {
+        return v == null || v <= 0 || v >= 1 ? 0 : v;
     }
 
     private static boolean matchesAny(List<String> globs, QualifiedName name) {
@@ -356,7 +377,8 @@ public final class PolicyEngine {
                 g.requireWhere() != null ? g.requireWhere() : parent.requireWhere(),
                 g.maxRowsAffected() != null ? g.maxRowsAffected() : parent.maxRowsAffected(),
                 g.dangerousFunctions() != null ? g.dangerousFunctions() : parent.dangerousFunctions(),
-                g.allowDangerous() != null ? g.allowDangerous() : parent.allowDangerous());
+                g.allowDangerous() != null ? g.allowDangerous() : parent.allowDangerous(),
+                g.maxFractionAffected() != null ? g.maxFractionAffected() : parent.maxFractionAffected());
     }
 
     // ------------------------------------------------------------------ rules

@@ -182,6 +182,9 @@ final class PolicyCommand implements Runnable {
                     if (allow.maxRowsReturned() > 0) {
                         decision.put("max_rows_returned", allow.maxRowsReturned());
                     }
+                    if (allow.maxFractionAffected() > 0) {
+                        decision.put("max_fraction_affected", allow.maxFractionAffected());
+                    }
                 }
                 out.put("decision", decision);
                 System.out.print(YAML.writeValueAsString(out));

@@ -72,6 +72,8 @@ final class Exchange {
     boolean failed;
     /** The client's later messages wait until this exchange ends (a statement under a cap). */
     boolean releasesHold;
+    /** Its handler decides after the answer ended (it asked the server something): its follow-ups wait. */
+    boolean deciding;
     /** A simple Query pgveil runs as Parse/Bind/Describe/Execute: a Sync of pgveil's ends it. */
     boolean syncAfter;
 

@@ -7,6 +7,7 @@ import io.pgveil.policy.analysis.AnalysisContext;
 import io.pgveil.policy.analysis.Catalog;
 import io.pgveil.policy.analysis.Fingerprint;
 import io.pgveil.policy.analysis.MessageAnalysis;
+import io.pgveil.policy.analysis.QualifiedName;
 import io.pgveil.policy.analysis.Risk;
 import io.pgveil.policy.analysis.StatementAnalysis;
 import io.pgveil.policy.analysis.StatementKind;
@@ -146,8 +147,7 @@ final class PolicyCheck implements Check {
         }
         if (capped(allow, p.analysis)) {
             StatementAnalysis s = p.analysis.statements().get(0);
-            return new Verdict.Forward(p.analysis, allow, new RowCap(writes(s) ? allow.maxRowsAffected() : 0,
-                    returnsRows(s) ? allow.maxRowsReturned() : 0, portal, maxRows), false, p.engineVersion);
+            return new Verdict.Forward(p.analysis, allow, rowCap(allow, s, portal, maxRows), false, p.engineVersion);
         }
         return sessionEffects(p.analysis) ? new Verdict.Forward(p.analysis, allow, PassThrough.INSTANCE, false, p.engineVersion)
                 : Verdict.FORWARD;
@@ -319,8 +319,7 @@ final class PolicyCheck implements Check {
         }
         if (!parse && capped(allow, a)) {
             StatementAnalysis s = a.statements().get(0);
-            return new Verdict.Forward(a, allow, new RowCap(writes(s) ? allow.maxRowsAffected() : 0,
-                    returnsRows(s) ? allow.maxRowsReturned() : 0, null, 0), false, service.engine().version());
+            return new Verdict.Forward(a, allow, rowCap(allow, s, null, 0), false, service.engine().version());
         }
         return new Verdict.Forward(a, allow, PassThrough.INSTANCE, !capped(allow, a) && !sessionEffects(a),
                 service.engine().version());
@@ -395,9 +394,14 @@ final class PolicyCheck implements Check {
                     + "returned); send the statements one at a time";
         }
         for (StatementAnalysis s : a.statements()) {
-            if (allow.maxRowsAffected() > 0 && s.has(Risk.DML_IN_CTE)) {
-                return "a data-modifying statement inside a WITH clause cannot run under the cap on rows affected "
-                        + "(max_rows_affected " + allow.maxRowsAffected() + ")";
+            if (capsWrites(allow) && s.has(Risk.DML_IN_CTE)) {
+                return "a data-modifying statement inside a WITH clause cannot run under the caps on rows affected "
+                        + "(max_rows_affected, max_fraction_affected): pgveil cannot count what it changes";
+            }
+            if (capsWrites(allow) && s.kind() == StatementKind.EXPLAIN && "analyze".equals(s.detail()) && s.inner() != null
+                    && CAPPED_WRITES.contains(s.inner().kind())) {
+                return "EXPLAIN ANALYZE runs the statement, and pgveil cannot count what it changes under the caps on "
+                        + "rows affected (max_rows_affected, max_fraction_affected); EXPLAIN it without ANALYZE";
             }
         }
         return null;
@@ -410,9 +414,33 @@ final class PolicyCheck implements Check {
                 || s.kind().statementClass() != null && s.kind() != StatementKind.SELECT && s.kind() != StatementKind.VALUES;
     }
 
+    /** The caps that judge {@code s}'s result. */
+    private static RowCap rowCap(Decision.Allow allow, StatementAnalysis s, Statements.Portal portal, int clientLimit) {
+        boolean writes = writes(s);
+        QualifiedName target = writes && allow.maxFractionAffected() > 0 ? writeTarget(s) : null;
+        return new RowCap(writes ? allow.maxRowsAffected() : 0,
+                target == null ? null : new FractionGuard(allow.maxFractionAffected(), target, s.kind()),
+                returnsRows(s) ? allow.maxRowsReturned() : 0, portal, clientLimit);
+    }
+
+    /** The table an UPDATE, DELETE or MERGE changes (what its analysis writes that is not a function). */
+    private static QualifiedName writeTarget(StatementAnalysis s) {
+        for (io.pgveil.policy.analysis.ObjectAccess o : s.objects()) {
+            if (o.access() == io.pgveil.policy.analysis.Access.WRITE && !"function".equals(o.type())) {
+                return o.name();
+            }
+        }
+        return null;
+    }
+
+    /** Whether a cap on rows affected (a number, or a fraction of the table) applies. */
+    private static boolean capsWrites(Decision.Allow allow) {
+        return allow.maxRowsAffected() > 0 || allow.maxFractionAffected() > 0;
+    }
+
     static boolean capped(Decision.Allow allow, MessageAnalysis a) {
         for (StatementAnalysis s : a.statements()) {
-            if (allow.maxRowsAffected() > 0 && writes(s)) {
+            if (capsWrites(allow) && writes(s)) {
                 return true;
             }
             if (allow.maxRowsReturned() > 0 && returnsRows(s)) {

@@ -539,17 +539,27 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             value.complete(null);
             return;
         }
+        inject("SELECT pg_catalog.current_setting($1)", setting, value);
+    }
+
+    /** Sends pgveil's own one-value query now, as Parse/Bind/Execute/Close/Flush of a statement of its own. */
+    private void inject(String sql, String parameter, CompletableFuture<String> value) {
         ByteBufAllocator alloc = port.alloc();
         String name = SettingProbe.NAME;
         expect(Exchange.Kind.PARSE, Exchange.Origin.INJECTED, null, null, null);
         expect(Exchange.Kind.BIND, Exchange.Origin.INJECTED, null, null, null);
         Exchange e = expect(Exchange.Kind.EXECUTE, Exchange.Origin.INJECTED, null, null, null);
+        if (e == null) {
+            value.complete(null); // the server skips until Sync: it would not answer
+            return;
+        }
         e.handler = new SettingProbe(value);
         expect(Exchange.Kind.CLOSE, Exchange.Origin.INJECTED, null, null, null);
         expect(Exchange.Kind.CLOSE, Exchange.Origin.INJECTED, null, null, null);
         updateStreaming();
-        port.toServer(FrontendMessages.parse(alloc, name, "SELECT pg_catalog.current_setting($1)"));
-        port.toServer(FrontendMessages.bind(alloc, name, name, setting));
+        port.toServer(FrontendMessages.parse(alloc, name, sql));
+        port.toServer(parameter == null ? FrontendMessages.bind(alloc, name, name)
+                : FrontendMessages.bind(alloc, name, name, parameter));
         port.toServer(FrontendMessages.execute(alloc, name, 0));
         port.toServer(FrontendMessages.close(alloc, FrontendMessages.TARGET_PORTAL, name));
         port.toServer(FrontendMessages.close(alloc, FrontendMessages.TARGET_STATEMENT, name));
@@ -614,6 +624,38 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         capHolder = e;
         holds.block(Holds.Reason.CAP);
         updateStreaming();
+    }
+
+    @Override
+    public CompletableFuture<String> ask(String sql, String parameter) {
+        CompletableFuture<String> value = new CompletableFuture<>();
+        inject(sql, parameter, value);
+        port.flushServer();
+        CompletableFuture<String> onLoop = new CompletableFuture<>();
+        value.whenComplete((v, error) -> port.runOnLoop(() -> onLoop.complete(v)));
+        return onLoop;
+    }
+
+    @Override
+    public void decideLater(Exchange e, CompletableFuture<?> decision) {
+        e.deciding = true;
+        decision.whenComplete((r, error) -> port.runOnLoop(() -> {
+            if (error != null) {
+                log.warn("session={} deciding a result failed", sessionId, error);
+            }
+            e.deciding = false;
+            if (closed) {
+                return;
+            }
+            if (error != null) {
+                toClient(PgError.error(SqlState.INTERNAL_ERROR, "pgveil could not decide this statement's result")
+                        .encode(port.alloc()));
+            }
+            followUps.add(e);
+            followUp();
+            port.flushServer();
+            port.flushClient();
+        }));
     }
 
     @Override
@@ -884,6 +926,9 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         boolean wrote = false;
         Exchange e;
         while ((e = followUps.poll()) != null) {
+            if (e.deciding) {
+                continue; // followed up when its handler has decided (see decideLater)
+            }
             if (e.syncAfter) {
                 expect(Exchange.Kind.SYNC, Exchange.Origin.CLIENT, null, null, null);
                 port.toServer(FrontendMessages.sync(port.alloc()));

@@ -90,5 +90,21 @@ interface ResultHandler {
          * completes: a result's first row until its audit record is durable, say.
          */
         void holdResults(Holds.Reason reason, java.util.concurrent.CompletableFuture<?> until);
+
+        /**
+         * pgveil's own question to the server, sent now, inside the statement's transaction (the client sees none of
+         * it): the first column of its first row as text, or null (no row, NULL, or an error, which leaves the
+         * transaction failed). Completes on the event loop, as a task of its own.
+         *
+         * @param parameter the query's $1 as text, or null for a query without parameters
+         */
+        java.util.concurrent.CompletableFuture<String> ask(String sql, String parameter);
+
+        /**
+         * The exchange's result is decided later, once {@code decision} completes (on the event loop): until then
+         * what the relay does after it (its Sync, letting the client's held messages go) waits, and the handler
+         * writes its answer through this object before the decision completes.
+         */
+        void decideLater(Exchange e, java.util.concurrent.CompletableFuture<?> decision);
     }
 }

@@ -9,7 +9,8 @@ import io.pgveil.proxy.pgwire.SqlState;
 
 /**
  * The result of a statement under a cap: {@code max_rows_affected} (an UPDATE, DELETE or MERGE that changes more
- * rows is rolled back) and {@code max_rows_returned} (a result with more rows is stopped there). The relay holds the
+ * rows is rolled back), {@code max_fraction_affected} (one that changes more than that fraction of its target
+ * table's rows, see {@link FractionGuard}) and {@code max_rows_returned} (a result with more rows is stopped there). The relay holds the
  * client's later messages while the statement runs, so the server has not committed when this handler decides;
  * past a cap it fails the statement inside its transaction and shows pgveil's error instead.
  *
@@ -25,6 +26,8 @@ final class RowCap implements ResultHandler {
 
     private final long maxAffected;
     private final long maxReturned;
+    /** The statement's target and how much of it may change, or null. */
+    private final FractionGuard fraction;
     /** The portal executed (for the rows returned across Executes), or null for a Query. */
     private final Statements.Portal portal;
     /** The client's Execute row limit; 0: all rows. */
@@ -35,7 +38,12 @@ final class RowCap implements ResultHandler {
     private ByteBuf kept;
 
     RowCap(long maxAffected, long maxReturned, Statements.Portal portal, int clientLimit) {
+        this(maxAffected, null, maxReturned, portal, clientLimit);
+    }
+
+    RowCap(long maxAffected, FractionGuard fraction, long maxReturned, Statements.Portal portal, int clientLimit) {
         this.maxAffected = maxAffected;
+        this.fraction = fraction;
         this.maxReturned = maxReturned;
         this.portal = portal;
         this.clientLimit = clientLimit;
@@ -49,7 +57,7 @@ final class RowCap implements ResultHandler {
     /** Enough to see one row past the cap on rows returned; all rows of a data-modifying statement. */
     @Override
     public int executeLimit(int ignored) {
-        if (maxAffected > 0) {
+        if (judgesWrites()) {
             return 0;
         }
         if (maxReturned > 0) {
@@ -62,7 +70,12 @@ final class RowCap implements ResultHandler {
 
     @Override
     public boolean seesRows() {
-        return maxReturned > 0 || maxAffected > 0 && clientLimit > 0;
+        return maxReturned > 0 || judgesWrites() && clientLimit > 0;
+    }
+
+    /** Whether the statement's rows changed are judged (by a row cap, or the fraction of its table). */
+    private boolean judgesWrites() {
+        return maxAffected > 0 || fraction != null;
     }
 
     @Override
@@ -76,8 +89,8 @@ final class RowCap implements ResultHandler {
             overflow = true;
             return Framing.DROP;
         }
-        if (maxAffected > 0 && clientLimit > 0 && rows > clientLimit) {
-            return rows > maxAffected ? Framing.DROP : Framing.DELIVER;
+        if (judgesWrites() && clientLimit > 0 && rows > clientLimit) {
+            return maxAffected > 0 && rows > maxAffected ? Framing.DROP : Framing.DELIVER;
         }
         return Framing.FORWARD;
     }
@@ -106,20 +119,26 @@ final class RowCap implements ResultHandler {
                     m.release();
                     release();
                     out.failInTransaction(e, PgError.error(SqlState.INSUFFICIENT_PRIVILEGE, "pgveil: this statement runs under "
-                            + "max_rows_affected and returns more than " + MAX_KEPT_BYTES + " bytes of rows beyond the Execute's "
-                            + "row limit, more than pgveil keeps; it was rolled back")
+                            + "a cap on rows affected and returns more than " + MAX_KEPT_BYTES + " bytes of rows beyond the "
+                            + "Execute's row limit, more than pgveil keeps; it was rolled back")
                             .withHint("execute it without a row limit (fetch size)"));
-                } else if (kept != null || clientLimit > 0 && rows == clientLimit && maxAffected > 0) {
-                    // The client asked for fewer rows (or exactly as many, which PostgreSQL answers with
-                    // PortalSuspended): the rest, and the tag, are handed out on its next Executes.
-                    portal.releasePending();
-                    portal.pendingRows = kept != null ? kept : out.alloc().buffer(0);
-                    portal.pendingComplete = m.content().retain();
-                    kept = null;
-                    m.release();
-                    out.toClient(BackendMessages.portalSuspended(out.alloc()));
+                } else if (fraction != null && fraction.mayExceed(count)) {
+                    // Whether it changed too much of its table is known only by asking the server, in the transaction.
+                    out.decideLater(e, fraction.judge(count, out).thenAccept(error -> {
+                        if (error == null) {
+                            completed(m, out);
+                        } else {
+                            m.release();
+                            release();
+                            if (error.rolledBack()) {
+                                out.failInTransaction(e, error.error());
+                            } else {
+                                out.toClient(error.error().encode(out.alloc()));
+                            }
+                        }
+                    }));
                 } else {
-                    out.toClient(m.content());
+                    completed(m, out);
                 }
             }
             case BackendMessages.PORTAL_SUSPENDED -> {
@@ -131,6 +150,22 @@ final class RowCap implements ResultHandler {
                 }
             }
             default -> out.toClient(m.content());
+        }
+    }
+
+    /** The statement's CommandComplete stands: to the client, or kept for its next Executes. */
+    private void completed(PgMessage m, Answers out) {
+        if (kept != null || clientLimit > 0 && rows == clientLimit && judgesWrites()) {
+            // The client asked for fewer rows (or exactly as many, which PostgreSQL answers with
+            // PortalSuspended): the rest, and the tag, are handed out on its next Executes.
+            portal.releasePending();
+            portal.pendingRows = kept != null ? kept : out.alloc().buffer(0);
+            portal.pendingComplete = m.content().retain();
+            kept = null;
+            m.release();
+            out.toClient(BackendMessages.portalSuspended(out.alloc()));
+        } else {
+            out.toClient(m.content());
         }
     }
 
