@@ -539,14 +539,15 @@ final class QueryWalker {
         String type = rel == null ? "table" : rel.typeName();
         b.object(r.name(), Access.READ, type);
         Map<String, OutputColumn> viewColumns = null;
-        if (rel != null && rel.isView() && rel.viewDefinition() != null) {
-            StatementAnalysis view = viewAnalyser.apply(rel);
-            if (view == null) {
-                throw new Unanalysable("cannot see through view " + r.name());
-            }
-            // PostgreSQL's own views decide what they show (pg_roles reads pg_authid but not its passwords): the
-            // view is the object; a user's view is followed to every object it reads.
-            if (!SystemCatalogs.systemSchema(r.name().schema())) {
+        // PostgreSQL's own views decide what they show (pg_roles reads pg_authid but not its passwords): the view
+        // is the object, and seeing through it only adds lineage; a user's view is followed to every object it reads.
+        boolean system = SystemCatalogs.systemSchema(r.name().schema());
+        StatementAnalysis view = rel != null && rel.isView() && rel.viewDefinition() != null ? viewAnalyser.apply(rel) : null;
+        if (view == null && !system && rel != null && rel.isView() && rel.viewDefinition() != null) {
+            throw new Unanalysable("cannot see through view " + r.name());
+        }
+        if (view != null) {
+            if (!system) {
                 for (ObjectAccess o : view.objects()) {
                     b.object(o.name(), o.access(), o.type());
                 }
