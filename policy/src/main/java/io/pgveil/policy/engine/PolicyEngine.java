@@ -78,7 +78,7 @@ public final class PolicyEngine {
     public Decision decide(Identity identity, String applicationName, MessageAnalysis analysis) {
         List<CompiledRule> mine = rulesFor(identity, applicationName);
         if (analysis.gap()) {
-            return new Decision.Deny("pgveil cannot vouch for what this statement touches, so it is refused: "
+            return new Decision.Deny("cannot vouch for what this statement touches, so it is refused: "
                     + analysis.unparsed(), "witness");
         }
         if (!analysis.parsed()) {

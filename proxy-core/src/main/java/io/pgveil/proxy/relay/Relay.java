@@ -647,9 +647,9 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             if (closed) {
                 return;
             }
-            if (error != null) {
-                toClient(PgError.error(SqlState.INTERNAL_ERROR, "pgveil could not decide this statement's result")
-                        .encode(port.alloc()));
+            if (error != null) { // fail closed: the statement must not stand undecided
+                failInTransaction(e, PgError.error(SqlState.INTERNAL_ERROR, "pgveil could not decide this statement's "
+                        + "result, so it was rolled back"));
             }
             followUps.add(e);
             followUp();
