@@ -5,18 +5,28 @@
 #
 #   BASELINE=/tmp/pgveil-before bench/profile.sh
 #   BASELINE=/tmp/pgveil-before MODE=prepared CLIENTS=8 RUNS=5 bench/profile.sh
+#   BASELINE=/tmp/pgveil-before POLICY=on CLIENTS=1 bench/profile.sh   # with a policy that lets the client read
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ -n "$BASELINE" ] || { echo "set BASELINE to the checkout to compare with" >&2; exit 2; }
 MODE="${MODE:-simple}"
 CLIENTS="${CLIENTS:-8}"
 RUNS="${RUNS:-3}"
+POLICY="${POLICY:-off}"
 DURATION="${DURATION:-10}"
 bench_setup
 auth="auth:
   static_users:
-    - { name: $CLIENT, password: \${env:PGVEIL_STATIC_PASSWORD} }
+    - { name: $CLIENT, password: \${env:PGVEIL_STATIC_PASSWORD} }"
+if [ "$POLICY" = on ]; then
+  auth+="
+policy:
+  rules:
+    - { name: bench-read, match: { subject: $CLIENT }, allow: [read], on: [\"public.*\"] }"
+else
+  auth+="
 policy: { enabled: false }"
+fi
 opts="-Xms64m -Xmx192m -XX:MaxDirectMemorySize=128m -XX:+UseSerialGC -Dio.netty.leakDetection.level=disabled"
 PGVEIL_JAVA_OPTS="$opts -XX:StartFlightRecording=filename=$results/profile-after.jfr,settings=profile" bench_start_pgveil "$auth"
 after=$pgveil_java
