@@ -63,6 +63,9 @@ public class AnalysisBenchmark {
     String key;
     String[] pgbench;
     String pgbenchShape;
+    String insert10;
+    String insert10k;
+    String in10k;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -86,6 +89,22 @@ public class AnalysisBenchmark {
             pgbench[i] = "SELECT abalance FROM pgbench_accounts WHERE aid = " + ThreadLocalRandom.current().nextInt(1, 1_000_000) + ";";
         }
         pgbenchShape = Fingerprint.of(pgbench[0], true).numbers();
+        insert10 = insert(10);
+        insert10k = insert(10_000);
+        StringBuilder in = new StringBuilder("SELECT id, email FROM customers WHERE id IN (");
+        for (int i = 0; i < 10_000; i++) {
+            in.append(i == 0 ? "" : ", ").append(i);
+        }
+        in10k = in.append(')').toString();
+    }
+
+    private static String insert(int rows) {
+        StringBuilder sb = new StringBuilder("INSERT INTO customers (id, name, email) VALUES ");
+        for (int i = 0; i < rows; i++) {
+            sb.append(i == 0 ? "" : ", ").append('(').append(i).append(", 'name ").append(i).append("', 'e")
+                    .append(i).append("@example.com')");
+        }
+        return sb.toString();
     }
 
     private static void table(Map<QualifiedName, Catalog.Relation> rel, String name, String... columns) {
@@ -123,6 +142,27 @@ public class AnalysisBenchmark {
     @BenchmarkMode(Mode.SampleTime)
     public MessageAnalysis coldOltp() {
         return analyzer.analyze(OLTP[next++ % OLTP.length], ctx);
+    }
+
+    /** A cold analysis of a 10-row INSERT ... VALUES (the baseline for the next two). */
+    @Benchmark
+    @BenchmarkMode(Mode.SampleTime)
+    public MessageAnalysis coldInsert10Rows() {
+        return analyzer.analyze(insert10, ctx);
+    }
+
+    /** A cold analysis of a 10,000-row INSERT ... VALUES (target: within 2x of 10 rows). */
+    @Benchmark
+    @BenchmarkMode(Mode.SampleTime)
+    public MessageAnalysis coldInsert10kRows() {
+        return analyzer.analyze(insert10k, ctx);
+    }
+
+    /** A cold analysis of a SELECT with an IN list of 10,000 constants. */
+    @Benchmark
+    @BenchmarkMode(Mode.SampleTime)
+    public MessageAnalysis coldIn10kConstants() {
+        return analyzer.analyze(in10k, ctx);
     }
 
     /** {@link #coldOltp} without the witness (pgveil always runs it; this is only to measure its cost). */

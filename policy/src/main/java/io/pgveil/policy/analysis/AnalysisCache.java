@@ -8,6 +8,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * starts over, which costs a few re-analyses and never a wrong answer.
  */
 public final class AnalysisCache {
+    /** Texts (and shapes) longer than this are not kept as keys: a batch's shape is short, its text is not. */
+    static final int MAX_KEY_CHARS = 64 * 1024;
+
     private final int maxEntries;
     private final ConcurrentHashMap<Key, MessageAnalysis> exact = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Key, MessageAnalysis> numbers = new ConcurrentHashMap<>();
@@ -25,7 +28,7 @@ public final class AnalysisCache {
 
     /** A remembered analysis of {@code sql} (or of a text of the same shape), or null. */
     public MessageAnalysis get(String contextKey, String sql, Fingerprint fp) {
-        MessageAnalysis hit = exact.get(new Key(contextKey, sql));
+        MessageAnalysis hit = sql.length() <= MAX_KEY_CHARS ? exact.get(new Key(contextKey, sql)) : null;
         if (hit != null || fp == null) {
             return hit;
         }
@@ -37,15 +40,19 @@ public final class AnalysisCache {
     }
 
     public void put(String contextKey, String sql, Fingerprint fp, MessageAnalysis analysis) {
-        if (exact.size() >= maxEntries) {
+        if (exact.size() >= maxEntries || numbers.size() >= maxEntries || constants.size() >= maxEntries) {
             exact.clear();
             numbers.clear();
             constants.clear();
         }
-        exact.put(new Key(contextKey, sql), analysis);
+        if (sql.length() <= MAX_KEY_CHARS) {
+            exact.put(new Key(contextKey, sql), analysis);
+        }
         if (fp != null && analysis.parsed()) {
-            numbers.put(new Key(contextKey, fp.numbers()), analysis);
-            if (!analysis.literalSensitive()) {
+            if (fp.numbers().length() <= MAX_KEY_CHARS) {
+                numbers.put(new Key(contextKey, fp.numbers()), analysis);
+            }
+            if (!analysis.literalSensitive() && fp.constants().length() <= MAX_KEY_CHARS) {
                 constants.put(new Key(contextKey, fp.constants()), analysis);
             }
         }

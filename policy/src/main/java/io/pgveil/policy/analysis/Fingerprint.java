@@ -4,8 +4,9 @@ import io.pgveil.policy.lexer.SqlLexer;
 
 /**
  * The shape of a SQL text, for reusing analyses: comments and runs of whitespace become one space, unquoted
- * letters are lower-cased, and constants become {@code ?}. Two texts with the same shape differ only in their
- * constants. {@link #numbers()} normalises numeric constants only (safe for every statement, since pgveil's
+ * letters are lower-cased, and constants become {@code ?}; a list of identical constants (an IN list, an ARRAY,
+ * the rows of VALUES) becomes its first element ({@link ListShapes}). Two texts with the same shape differ only in
+ * their constants and in how long such lists are. {@link #numbers()} normalises numeric constants only (safe for every statement, since pgveil's
  * decisions never depend on a number's value); {@link #constants()} also normalises string constants (safe only
  * when the analysis says string values did not matter).
  *
@@ -34,7 +35,8 @@ public final class Fingerprint {
     public static Fingerprint of(String sql, boolean standardConformingStrings) {
         Builder a = new Builder(sql.length());
         Builder b = new Builder(sql.length());
-        return scan(sql, standardConformingStrings, a, b) ? new Fingerprint(a.toString(), b.toString()) : null;
+        return scan(sql, standardConformingStrings, a, b)
+                ? new Fingerprint(ListShapes.collapse(a.toString()), ListShapes.collapse(b.toString())) : null;
     }
 
     /**
@@ -44,7 +46,15 @@ public final class Fingerprint {
      */
     public static boolean hasNumbersShape(String sql, boolean standardConformingStrings, String shape) {
         Compare a = new Compare(shape);
-        return scan(sql, standardConformingStrings, a, NONE) && a.matched();
+        if (scan(sql, standardConformingStrings, a, NONE) && a.matched()) {
+            return true;
+        }
+        if (!ListShapes.mayHoldList(shape)) {
+            return false;
+        }
+        // The shape may hold a collapsed list, which the text spells out at another length: build its shape.
+        Fingerprint f = of(sql, standardConformingStrings);
+        return f != null && shape.equals(f.numbers());
     }
 
     /** Where a scan writes one of its two shapes. */

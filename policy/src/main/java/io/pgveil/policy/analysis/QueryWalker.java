@@ -297,7 +297,12 @@ final class QueryWalker {
         if (rows == null) {
             return out;
         }
-        for (Expression row : rows) {
+        // JSqlParser gives VALUES (1, 2), (3, 4) as a list of rows, and VALUES (1, 2) as the one row itself.
+        List<Expression> rowList = new ArrayList<>(rows);
+        if (rows instanceof ParenthesedExpressionList<?> && rowList.stream().noneMatch(r -> r instanceof ExpressionList<?>)) {
+            rowList = List.of(rows);
+        }
+        for (Expression row : rowList) {
             List<Expression> cells = row instanceof ExpressionList<?> list ? new ArrayList<>(list) : List.of(row);
             for (int i = 0; i < cells.size(); i++) {
                 Flow f = expression(cells.get(i), scope, usage);

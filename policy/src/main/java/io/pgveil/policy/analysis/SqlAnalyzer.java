@@ -145,12 +145,12 @@ public final class SqlAnalyzer {
         try {
             Statement st = parser.Statement();
             if (parser.interrupted) {
-                throw new Unanalysable("analysis took longer than policy.analysis.time_budget (" + budgetMillis + " ms)");
+                throw overBudget(canonical);
             }
             return st;
         } catch (net.sf.jsqlparser.parser.ParseException | net.sf.jsqlparser.parser.TokenMgrException e) {
             if (parser.interrupted) {
-                throw new Unanalysable("analysis took longer than policy.analysis.time_budget (" + budgetMillis + " ms)");
+                throw overBudget(canonical);
             }
             String message = String.valueOf(e.getMessage());
             int eol = message.indexOf('\n');
@@ -162,6 +162,19 @@ public final class SqlAnalyzer {
                 stop.cancel(false);
             }
         }
+    }
+
+    /** The time budget ran out: which statement (its shape, shortened) and what to do about it. */
+    private Unanalysable overBudget(String canonical) {
+        Fingerprint f = Fingerprint.of(canonical, true);
+        String shape = f == null ? canonical : f.constants();
+        if (shape.length() > 120) {
+            shape = shape.substring(0, 117) + "...";
+        }
+        return new Unanalysable("analysis took longer than policy.analysis.time_budget (" + budgetMillis
+                + " ms) for a statement of " + canonical.length() + " characters shaped \"" + shape + "\"; send it in"
+                + " smaller statements, or with parameters in place of long expressions, or raise"
+                + " policy.analysis.time_budget (lists of constants cost nothing: VALUES rows, IN (...), ARRAY[...])");
     }
 
     /**
@@ -181,14 +194,20 @@ public final class SqlAnalyzer {
     /**
      * The statement re-emitted for JSqlParser: tokens separated as in the source, comments gone, quoted
      * identifiers re-quoted, every string constant (of any PostgreSQL spelling) replaced by
-     * {@code 'pgveil_lit_N'} with its decoded value in {@code literals}, COLLATE clauses dropped, and
-     * {@code OPERATOR(pg_catalog.op)} written as {@code op}.
+     * {@code 'pgveil_lit_N'} with its decoded value in {@code literals}, COLLATE clauses dropped,
+     * {@code OPERATOR(pg_catalog.op)} written as {@code op}, and a list of constants (VALUES rows, {@code IN (...)},
+     * {@code ARRAY[...]}) shortened to its first element (see {@link ConstantLists}).
      */
     static String canonical(List<Token> tokens, List<String> literals) {
         StringBuilder sb = new StringBuilder();
         int previousEnd = -1;
+        boolean[] collapsed = ConstantLists.collapsed(tokens);
         for (int i = 0; i < tokens.size(); i++) {
             Token t = tokens.get(i);
+            if (collapsed != null && collapsed[i]) {
+                previousEnd = t.end();
+                continue; // an element after the first of a list of constants: it cannot change the analysis
+            }
             if (t.is("collate") && i + 1 < tokens.size() && tokens.get(i + 1).isIdentifier()) {
                 i++;
                 while (i + 2 < tokens.size() && tokens.get(i + 1).text().equals(".") && tokens.get(i + 2).isIdentifier()) {

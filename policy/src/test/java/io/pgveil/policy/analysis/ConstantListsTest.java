@@ -1,0 +1,92 @@
+package io.pgveil.policy.analysis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgveil.policy.lexer.SqlLexer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** Lists of constants are parsed as one element; one element that is not a constant and the list is parsed whole. */
+class ConstantListsTest {
+    private static final QualifiedName T = QualifiedName.of("public", "t");
+    private static final QualifiedName SECRETS = QualifiedName.of("private", "secrets");
+    private static final AnalysisContext CTX = new AnalysisContext(List.of("public"), "app", true,
+            new CatalogSnapshot(1, Set.of("public", "private", "pg_catalog"), Map.of(
+                    T, new Catalog.Relation(T, 'r', List.of("id", "name", "at"), null),
+                    SECRETS, new Catalog.Relation(SECRETS, 'r', List.of("id", "secret"), null)), Map.of()));
+    private static final SqlAnalyzer ANALYZER = new SqlAnalyzer(null, 60_000);
+
+    private static String canonical(String sql) throws Exception {
+        return SqlAnalyzer.canonical(SqlLexer.tokenize(sql, true), new ArrayList<>());
+    }
+
+    private static String rows(int n, String row) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            sb.append(i == 0 ? "" : ", ").append(row.replace("#", Integer.toString(i)));
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void listsOfConstantsKeepTheirFirstElement() throws Exception {
+        assertEquals("insert into t (id, name) values (1, 'pgveil_lit_0')",
+                canonical("INSERT INTO t (id, name) VALUES (1, 'a'), (2, 'b'), (-3, NULL), ($1, $2::text)"));
+        assertEquals("select id from t where id in (1)", canonical("SELECT id FROM t WHERE id IN (1, 2, 3)"));
+        assertEquals("select array['pgveil_lit_0'::text]", canonical("SELECT ARRAY['a'::text, 'b', 'c'::varchar(3)]"));
+        assertEquals("insert into t values (1, 'pgveil_lit_0'::timestamp with time zone, default)",
+                canonical("INSERT INTO t VALUES (1, '2024-01-01'::timestamp with time zone, DEFAULT), (2, '2024-01-02', DEFAULT)"));
+    }
+
+    @Test
+    void anElementThatIsNotAConstantKeepsTheWholeList() throws Exception {
+        for (String sql : List.of(
+                "INSERT INTO t (id) VALUES (1), (2), ((SELECT id FROM private.secrets LIMIT 1))",
+                "INSERT INTO t (id) VALUES (1), (2), (f(3))",
+                "INSERT INTO t (id) VALUES (1), (2), (id)",
+                "INSERT INTO t (id) VALUES (1), (2), (1 + 2)",
+                "SELECT id FROM t WHERE id IN (1, 2, (SELECT id FROM private.secrets))",
+                "SELECT id FROM t WHERE id IN (1, 2, id)",
+                "SELECT ARRAY[1, 2, now()]")) {
+            assertEquals(sql.toLowerCase(java.util.Locale.ROOT), canonical(sql), "kept whole");
+        }
+    }
+
+    @Test
+    void aHiddenSubqueryIsAnalysedInFull() {
+        for (String sql : List.of(
+                "INSERT INTO t (id) VALUES (1), (2), ((SELECT id FROM private.secrets LIMIT 1))",
+                "SELECT id FROM t WHERE id IN (1, 2, (SELECT id FROM private.secrets))",
+                "SELECT ARRAY[1, 2, (SELECT id FROM private.secrets LIMIT 1)]")) {
+            MessageAnalysis a = ANALYZER.analyze(sql, CTX);
+            assertTrue(a.parsed(), a.unparsed());
+            assertTrue(a.statements().get(0).objects().contains(new ObjectAccess(SECRETS, Access.READ, "table")), sql);
+        }
+    }
+
+    @Test
+    void theAnalysisIsTheSameWhateverTheCount() {
+        StatementAnalysis one = ANALYZER.analyze("INSERT INTO t (id, name, at) VALUES (0, 'n0', now())", CTX).statements().get(0);
+        MessageAnalysis big = ANALYZER.analyze("INSERT INTO t (id, name) VALUES " + rows(100_000, "(#, 'name #')"), CTX);
+        assertTrue(big.parsed(), big.unparsed());
+        StatementAnalysis b = big.statements().get(0);
+        assertEquals(Set.of(new ObjectAccess(T, Access.WRITE, "table")), b.objects());
+        MessageAnalysis small = ANALYZER.analyze("INSERT INTO t (id, name) VALUES (0, 'name 0')", CTX);
+        assertEquals(small.statements().get(0).objects(), b.objects());
+        assertEquals(small.statements().get(0).columns(), b.columns());
+        assertEquals(small.statements().get(0).risks(), b.risks());
+        assertFalse(one.objects().isEmpty());
+
+        MessageAnalysis in = ANALYZER.analyze("SELECT id FROM t WHERE id IN (" + rows(100_000, "#") + ")", CTX);
+        assertTrue(in.parsed(), in.unparsed());
+        assertEquals(ANALYZER.analyze("SELECT id FROM t WHERE id IN (7)", CTX).statements().get(0).columns(),
+                in.statements().get(0).columns());
+        assertNull(in.unparsed());
+    }
+}

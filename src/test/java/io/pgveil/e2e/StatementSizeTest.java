@@ -1,0 +1,162 @@
+package io.pgveil.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgveil.config.PolicyConfig;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Issue 12: the statements bulk work sends (a VALUES list of 100,000 rows, an IN list of 100,000 constants, a 16 MB
+ * string) are decided and run through pgveil under a policy, by pgjdbc and psql; a subquery hidden in one element
+ * of such a list is still seen.
+ */
+class StatementSizeTest {
+    static final String POLICY = """
+            rules:
+              - name: bulk-work
+                match: {subject: alice}
+                allow: [read, write]
+                on: ["bulk.*"]
+              - name: no-bulk-private
+                match: {subject: alice}
+                deny: [read, write]
+                on: ["bulk_private.*"]
+            """;
+    static final int ROWS = 100_000;
+
+    @TempDir
+    static Path dir;
+    static Pgveil pgveil;
+
+    @BeforeAll
+    static void start() throws Exception {
+        try (Connection c = TestPostgres.get().superuser(TestPostgres.DATABASE); Statement s = c.createStatement()) {
+            s.execute("DROP SCHEMA IF EXISTS bulk, bulk_private CASCADE");
+            s.execute("CREATE SCHEMA bulk");
+            s.execute("CREATE SCHEMA bulk_private");
+            s.execute("CREATE TABLE bulk.items (id int, name text, payload text)");
+            s.execute("CREATE TABLE bulk_private.secrets (id int, secret text)");
+            s.execute("INSERT INTO bulk_private.secrets VALUES (7, 'hunter2')");
+        }
+        PolicyFile policy = new PolicyFile(dir.resolve("policy.yaml"), POLICY);
+        pgveil = Pgveil.start(c -> c.withUpstream(TestPostgres.get().superuserUpstream())
+                .withPolicy(new PolicyConfig(policy.path(), null, null, null, null)));
+    }
+
+    @AfterAll
+    static void stop() {
+        pgveil.close();
+    }
+
+    @BeforeEach
+    void empty() throws Exception {
+        try (Connection c = TestPostgres.get().superuser(TestPostgres.DATABASE); Statement s = c.createStatement()) {
+            s.execute("TRUNCATE bulk.items");
+        }
+    }
+
+    static Connection alice(boolean simple) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", Pgveil.USER);
+        p.setProperty("password", Pgveil.PASSWORD);
+        if (simple) {
+            p.setProperty("preferQueryMode", "simple");
+        }
+        return DriverManager.getConnection(pgveil.jdbcUrl(), p);
+    }
+
+    static String values(int rows) {
+        StringBuilder sb = new StringBuilder("INSERT INTO bulk.items (id, name) VALUES ");
+        for (int i = 0; i < rows; i++) {
+            sb.append(i == 0 ? "" : ", ").append('(').append(i).append(", 'item ").append(i).append("')");
+        }
+        return sb.toString();
+    }
+
+    static String inList(int n) {
+        StringBuilder sb = new StringBuilder("SELECT count(*) FROM bulk.items WHERE id IN (");
+        for (int i = 0; i < n; i++) {
+            sb.append(i == 0 ? "" : ", ").append(i);
+        }
+        return sb.append(')').toString();
+    }
+
+    static long count(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            assertTrue(rs.next());
+            return rs.getLong(1);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aHundredThousandRowsAndAHundredThousandConstantsAreDecidedAndRun(boolean simple) throws Exception {
+        try (Connection c = alice(simple); Statement s = c.createStatement()) {
+            assertEquals(ROWS, s.executeUpdate(values(ROWS)));
+            assertEquals(ROWS, count(c, inList(ROWS)));
+            assertEquals(2, count(c, "SELECT count(*) FROM bulk.items WHERE name = ANY (ARRAY['item 1', 'item 2', 'none'])"));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aSixteenMegabyteLiteralIsDecidedAndRun(boolean simple) throws Exception {
+        String big = "x".repeat(16 * 1024 * 1024);
+        try (Connection c = alice(simple); Statement s = c.createStatement()) {
+            assertEquals(1, s.executeUpdate("INSERT INTO bulk.items (id, payload) VALUES (1, '" + big + "')"));
+            assertEquals(big.length(), count(c, "SELECT length(payload) FROM bulk.items WHERE id = 1"));
+        }
+    }
+
+    @Test
+    void psqlSendsTheSameStatements() throws Exception {
+        Command.requireInstalled("psql");
+        Path file = dir.resolve("bulk.sql");
+        Files.writeString(file, values(ROWS) + ";\n" + inList(ROWS) + ";\n", StandardCharsets.UTF_8);
+        Command.Result r = Command.run(List.of("psql", "-X", "-v", "ON_ERROR_STOP=1", "-At", "-f", file.toString(),
+                pgveil.libpqUrl(Pgveil.USER, Pgveil.PASSWORD)), Map.of("LC_ALL", "C.UTF-8"), null, 120);
+        assertEquals(0, r.exitCode(), r.stderr());
+        assertEquals("INSERT 0 " + ROWS + "\n" + ROWS + "\n", r.stdout());
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aSubqueryHiddenInOneElementIsStillSeen(boolean simple) throws Exception {
+        try (Connection c = alice(simple)) {
+            for (String sql : List.of(
+                    "INSERT INTO bulk.items (id) VALUES (1), (2), ((SELECT id FROM bulk_private.secrets LIMIT 1))",
+                    "SELECT id FROM bulk.items WHERE id IN (1, 2, (SELECT id FROM bulk_private.secrets))",
+                    "SELECT ARRAY[1, 2, (SELECT id FROM bulk_private.secrets LIMIT 1)]",
+                    values(50) + ", ((SELECT id FROM bulk_private.secrets LIMIT 1), 'x')")) {
+                SQLException e = assertThrows(SQLException.class, () -> {
+                    try (Statement s = c.createStatement()) {
+                        s.execute(sql);
+                    }
+                });
+                assertEquals("42501", e.getSQLState(), e.getMessage());
+                assertTrue(e.getMessage().contains("rule no-bulk-private denies read on table bulk_private.secrets"),
+                        e.getMessage());
+            }
+            assertEquals(0, count(c, "SELECT count(*) FROM bulk.items"));
+        }
+    }
+}
