@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Statements of any size (issue 12): a 10,000-row INSERT ... VALUES and a SELECT with an IN list of 10,000
+# constants, sent by psql directly to PostgreSQL and through pgveil with a policy (every statement analysed and
+# decided), interleaved; prints the statements' own time (psql's \timing, median of the runs) and the ratio.
+# Target: pgveil <= 1.2x direct for both.
+#
+#   bench/size.sh              # REPEAT=7
+#   ROWS=100000 bench/size.sh
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+REPEAT="${REPEAT:-7}"
+ROWS="${ROWS:-10000}"
+report="$results/size-$(date +%Y%m%d-%H%M%S).txt"
+
+bench_setup
+psql_admin -d bench -c "CREATE TABLE public.size_items (id int, name text); GRANT ALL ON public.size_items TO $LOGIN" >/dev/null
+bench_start_pgveil "auth:
+  static_users:
+    - { name: $CLIENT, password: \${env:PGVEIL_STATIC_PASSWORD} }
+policy:
+  rules:
+    - { name: bulk, match: { subject: $CLIENT }, allow: [read, write], on: [\"public.*\"] }" policy "$(target_port policy)"
+
+insert="$WORK/insert.sql"
+select="$WORK/select.sql"
+{
+  echo '\timing on'
+  printf 'INSERT INTO size_items (id, name) VALUES '
+  awk -v n="$ROWS" 'BEGIN { for (i = 0; i < n; i++) printf "%s(%d, %cname %d%c)", (i ? ", " : ""), i, 39, i, 39; print ";" }'
+} > "$insert"
+{
+  echo '\timing on'
+  printf 'SELECT count(*) FROM size_items WHERE id IN ('
+  awk -v n="$ROWS" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", (i ? ", " : ""), i; print ");" }'
+} > "$select"
+
+# run target file: the statement's time in ms, as psql's \timing reports it
+run() {
+  PGPASSWORD=$(target_pw "$1") PGSSLMODE=disable psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$(target_port "$1")" \
+    -U "$(target_user "$1")" -d bench -f "$2" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
+}
+
+{
+  echo "pgveil statement-size benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores"
+  echo "$ROWS-row INSERT ... VALUES and an IN list of $ROWS constants; ms per statement (psql \\timing), median of $REPEAT interleaved runs"
+  echo
+} | tee "$report"
+
+declare -A times=()
+for _ in $(seq "$REPEAT"); do
+  for t in direct policy; do
+    psql_admin -d bench -c "TRUNCATE public.size_items" >/dev/null
+    times[$t-insert]+="$(run "$t" "$insert") "
+    times[$t-select]+="$(run "$t" "$select") "
+  done
+done
+printf "%-28s %10s %10s %8s\n" statement direct pgveil ratio | tee -a "$report"
+for s in insert select; do
+  d=$(median ${times[direct-$s]})
+  p=$(median ${times[policy-$s]})
+  label=$([ "$s" = insert ] && echo "INSERT of $ROWS rows" || echo "IN list of $ROWS constants")
+  printf "%-28s %10s %10s %8s\n" "$label" "$d" "$p" "$(ratio "$p" "$d")" | tee -a "$report"
+done
+echo "report: $report"
