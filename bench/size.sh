@@ -4,11 +4,11 @@
 # decided), interleaved; prints the statements' own time (psql's \timing, median of the runs) and the ratio.
 # Target: pgveil <= 1.2x direct for both.
 #
-#   bench/size.sh              # REPEAT=7
+#   bench/size.sh              # REPEAT=9 after 3 warm-up rounds: about a minute
 #   ROWS=100000 bench/size.sh
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-REPEAT="${REPEAT:-7}"
+REPEAT="${REPEAT:-9}"
 ROWS="${ROWS:-10000}"
 report="$results/size-$(date +%Y%m%d-%H%M%S).txt"
 
@@ -23,13 +23,16 @@ policy:
 
 insert="$WORK/insert.sql"
 select="$WORK/select.sql"
+# Each file starts with a small statement, so that what is timed is the statement, not the session's first steps.
 {
   echo '\timing on'
+  echo 'SELECT 1;'
   printf 'INSERT INTO size_items (id, name) VALUES '
   awk -v n="$ROWS" 'BEGIN { for (i = 0; i < n; i++) printf "%s(%d, %cname %d%c)", (i ? ", " : ""), i, 39, i, 39; print ";" }'
 } > "$insert"
 {
   echo '\timing on'
+  echo 'SELECT 1;'
   printf 'SELECT count(*) FROM size_items WHERE id IN ('
   awk -v n="$ROWS" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", (i ? ", " : ""), i; print ");" }'
 } > "$select"
@@ -42,11 +45,18 @@ run() {
 
 {
   echo "pgveil statement-size benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores"
-  echo "$ROWS-row INSERT ... VALUES and an IN list of $ROWS constants; ms per statement (psql \\timing), median of $REPEAT interleaved runs"
+  echo "$ROWS-row INSERT ... VALUES and an IN list of $ROWS constants; ms per statement (psql \\timing), median of $REPEAT interleaved runs after 3 warm-up rounds"
   echo
 } | tee "$report"
 
 declare -A times=()
+for _ in 1 2 3; do # warm-up rounds (the JIT, the analysis cache), not counted
+  for t in direct policy; do
+    psql_admin -d bench -c "TRUNCATE public.size_items" >/dev/null
+    run "$t" "$insert" >/dev/null
+    run "$t" "$select" >/dev/null
+  done
+done
 for _ in $(seq "$REPEAT"); do
   for t in direct policy; do
     psql_admin -d bench -c "TRUNCATE public.size_items" >/dev/null

@@ -165,10 +165,29 @@ public final class PolicyService implements AutoCloseable {
      */
     public CompletableFuture<MessageAnalysis> analyze(Database db, AnalysisContext ctx, String contextKey, String sql,
                                                       Fingerprint fingerprint) {
+        return onWorker(db, ctx, contextKey, sql, fingerprint, false);
+    }
+
+    /**
+     * For a long text (a batch): its fingerprint, the cache lookup and, on a miss, the analysis, all on a worker,
+     * so that the event loop does not scan it.
+     */
+    public CompletableFuture<MessageAnalysis> recallOrAnalyze(Database db, AnalysisContext ctx, String contextKey, String sql) {
+        return onWorker(db, ctx, contextKey, sql, null, true);
+    }
+
+    private CompletableFuture<MessageAnalysis> onWorker(Database db, AnalysisContext ctx, String contextKey, String sql,
+                                                        Fingerprint fingerprint, boolean lookFirst) {
         CompletableFuture<MessageAnalysis> out = new CompletableFuture<>();
         try {
             workers.execute(() -> {
                 try {
+                    Fingerprint fp = lookFirst ? Fingerprint.of(sql, ctx.standardConformingStrings()) : fingerprint;
+                    MessageAnalysis known = lookFirst ? db.cache.get(contextKey, sql, fp) : null;
+                    if (known != null) {
+                        out.complete(known);
+                        return;
+                    }
                     MessageAnalysis a = analyzer.analyze(sql, ctx);
                     if (a.gap()) {
                         // A statement the walk does not fully understand: refused, and worth a look (an attack,
@@ -176,7 +195,7 @@ public final class PolicyService implements AutoCloseable {
                         gaps.increment();
                         log.warn("analysis gap, statement refused: {}", a.unparsed());
                     }
-                    db.cache.put(contextKey, sql, fingerprint, a);
+                    db.cache.put(contextKey, sql, fp, a);
                     out.complete(a);
                 } catch (Throwable e) {
                     out.complete(MessageAnalysis.unparsed("pgveil could not analyse this statement (" + e + ")"));

@@ -35,6 +35,8 @@ import java.util.concurrent.CompletableFuture;
  * function only by OID, still needs a rule that allows it, so it is refused.
  */
 final class PolicyCheck implements Check {
+    /** Longer texts are fingerprinted and looked up on an analysis worker, not on the event loop. */
+    static final int LONG_TEXT = 16 * 1024;
     private static final Set<StatementKind> CAPPED_WRITES = Set.of(StatementKind.UPDATE, StatementKind.DELETE, StatementKind.MERGE);
     private static final Set<StatementKind> DDL = Set.of(StatementKind.CREATE, StatementKind.ALTER, StatementKind.DROP,
             StatementKind.COMMENT, StatementKind.CODE, StatementKind.GRANT, StatementKind.OTHER_ADMIN);
@@ -274,6 +276,11 @@ final class PolicyCheck implements Check {
                             "pgveil")));
         }
         refreshContext();
+        if (sql.length() > LONG_TEXT) {
+            // A batch: its shape, the cache and the analysis on a worker; the event loop does not scan it.
+            CompletableFuture<MessageAnalysis> analysis = service.recallOrAnalyze(db, context, contextKey, sql);
+            return new Verdict.Hold(Holds.Reason.ANALYSIS, analysis, () -> decided(sql, null, analysis.join(), parse));
+        }
         PolicyEngine engine = service.engine();
         String app = session.applicationName();
         boolean scs = context.standardConformingStrings();
