@@ -65,9 +65,13 @@ final class ListShapes {
         return out.append(shape, copied, n).toString();
     }
 
-    /** Whether a shape may hold a list this class collapses (a cheap test, for the per-session repeat check). */
+    /**
+     * Whether a shape may hold a list this class collapses: a cheap test (a false yes only costs building a shape),
+     * for the per-session repeat check, which then builds the text's shape instead of comparing it as it scans.
+     */
     static boolean mayHoldList(String shape) {
-        return shape.contains("in") || shape.contains("array") || shape.contains("values");
+        return shape.contains("in (") || shape.contains("in(") || shape.contains("array[") || shape.contains("array [")
+                || shape.contains("values (") || shape.contains("values(");
     }
 
     private static boolean hasDollarQuote(String s) {
