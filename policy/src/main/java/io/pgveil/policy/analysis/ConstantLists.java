@@ -177,7 +177,7 @@ final class ConstantLists {
             }
             i++;
         }
-        while (i + 1 < to + 1 && i < to && punct(tokens.get(i), "[")) {
+        while (i < to && punct(tokens.get(i), "[")) {
             if (i + 1 >= to || !punct(tokens.get(i + 1), "]")) {
                 return -1;
             }
