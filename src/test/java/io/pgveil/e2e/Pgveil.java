@@ -62,6 +62,15 @@ public final class Pgveil implements AutoCloseable {
         return start(UnaryOperator.identity());
     }
 
+    /**
+     * pgveil logged in upstream as the server's superuser (a role that could do anything, so only pgveil stands in
+     * the way), deciding every statement by the policy in {@code policyFile}.
+     */
+    public static Pgveil startAsSuperuser(java.nio.file.Path policyFile) {
+        return start(c -> c.withUpstream(TestPostgres.get().superuserUpstream())
+                .withPolicy(new PolicyConfig(policyFile, null, null, null, null)));
+    }
+
     public static Pgveil start(UnaryOperator<PgveilConfig> customize) {
         try {
             return new Pgveil(ProxyServer.start(customize.apply(defaultConfig())));

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgveil.config.PolicyConfig;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
@@ -73,8 +72,7 @@ class PolicyHardeningTest {
             s.execute("CREATE FUNCTION pub.add_one(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 + 1'");
         }
         PolicyFile policy = new PolicyFile(dir.resolve("policy.yaml"), POLICY);
-        pgveil = Pgveil.start(c -> c.withUpstream(TestPostgres.get().superuserUpstream())
-                .withPolicy(new PolicyConfig(policy.path(), null, null, null, null)));
+        pgveil = Pgveil.startAsSuperuser(policy.path());
     }
 
     @AfterAll
@@ -353,8 +351,7 @@ class PolicyHardeningTest {
                     on: ["pg_catalog.pg_stat_activity"]
                 """;
         PolicyFile file = new PolicyFile(dir.resolve("naming.yaml"), policy);
-        try (Pgveil p = Pgveil.start(c -> c.withUpstream(TestPostgres.get().superuserUpstream())
-                .withPolicy(new PolicyConfig(file.path(), null, null, null, null)));
+        try (Pgveil p = Pgveil.startAsSuperuser(file.path());
              Connection c = DriverManager.getConnection(p.jdbcUrl(), Pgveil.USER, Pgveil.PASSWORD)) {
             assertFalse(rows(c, "SELECT pid FROM pg_stat_activity WHERE pid = pg_backend_pid()").isEmpty());
             refused(c, "SELECT rolpassword FROM pg_authid", "password verifiers");

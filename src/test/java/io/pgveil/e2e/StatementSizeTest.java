@@ -4,18 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgveil.config.PolicyConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -58,8 +55,7 @@ class StatementSizeTest {
             s.execute("INSERT INTO bulk_private.secrets VALUES (7, 'hunter2')");
         }
         PolicyFile policy = new PolicyFile(dir.resolve("policy.yaml"), POLICY);
-        pgveil = Pgveil.start(c -> c.withUpstream(TestPostgres.get().superuserUpstream())
-                .withPolicy(new PolicyConfig(policy.path(), null, null, null, null)));
+        pgveil = Pgveil.startAsSuperuser(policy.path());
     }
 
     @AfterAll
@@ -75,13 +71,7 @@ class StatementSizeTest {
     }
 
     static Connection alice(boolean simple) throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", Pgveil.USER);
-        p.setProperty("password", Pgveil.PASSWORD);
-        if (simple) {
-            p.setProperty("preferQueryMode", "simple");
-        }
-        return DriverManager.getConnection(pgveil.jdbcUrl(), p);
+        return pgveil.connect(simple ? Pgveil.properties("preferQueryMode", "simple") : Pgveil.properties());
     }
 
     static String values(int rows) {
