@@ -1,5 +1,6 @@
 package io.pgveil.policy.analysis;
 
+import io.pgveil.policy.lexer.Constants;
 import io.pgveil.policy.lexer.SqlLexer;
 
 /**
@@ -157,7 +158,15 @@ public final class Fingerprint {
         boolean space = false;
         boolean started = false;
         int i = 0;
+        int skipFrom = -1;
+        int skipTo = -1;
         while (i < n && !a.failed()) {
+            if (i == skipFrom) {
+                i = skipTo; // the elements after the first of a list of constants (see constantList)
+                skipFrom = -1;
+                skipTo = -1;
+                continue;
+            }
             char c = sql.charAt(i);
             if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == 0x0b) {
                 space = true;
@@ -260,12 +269,20 @@ public final class Fingerprint {
                 continue;
             }
             if (identStart(c)) {
+                int word = i;
                 while (i < n && identPart(sql, i)) {
                     char ch = sql.charAt(i);
                     char lower = ch >= 'A' && ch <= 'Z' ? (char) (ch + 32) : ch;
                     a.add(lower);
                     b.add(lower);
                     i++;
+                }
+                if (skipTo < 0 && i - word <= 6) {
+                    long span = constantList(sql, word, i, standardConformingStrings);
+                    if (span >= 0) {
+                        skipFrom = (int) (span >>> 32);
+                        skipTo = (int) span;
+                    }
                 }
                 continue;
             }
@@ -274,6 +291,57 @@ public final class Fingerprint {
             i++;
         }
         return !a.failed();
+    }
+
+    /**
+     * After the word [{@code from}, {@code to}): when it is {@code IN (}, {@code ARRAY[} or {@code VALUES (} opening
+     * a list whose elements {@link Constants} vouches for at the character level, the span from the comma after
+     * the first element to the end of the list (packed high and low), which the shapes leave out; else -1. The
+     * analysis leaves those elements out too (the lexer, and {@link ConstantLists}, accept whatever
+     * {@link Constants} does), so texts sharing a shape this way share their analysis, string constants of the
+     * left-out elements included.
+     */
+    private static long constantList(String sql, int from, int to, boolean scs) {
+        int length = to - from;
+        boolean in = length == 2 && word(sql, from, "in");
+        boolean array = length == 5 && word(sql, from, "array");
+        boolean values = length == 6 && word(sql, from, "values");
+        if (!in && !array && !values) {
+            return -1;
+        }
+        int open = Constants.skipSpace(sql, to);
+        if (open >= sql.length() || sql.charAt(open) != (array ? '[' : '(')) {
+            return -1;
+        }
+        char closer = array ? ']' : ')';
+        int comma;
+        int end;
+        if (values) {
+            int close = Constants.elementsEnd(sql, open + 1, ')', scs);
+            comma = close < 0 ? -1 : Constants.skipSpace(sql, close + 1);
+            if (comma < 0 || comma >= sql.length() || sql.charAt(comma) != ',') {
+                return -1;
+            }
+            end = Constants.rowsEnd(sql, comma + 1, scs);
+        } else {
+            comma = Constants.elementEnd(sql, open + 1, closer, scs);
+            if (comma < 0 || sql.charAt(comma) != ',') {
+                return -1;
+            }
+            end = Constants.elementsEnd(sql, comma + 1, closer, scs);
+        }
+        return end < 0 ? -1 : ((long) comma << 32) | end;
+    }
+
+    /** Whether the text at {@code at} is {@code lower} in any ASCII case. */
+    private static boolean word(String sql, int at, String lower) {
+        for (int k = 0; k < lower.length(); k++) {
+            char c = sql.charAt(at + k);
+            if ((c >= 'A' && c <= 'Z' ? (char) (c + 32) : c) != lower.charAt(k)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean identStart(char c) {

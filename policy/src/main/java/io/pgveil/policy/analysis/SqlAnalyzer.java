@@ -46,7 +46,7 @@ public final class SqlAnalyzer {
     public MessageAnalysis analyze(String sql, AnalysisContext ctx) {
         List<Token> tokens;
         try {
-            tokens = SqlLexer.tokenize(sql, ctx.standardConformingStrings());
+            tokens = SqlLexer.tokenizeShortened(sql, ctx.standardConformingStrings());
         } catch (SqlSyntaxException e) {
             return MessageAnalysis.unparsed("the SQL cannot be split into statements: " + e.getMessage());
         }

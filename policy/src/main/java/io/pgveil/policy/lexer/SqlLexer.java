@@ -14,17 +14,40 @@ import java.util.Locale;
 public final class SqlLexer {
     private final String sql;
     private final boolean standardConformingStrings;
+    private final boolean shortenConstantLists;
     private final List<Token> tokens = new ArrayList<>();
     private int i;
+    /** Token indexes of the brackets open where the lexer stands, innermost last. */
+    private int[] open = new int[8];
+    private int depth;
+    /** The token index of the last closing bracket, and of the bracket it closed. */
+    private int lastClose = -1;
+    private int lastCloseOpened = -1;
 
-    private SqlLexer(String sql, boolean standardConformingStrings) {
+    private SqlLexer(String sql, boolean standardConformingStrings, boolean shortenConstantLists) {
         this.sql = sql;
         this.standardConformingStrings = standardConformingStrings;
+        this.shortenConstantLists = shortenConstantLists;
     }
 
     /** The tokens of {@code sql}, comments and whitespace left out. */
     public static List<Token> tokenize(String sql, boolean standardConformingStrings) throws SqlSyntaxException {
-        SqlLexer lexer = new SqlLexer(sql, standardConformingStrings);
+        SqlLexer lexer = new SqlLexer(sql, standardConformingStrings, false);
+        lexer.run();
+        return lexer.tokens;
+    }
+
+    /**
+     * The tokens of {@code sql} with lists of constants shortened to their first element where the characters
+     * show it cheaply: after a first element that is a {@link Constants#constant constant}, the rest of an
+     * {@code IN (...)} or {@code ARRAY[...]} list, or the rows after a first constant row of {@code VALUES}, are
+     * skipped without tokens when {@link Constants} vouches for every one of them; the comma after the first
+     * element goes too. The result is what tokenizing in full and then leaving out the elements after the first of
+     * each list of constants gives, at a cost that does not grow with the list: a 100,000-row INSERT lexes like a
+     * one-row one (the decoding and checking of each skipped string is PostgreSQL's to do).
+     */
+    public static List<Token> tokenizeShortened(String sql, boolean standardConformingStrings) throws SqlSyntaxException {
+        SqlLexer lexer = new SqlLexer(sql, standardConformingStrings, true);
         lexer.run();
         return lexer.tokens;
     }
@@ -108,7 +131,11 @@ public final class SqlLexer {
                 i += 2;
                 add(Token.Kind.PUNCTUATION, "::", i - 2);
             } else if ("()[],.:".indexOf(c) >= 0) {
+                if (c == ',' && shortenConstantLists && skipConstants()) {
+                    continue;
+                }
                 add(Token.Kind.PUNCTUATION, String.valueOf(c), i++);
+                brackets(c);
             } else if (isOperatorChar(c)) {
                 operator();
             } else {
@@ -116,6 +143,49 @@ public final class SqlLexer {
                 add(Token.Kind.OPERATOR, String.valueOf(c), i++);
             }
         }
+    }
+
+    /** Keeps track of open brackets, for {@link #skipConstants}. */
+    private void brackets(char c) {
+        if (c == '(' || c == '[') {
+            if (depth == open.length) {
+                open = java.util.Arrays.copyOf(open, depth * 2);
+            }
+            open[depth++] = tokens.size() - 1;
+        } else if (c == ')' || c == ']') {
+            lastClose = tokens.size() - 1;
+            lastCloseOpened = depth > 0 ? open[--depth] : -1;
+        }
+    }
+
+    /**
+     * At the comma after the first element of a list of constants: skips the other elements when
+     * {@link Constants} vouches for them all, and says so; else leaves the lexer where it is.
+     */
+    private boolean skipConstants() {
+        int last = tokens.size() - 1;
+        if (depth > 0) {
+            int o = open[depth - 1];
+            boolean paren = tokens.get(o).text().equals("(");
+            if (o > 0 && (paren ? tokens.get(o - 1).is("in") : tokens.get(o - 1).is("array"))
+                    && Constants.constant(tokens, o + 1, last + 1)) {
+                int end = Constants.elementsEnd(sql, i + 1, paren ? ')' : ']', standardConformingStrings);
+                if (end >= 0) {
+                    i = end;
+                    return true;
+                }
+            }
+        }
+        if (last >= 0 && lastClose == last && lastCloseOpened > 0 && tokens.get(last).text().equals(")")
+                && tokens.get(lastCloseOpened).text().equals("(") && tokens.get(lastCloseOpened - 1).is("values")
+                && Constants.constantRow(tokens, lastCloseOpened + 1, last)) {
+            int end = Constants.rowsEnd(sql, i + 1, standardConformingStrings);
+            if (end >= 0) {
+                i = end;
+                return true;
+            }
+        }
+        return false;
     }
 
     private char peek(int ahead) {
@@ -132,15 +202,15 @@ public final class SqlLexer {
         tokens.add(new Token(kind, text, start, end));
     }
 
-    private static boolean isIdentStart(char c) {
+    static boolean isIdentStart(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
     }
 
-    private static boolean isIdentPart(char c) {
+    static boolean isIdentPart(char c) {
         return isIdentStart(c) || (c >= '0' && c <= '9') || c == '$';
     }
 
-    private static boolean isOperatorChar(char c) {
+    static boolean isOperatorChar(char c) {
         return "+-*/<>=~!@#%^&|`?".indexOf(c) >= 0;
     }
 

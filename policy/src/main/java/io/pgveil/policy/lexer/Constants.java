@@ -1,0 +1,377 @@
+package io.pgveil.policy.lexer;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * What counts as a constant element of a list (a row of {@code VALUES}, an element of {@code IN (...)} or
+ * {@code ARRAY[...]}), in one place for the two levels that need it: over tokens, and over the characters of SQL
+ * that has not been tokenized yet.
+ *
+ * <p>A constant is a string, a number, a parameter, {@code true}, {@code false}, {@code null} or {@code default},
+ * with an optional sign and any casts ({@code '2024-01-01'::date}, {@code 1::numeric(10, 2)}, {@code '{}'::text[]},
+ * {@code 'x'::timestamp with time zone}). A cast's type name is an identifier, dotted names, and only the words
+ * that PostgreSQL's multi-word type names use after the first ({@code double precision}, {@code character varying},
+ * {@code with time zone}): {@code true::boolean or flag} is an expression reading a column, not a constant.
+ *
+ * <p>The character level ({@link #elementsEnd}, {@link #rowsEnd}) accepts less than the token level: no comments,
+ * no dollar quotes, no {@code U&} strings, no backslash in a string that would read it as an escape, no quoted type
+ * names. What it accepts, the token level accepts too, so skipping characters it vouches for gives the tokens the
+ * token level would have collapsed anyway; anything it is unsure of is left to the tokens.
+ */
+public final class Constants {
+    /** Words a type name may continue with after its first (PostgreSQL's multi-word type names). */
+    private static final String[] TYPE_WORD_LIST = {"precision", "varying", "with", "without", "time", "zone"};
+    private static final Set<String> TYPE_WORDS = Set.of(TYPE_WORD_LIST);
+    private static final String[] VALUE_WORDS = {"true", "false", "null", "default"};
+
+    private Constants() {
+    }
+
+    // ---- tokens ----
+
+    /** Whether the tokens [from, to) are one constant: [sign] value {:: type}. */
+    public static boolean constant(List<Token> tokens, int from, int to) {
+        int i = from;
+        if (i < to && tokens.get(i).kind() == Token.Kind.OPERATOR
+                && (tokens.get(i).text().equals("-") || tokens.get(i).text().equals("+"))) {
+            i++;
+        }
+        if (i >= to) {
+            return false;
+        }
+        Token v = tokens.get(i);
+        boolean value = v.kind() == Token.Kind.STRING || v.kind() == Token.Kind.NUMBER || v.kind() == Token.Kind.PARAMETER
+                || v.is("true") || v.is("false") || v.is("null") || v.is("default");
+        if (!value) {
+            return false;
+        }
+        i++;
+        while (i < to) {
+            if (!punct(tokens.get(i), "::")) {
+                return false;
+            }
+            i = castType(tokens, i + 1, to);
+            if (i < 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether the tokens [from, close) are constants separated by commas (a row of VALUES without its parentheses). */
+    public static boolean constantRow(List<Token> tokens, int from, int close) {
+        int start = from;
+        int depth = 0; // a cast's modifier, numeric(10, 2), holds commas of its own
+        for (int i = from; i <= close; i++) {
+            if (i < close && (punct(tokens.get(i), "(") || punct(tokens.get(i), "["))) {
+                depth++;
+            } else if (i < close && (punct(tokens.get(i), ")") || punct(tokens.get(i), "]"))) {
+                depth--;
+            } else if (i == close || depth == 0 && punct(tokens.get(i), ",")) {
+                if (!constant(tokens, start, i)) {
+                    return false;
+                }
+                start = i + 1;
+            }
+        }
+        return true;
+    }
+
+    /** After "::": a type name, an optional (numbers) modifier and [] pairs; where it ends, or -1. */
+    private static int castType(List<Token> tokens, int i, int to) {
+        if (i >= to || !tokens.get(i).isIdentifier()) {
+            return -1;
+        }
+        i++;
+        while (i < to) {
+            Token t = tokens.get(i);
+            if (punct(t, ".") && i + 1 < to && tokens.get(i + 1).isIdentifier()) {
+                i += 2;
+            } else if (t.kind() == Token.Kind.WORD && TYPE_WORDS.contains(t.text())) {
+                i++;
+            } else {
+                break;
+            }
+        }
+        if (i < to && punct(tokens.get(i), "(")) {
+            i++;
+            while (i < to && (tokens.get(i).kind() == Token.Kind.NUMBER || punct(tokens.get(i), ","))) {
+                i++;
+            }
+            if (i >= to || !punct(tokens.get(i), ")")) {
+                return -1;
+            }
+            i++;
+        }
+        while (i < to && punct(tokens.get(i), "[")) {
+            if (i + 1 >= to || !punct(tokens.get(i + 1), "]")) {
+                return -1;
+            }
+            i += 2;
+        }
+        return i;
+    }
+
+    public static boolean punct(Token t, String text) {
+        return t.kind() == Token.Kind.PUNCTUATION && t.text().equals(text);
+    }
+
+    // ---- characters ----
+
+    /**
+     * From {@code from} (just after a comma), constant elements separated by commas up to the {@code closer}
+     * ({@code ')'} or {@code ']'}) that ends the list: the closer's index, or -1 when an element is not a constant
+     * this level can vouch for.
+     */
+    public static int elementsEnd(String sql, int from, char closer, boolean standardConformingStrings) {
+        int i = from;
+        while (true) {
+            int end = elementEnd(sql, i, closer, standardConformingStrings);
+            if (end < 0) {
+                return -1;
+            }
+            if (sql.charAt(end) == closer) {
+                return end;
+            }
+            i = end + 1;
+        }
+    }
+
+    /**
+     * From {@code from} (just after the comma that follows a row of VALUES), rows of constants separated by
+     * commas: the index just after the last row's ")", or -1 when a row is not one this level can vouch for or
+     * it cannot tell where the rows end (a comment after a row).
+     */
+    public static int rowsEnd(String sql, int from, boolean standardConformingStrings) {
+        int n = sql.length();
+        int i = skipSpace(sql, from);
+        while (true) {
+            if (i >= n || sql.charAt(i) != '(') {
+                return -1;
+            }
+            int close = elementsEnd(sql, i + 1, ')', standardConformingStrings);
+            if (close < 0) {
+                return -1;
+            }
+            int j = skipSpace(sql, close + 1);
+            if (j < n && sql.charAt(j) == ',') {
+                i = skipSpace(sql, j + 1);
+                continue;
+            }
+            return commentAt(sql, j) ? -1 : close + 1;
+        }
+    }
+
+    /**
+     * One constant element from {@code from} (just after an opening bracket or a comma): the index of the ',' or
+     * {@code closer} after it, or -1 when it is not a constant this level can vouch for.
+     */
+    public static int elementEnd(String sql, int from, char closer, boolean scs) {
+        int n = sql.length();
+        int i = skipSpace(sql, from);
+        if (i >= n || commentAt(sql, i)) {
+            return -1;
+        }
+        char c = sql.charAt(i);
+        if (c == '+' || c == '-') {
+            if (i + 1 < n && SqlLexer.isOperatorChar(sql.charAt(i + 1))) {
+                return -1;
+            }
+            i = skipSpace(sql, i + 1);
+            if (i >= n || commentAt(sql, i)) {
+                return -1;
+            }
+            c = sql.charAt(i);
+        }
+        char next = i + 1 < n ? sql.charAt(i + 1) : '\0';
+        if (c == '\'') {
+            i = stringEnd(sql, i, !scs);
+        } else if ((c == 'e' || c == 'E') && next == '\'') {
+            i = stringEnd(sql, i + 1, true);
+        } else if ((c == 'b' || c == 'B' || c == 'x' || c == 'X' || c == 'n' || c == 'N') && next == '\'') {
+            i = stringEnd(sql, i + 1, !scs && (c == 'n' || c == 'N'));
+        } else if ((c >= '0' && c <= '9') || (c == '.' && next >= '0' && next <= '9')) {
+            i = numberEnd(sql, i);
+        } else if (c == '$' && next >= '0' && next <= '9') {
+            i++;
+            while (i < n && sql.charAt(i) >= '0' && sql.charAt(i) <= '9') {
+                i++;
+            }
+        } else {
+            i = wordEnd(sql, i, VALUE_WORDS);
+        }
+        while (i >= 0) {
+            i = skipSpace(sql, i);
+            if (i >= n || commentAt(sql, i)) {
+                return -1;
+            }
+            c = sql.charAt(i);
+            if (c == ',' || c == closer) {
+                return i;
+            }
+            if (c != ':' || i + 1 >= n || sql.charAt(i + 1) != ':') {
+                return -1;
+            }
+            i = castEnd(sql, i + 2);
+        }
+        return -1;
+    }
+
+    /**
+     * The index after the string whose opening quote is at {@code quote}; -1 when it does not end, or when
+     * {@code backslashEscapes} and it holds a backslash (escapes are the lexer's to decode and check).
+     */
+    private static int stringEnd(String sql, int quote, boolean backslashEscapes) {
+        int n = sql.length();
+        int j = quote + 1;
+        while (j < n) {
+            char c = sql.charAt(j);
+            if (c == '\'') {
+                if (j + 1 < n && sql.charAt(j + 1) == '\'') {
+                    j += 2;
+                    continue;
+                }
+                return j + 1;
+            }
+            if (c == '\\' && backslashEscapes) {
+                return -1;
+            }
+            j++;
+        }
+        return -1;
+    }
+
+    /** After "::" at {@code i}: the end of an unquoted type name with its modifier and [] pairs, or -1. */
+    private static int castEnd(String sql, int i) {
+        int n = sql.length();
+        i = skipSpace(sql, i);
+        i = identifierEnd(sql, i);
+        if (i < 0) {
+            return -1;
+        }
+        while (true) {
+            int j = skipSpace(sql, i);
+            if (j < n && sql.charAt(j) == '.') {
+                i = identifierEnd(sql, skipSpace(sql, j + 1));
+                if (i < 0) {
+                    return -1;
+                }
+            } else if (j < n && SqlLexer.isIdentStart(sql.charAt(j))) {
+                int end = wordEnd(sql, j, TYPE_WORD_LIST);
+                if (end < 0) {
+                    return -1;
+                }
+                i = end;
+            } else {
+                i = j;
+                break;
+            }
+        }
+        if (i < n && sql.charAt(i) == '(') {
+            i = skipSpace(sql, i + 1);
+            while (i < n && sql.charAt(i) != ')') {
+                char c = sql.charAt(i);
+                if (c >= '0' && c <= '9') {
+                    i = SqlLexer.numberEnd(sql, i);
+                } else if (c == ',') {
+                    i++;
+                } else {
+                    return -1;
+                }
+                i = skipSpace(sql, i);
+            }
+            if (i >= n) {
+                return -1;
+            }
+            i = skipSpace(sql, i + 1);
+        }
+        while (i < n && sql.charAt(i) == '[') {
+            int k = skipSpace(sql, i + 1);
+            if (k >= n || sql.charAt(k) != ']') {
+                return -1;
+            }
+            i = skipSpace(sql, k + 1);
+        }
+        return i;
+    }
+
+    /** The end of an unquoted identifier starting at {@code i}, or -1 when none starts there. */
+    private static int identifierEnd(String sql, int i) {
+        if (i >= sql.length() || !SqlLexer.isIdentStart(sql.charAt(i))) {
+            return -1;
+        }
+        i++;
+        while (i < sql.length() && SqlLexer.isIdentPart(sql.charAt(i))) {
+            i++;
+        }
+        return i;
+    }
+
+    /**
+     * The end of the word at {@code i} when it is one of {@code words} (lower-case ASCII) in any ASCII case, or -1.
+     * Only ASCII letters fold, as in the lexer: {@code fal\u017Fe} is an identifier, not {@code false}.
+     */
+    private static int wordEnd(String sql, int i, String[] words) {
+        int end = identifierEnd(sql, i);
+        if (end < 0) {
+            return -1;
+        }
+        for (String w : words) {
+            if (w.length() == end - i && asciiFolded(sql, i, w)) {
+                return end;
+            }
+        }
+        return -1;
+    }
+
+    private static boolean asciiFolded(String sql, int at, String lower) {
+        for (int k = 0; k < lower.length(); k++) {
+            char c = sql.charAt(at + k);
+            if (c >= 'A' && c <= 'Z') {
+                c = (char) (c + 32);
+            }
+            if (c != lower.charAt(k)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Skips whitespace as the lexer counts it ({@link Character#isWhitespace}), ASCII first. */
+    public static int skipSpace(String sql, int i) {
+        int n = sql.length();
+        while (i < n) {
+            char c = sql.charAt(i);
+            if (c == ' ' || (c > ' ' && c < 0x80 ? false : Character.isWhitespace(c))) {
+                i++;
+            } else {
+                return i;
+            }
+        }
+        return i;
+    }
+
+    /** {@link SqlLexer#numberEnd}, with a plain run of ASCII digits read without it. */
+    private static int numberEnd(String sql, int i) {
+        int n = sql.length();
+        int j = i;
+        while (j < n && sql.charAt(j) >= '0' && sql.charAt(j) <= '9') {
+            j++;
+        }
+        if (j > i && (j == n || plainAfterDigits(sql.charAt(j)))) {
+            return j;
+        }
+        return SqlLexer.numberEnd(sql, i);
+    }
+
+    /** Whether a number's digits end before {@code c} (no fraction, exponent, separator, prefix or other digit). */
+    private static boolean plainAfterDigits(char c) {
+        return c < 0x80 && c != '.' && c != '_' && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z');
+    }
+
+    private static boolean commentAt(String sql, int i) {
+        return i + 1 < sql.length() && ((sql.charAt(i) == '-' && sql.charAt(i + 1) == '-')
+                || (sql.charAt(i) == '/' && sql.charAt(i + 1) == '*'));
+    }
+}
