@@ -90,6 +90,13 @@ class StatementSizeTest {
         return sb.append(')').toString();
     }
 
+    static String user(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT current_user")) {
+            assertTrue(rs.next());
+            return rs.getString(1);
+        }
+    }
+
     static long count(Connection c, String sql) throws SQLException {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             assertTrue(rs.next());
@@ -136,7 +143,12 @@ class StatementSizeTest {
                     "INSERT INTO bulk.items (id) VALUES (1), (2), ((SELECT id FROM bulk_private.secrets LIMIT 1))",
                     "SELECT id FROM bulk.items WHERE id IN (1, 2, (SELECT id FROM bulk_private.secrets))",
                     "SELECT ARRAY[1, 2, (SELECT id FROM bulk_private.secrets LIMIT 1)]",
-                    values(50) + ", ((SELECT id FROM bulk_private.secrets LIMIT 1), 'x')")) {
+                    values(50) + ", ((SELECT id FROM bulk_private.secrets LIMIT 1), 'x')",
+                    // long texts (decided on a worker): the hidden element last, in the middle, after a comment
+                    values(5_000) + ", ((SELECT id FROM bulk_private.secrets LIMIT 1), 'x')",
+                    inList(3_000).replace(", 1500,", ", (SELECT id FROM bulk_private.secrets), 1500,"),
+                    values(3_000) + ", /* the last row */ ((SELECT id FROM bulk_private.secrets LIMIT 1), 'x')",
+                    inList(3_000).replace(", 1500,", ", 1500 -- a comment\n, (SELECT id FROM bulk_private.secrets),"))) {
                 SQLException e = assertThrows(SQLException.class, () -> {
                     try (Statement s = c.createStatement()) {
                         s.execute(sql);
@@ -147,6 +159,35 @@ class StatementSizeTest {
                         e.getMessage());
             }
             assertEquals(0, count(c, "SELECT count(*) FROM bulk.items"));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aLongTextIsStillCheckedForIdentityChanges(boolean simple) throws Exception {
+        String filler = "x".repeat(40 * 1024);
+        try (Connection c = alice(simple)) {
+            String before = user(c);
+            List<String> refused = simple
+                    ? List.of("SELECT '" + filler + "'; SET ROLE postgres",
+                            "SELECT set_config('role', 'postgres', false), '" + filler + "'")
+                    : List.of("SELECT set_config('role', 'postgres', false), '" + filler + "'");
+            for (String sql : refused) {
+                SQLException e = assertThrows(SQLException.class, () -> {
+                    try (Statement s = c.createStatement()) {
+                        s.execute(sql);
+                    }
+                });
+                assertEquals("42501", e.getSQLState(), e.getMessage());
+                assertTrue(e.getMessage().contains("would change the session's database role or identity"), e.getMessage());
+            }
+            assertEquals(before, user(c), "the session's role did not change");
+            // The words the guard looks for, inside data, are data.
+            String data = "the role of reset and discard, C:\\path, pgveil " + filler;
+            try (Statement s = c.createStatement()) {
+                assertEquals(1, s.executeUpdate("INSERT INTO bulk.items (id, payload) VALUES (1, '" + data + "')"));
+            }
+            assertEquals(data.length(), count(c, "SELECT length(payload) FROM bulk.items WHERE id = 1"));
         }
     }
 }

@@ -7,15 +7,15 @@ import io.pgveil.policy.lexer.Token;
 import java.util.List;
 
 /**
- * Lists whose elements are all constants: the rows of a {@code VALUES} list, the elements of an {@code IN (...)}
- * list and of an {@code ARRAY[...]}. Whatever their number, such a list reads no object and no column and adds
- * no risk, so the analysis parses one element and leaves the others out: an INSERT of 100,000 rows costs what an
- * INSERT of one row does. What a constant is, {@link Constants} says; a row of VALUES is constant when each of
- * its elements is. The lexer already skips most such lists without tokens ({@link
- * io.pgveil.policy.lexer.SqlLexer#tokenizeShortened}); this pass catches the ones it leaves (comments between
- * elements, dollar quotes, escapes), so the analysis is the same either way.
- * One element that is anything else (a subquery, a function call, a column reference, an expression) and the
- * list is analysed in full, so nothing can hide in it.
+ * Constants in lists: the rows of a {@code VALUES} list, the elements of an {@code IN (...)} list and of an
+ * {@code ARRAY[...]}. A constant reads no object and no column and adds no risk, so the analysis keeps a list's
+ * first element and leaves out every constant after it: an INSERT of 100,000 rows costs what an INSERT of one row
+ * does. What a constant is, {@link Constants} says; a row of VALUES is constant when each of its elements is.
+ * Every element that is anything else (a subquery, a function call, a column reference, an expression) is kept
+ * and analysed, so nothing can hide in a list, however long. The lexer already skips most constants without
+ * making tokens ({@link io.pgveil.policy.lexer.SqlLexer#tokenizeShortened}); this pass catches the ones it leaves
+ * (comments between elements, dollar quotes, escapes, the constants after an element that is not one), so the
+ * analysis is the same either way.
  */
 final class ConstantLists {
     private ConstantLists() {
@@ -24,104 +24,89 @@ final class ConstantLists {
     /** For each token, whether it is left out; null when nothing is. */
     static boolean[] collapsed(List<Token> tokens) {
         boolean[] out = null;
-        for (int i = 0; i < tokens.size(); i++) {
+        for (int i = 0; i + 1 < tokens.size(); i++) {
             Token t = tokens.get(i);
-            int from;
-            int to;
-            if (t.is("values") && i + 1 < tokens.size() && punct(tokens.get(i + 1), "(")) {
-                int[] span = rows(tokens, i + 1);
-                if (span == null) {
-                    continue;
-                }
-                from = span[0];
-                to = span[1];
-            } else if ((t.is("in") && i + 1 < tokens.size() && punct(tokens.get(i + 1), "("))
-                    || (t.is("array") && i + 1 < tokens.size() && punct(tokens.get(i + 1), "["))) {
-                int[] span = elements(tokens, i + 2, punct(tokens.get(i + 1), "(") ? ")" : "]");
-                if (span == null) {
-                    continue;
-                }
-                from = span[0];
-                to = span[1];
-            } else {
-                continue;
-            }
-            if (from < to) {
-                if (out == null) {
-                    out = new boolean[tokens.size()];
-                }
-                for (int k = from; k < to; k++) {
-                    out[k] = true;
-                }
-                i = to - 1;
+            Token next = tokens.get(i + 1);
+            if (t.is("values") && punct(next, "(")) {
+                out = rows(tokens, i + 1, out);
+            } else if ((t.is("in") && punct(next, "(")) || (t.is("array") && punct(next, "["))) {
+                out = elements(tokens, i + 2, punct(next, "(") ? ")" : "]", out);
             }
         }
         return out;
     }
 
-    /**
-     * The rows of VALUES starting with the "(" at {@code open}: the span [from, to) of tokens after the first row
-     * (the separating commas and the other rows) when every row is constant; null otherwise.
-     */
-    private static int[] rows(List<Token> tokens, int open) {
-        int firstEnd = -1;
+    /** Marks tokens [from, to) as left out. */
+    private static boolean[] leaveOut(boolean[] out, int size, int from, int to) {
+        boolean[] marks = out == null ? new boolean[size] : out;
+        for (int k = from; k < to; k++) {
+            marks[k] = true;
+        }
+        return marks;
+    }
+
+    /** The rows of VALUES from the "(" at {@code open}: each constant row after the first left out, with its comma. */
+    private static boolean[] rows(List<Token> tokens, int open, boolean[] out) {
         int i = open;
-        while (true) {
-            if (i >= tokens.size() || !punct(tokens.get(i), "(")) {
-                return null;
+        int commaBefore = -1;
+        while (i < tokens.size() && punct(tokens.get(i), "(")) {
+            int close = closing(tokens, i);
+            if (close < 0) {
+                return out;
             }
-            int[] row = elements(tokens, i + 1, ")");
-            int close = row == null ? -1 : row[1];
-            if (close < 0 || !Constants.constantRow(tokens, i + 1, close)) {
-                return null;
-            }
-            if (firstEnd < 0) {
-                firstEnd = close + 1;
+            if (commaBefore >= 0 && Constants.constantRow(tokens, i + 1, close)) {
+                out = leaveOut(out, tokens.size(), commaBefore, close + 1);
             }
             int next = close + 1;
-            if (next < tokens.size() && punct(tokens.get(next), ",")) {
-                i = next + 1;
-                continue;
+            if (next >= tokens.size() || !punct(tokens.get(next), ",")) {
+                return out;
             }
-            return new int[] {firstEnd, next};
+            commaBefore = next;
+            i = next + 1;
         }
+        return out;
+    }
+
+    /** The index of the bracket closing the one at {@code open} (brackets of both kinds counted), or -1. */
+    private static int closing(List<Token> tokens, int open) {
+        int depth = 0;
+        for (int k = open; k < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (punct(t, "(") || punct(t, "[")) {
+                depth++;
+            } else if ((punct(t, ")") || punct(t, "]")) && --depth == 0) {
+                return k;
+            }
+        }
+        return -1;
     }
 
     /**
-     * Constants separated by commas from {@code from} to the {@code closer} that ends them: the span [from, to)
-     * to leave out (from the first comma to the closer), and so {@code to} is the closer's index; null when an
-     * element is not a constant or the list does not end.
+     * The elements from {@code from} to the {@code closer} that ends them: each constant element after the first
+     * left out, with the comma before it; nothing when the list does not end.
      */
-    private static int[] elements(List<Token> tokens, int from, String closer) {
+    private static boolean[] elements(List<Token> tokens, int from, String closer, boolean[] out) {
+        int close = closing(tokens, from - 1);
+        if (close < 0 || !punct(tokens.get(close), closer)) {
+            return out;
+        }
         int start = from;
-        int firstComma = -1;
-        int depth = 0; // brackets inside an element: a cast's modifier, numeric(10, 2), or its [] pairs
-        for (int i = from; i < tokens.size(); i++) {
-            Token t = tokens.get(i);
-            if (punct(t, "(") || punct(t, "[")) {
+        int commaBefore = -1;
+        int depth = 0; // brackets inside an element: a cast's modifier, numeric(10, 2), a subquery, a call
+        for (int k = from; k <= close; k++) {
+            Token t = tokens.get(k);
+            if (k < close && (punct(t, "(") || punct(t, "["))) {
                 depth++;
-                continue;
-            }
-            if (depth > 0 && (punct(t, ")") || punct(t, "]"))) {
+            } else if (k < close && (punct(t, ")") || punct(t, "]"))) {
                 depth--;
-                continue;
-            }
-            boolean end = depth == 0 && punct(t, closer);
-            if (end || depth == 0 && punct(t, ",")) {
-                if (!Constants.constant(tokens, start, i)) {
-                    return null;
+            } else if (k == close || depth == 0 && punct(t, ",")) {
+                if (commaBefore >= 0 && Constants.constant(tokens, start, k)) {
+                    out = leaveOut(out, tokens.size(), commaBefore, k);
                 }
-                if (end) {
-                    return new int[] {firstComma < 0 ? i : firstComma, i};
-                }
-                if (firstComma < 0) {
-                    firstComma = i;
-                }
-                start = i + 1;
-            } else if (t.kind() == Token.Kind.SEMICOLON) {
-                return null;
+                commaBefore = k;
+                start = k + 1;
             }
         }
-        return null;
+        return out;
     }
 }

@@ -14,7 +14,7 @@ import java.util.Set;
  * that PostgreSQL's multi-word type names use after the first ({@code double precision}, {@code character varying},
  * {@code with time zone}): {@code true::boolean or flag} is an expression reading a column, not a constant.
  *
- * <p>The character level ({@link #elementsEnd}, {@link #rowsEnd}) accepts less than the token level: no comments,
+ * <p>The character level ({@link #elementsRun}, {@link #rowsRun}) accepts less than the token level: no comments,
  * no dollar quotes, no {@code U&} strings, no backslash in a string that would read it as an escape, no quoted type
  * names. What it accepts, the token level accepts too, so skipping characters it vouches for gives the tokens the
  * token level would have collapsed anyway; anything it is unsure of is left to the tokens.
@@ -125,42 +125,66 @@ public final class Constants {
      * this level can vouch for.
      */
     public static int elementsEnd(String sql, int from, char closer, boolean standardConformingStrings) {
+        int end = elementsRun(sql, from, closer, standardConformingStrings);
+        return end >= 0 && sql.charAt(end) == closer ? end : -1;
+    }
+
+    /**
+     * From {@code from} (just after a comma), the run of constant elements this level can vouch for: the index of
+     * the closer when it vouches for all of them, or of the comma before the first it cannot; -1 when it cannot
+     * vouch for the first.
+     */
+    public static int elementsRun(String sql, int from, char closer, boolean standardConformingStrings) {
         int i = from;
+        int last = -1;
         while (true) {
             int end = elementEnd(sql, i, closer, standardConformingStrings);
             if (end < 0) {
-                return -1;
+                return last;
             }
             if (sql.charAt(end) == closer) {
                 return end;
             }
+            last = end;
             i = end + 1;
         }
     }
 
     /**
      * From {@code from} (just after the comma that follows a row of VALUES), rows of constants separated by
-     * commas: the index just after the last row's ")", or -1 when a row is not one this level can vouch for or
-     * it cannot tell where the rows end (a comment after a row).
+     * commas to the end of the list: the index just after the last row's ")", or -1 when a row is not one this
+     * level can vouch for or it cannot tell where the rows end (a comment after a row).
      */
     public static int rowsEnd(String sql, int from, boolean standardConformingStrings) {
+        int end = rowsRun(sql, from, standardConformingStrings);
+        if (end < 0) {
+            return -1;
+        }
+        int j = skipSpace(sql, end);
+        return j < sql.length() && (sql.charAt(j) == ',' || commentAt(sql, j)) ? -1 : end;
+    }
+
+    /**
+     * From {@code from} (just after the comma that follows a row of VALUES), the run of rows of constants this
+     * level can vouch for: the index just after the last one's ")"; -1 when it cannot vouch for the first.
+     */
+    public static int rowsRun(String sql, int from, boolean standardConformingStrings) {
         int n = sql.length();
         int i = skipSpace(sql, from);
-        while (true) {
-            if (i >= n || sql.charAt(i) != '(') {
-                return -1;
-            }
+        int last = -1;
+        while (i < n && sql.charAt(i) == '(') {
             int close = elementsEnd(sql, i + 1, ')', standardConformingStrings);
             if (close < 0) {
-                return -1;
+                return last;
             }
-            int j = skipSpace(sql, close + 1);
-            if (j < n && sql.charAt(j) == ',') {
-                i = skipSpace(sql, j + 1);
-                continue;
+            last = close + 1;
+            int j = skipSpace(sql, last);
+            if (j >= n || sql.charAt(j) != ',') {
+                return last;
             }
-            return commentAt(sql, j) ? -1 : close + 1;
+            i = skipSpace(sql, j + 1);
         }
+        return last;
     }
 
     /**

@@ -38,13 +38,13 @@ public final class SqlLexer {
     }
 
     /**
-     * The tokens of {@code sql} with lists of constants shortened to their first element where the characters
-     * show it cheaply: after a first element that is a {@link Constants#constant constant}, the rest of an
-     * {@code IN (...)} or {@code ARRAY[...]} list, or the rows after a first constant row of {@code VALUES}, are
-     * skipped without tokens when {@link Constants} vouches for every one of them; the comma after the first
-     * element goes too. The result is what tokenizing in full and then leaving out the elements after the first of
-     * each list of constants gives, at a cost that does not grow with the list: a 100,000-row INSERT lexes like a
-     * one-row one (the decoding and checking of each skipped string is PostgreSQL's to do).
+     * The tokens of {@code sql} with constants in lists left out where the characters show it cheaply: after a
+     * first element that is a {@link Constants#constant constant}, the elements of an {@code IN (...)} or
+     * {@code ARRAY[...]} list, or the rows of {@code VALUES}, that {@link Constants} vouches for are skipped without
+     * tokens, with their commas, up to the first it does not vouch for. The analysis leaves out exactly those
+     * elements anyway ({@code ConstantLists}), so the result is the same as tokenizing in full, at a cost that
+     * does not grow with the list: a 100,000-row INSERT makes the tokens of a one-row one (decoding and checking
+     * each skipped string is PostgreSQL's to do).
      */
     public static List<Token> tokenizeShortened(String sql, boolean standardConformingStrings) throws SqlSyntaxException {
         SqlLexer lexer = new SqlLexer(sql, standardConformingStrings, true);
@@ -159,8 +159,9 @@ public final class SqlLexer {
     }
 
     /**
-     * At the comma after the first element of a list of constants: skips the other elements when
-     * {@link Constants} vouches for them all, and says so; else leaves the lexer where it is.
+     * At the comma after the first element of a list, a constant: skips the constants after it that
+     * {@link Constants} vouches for (to the end of the list, or to the comma before the first element it does not),
+     * and says so; else leaves the lexer where it is.
      */
     private boolean skipConstants() {
         int last = tokens.size() - 1;
@@ -169,7 +170,7 @@ public final class SqlLexer {
             boolean paren = tokens.get(o).text().equals("(");
             if (o > 0 && (paren ? tokens.get(o - 1).is("in") : tokens.get(o - 1).is("array"))
                     && Constants.constant(tokens, o + 1, last + 1)) {
-                int end = Constants.elementsEnd(sql, i + 1, paren ? ')' : ']', standardConformingStrings);
+                int end = Constants.elementsRun(sql, i + 1, paren ? ')' : ']', standardConformingStrings);
                 if (end >= 0) {
                     i = end;
                     return true;
@@ -179,7 +180,7 @@ public final class SqlLexer {
         if (last >= 0 && lastClose == last && lastCloseOpened > 0 && tokens.get(last).text().equals(")")
                 && tokens.get(lastCloseOpened).text().equals("(") && tokens.get(lastCloseOpened - 1).is("values")
                 && Constants.constantRow(tokens, lastCloseOpened + 1, last)) {
-            int end = Constants.rowsEnd(sql, i + 1, standardConformingStrings);
+            int end = Constants.rowsRun(sql, i + 1, standardConformingStrings);
             if (end >= 0) {
                 i = end;
                 return true;
@@ -237,9 +238,18 @@ public final class SqlLexer {
 
     /** A string token from {@code start} whose opening quote is at {@code quote}; {@code backslashEscapes} for E''. */
     private void quotedString(int start, int quote, boolean backslashEscapes) throws SqlSyntaxException {
-        StringBuilder value = new StringBuilder();
         int n = sql.length();
         i = quote + 1;
+        int close = sql.indexOf('\'', i);
+        if (close >= 0 && (close + 1 >= n || sql.charAt(close + 1) != '\'')
+                && (!backslashEscapes || noBackslash(i, close))) {
+            // The common case, a string with no doubled quote and no escape: one copy, not one append per character.
+            String value = sql.substring(i, close);
+            i = close + 1;
+            addSpan(Token.Kind.STRING, value, start, i);
+            return;
+        }
+        StringBuilder value = new StringBuilder();
         while (true) {
             if (i >= n) {
                 throw new SqlSyntaxException("unterminated quoted string", start);
@@ -262,6 +272,15 @@ public final class SqlLexer {
             i++;
         }
         addSpan(Token.Kind.STRING, value.toString(), start, i);
+    }
+
+    private boolean noBackslash(int from, int to) {
+        for (int k = from; k < to; k++) {
+            if (sql.charAt(k) == '\\') {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Decodes one backslash escape of an E'' string; returns the index after it. */

@@ -207,6 +207,36 @@ final class IdentityGuard {
     }
 
     /** A case-insensitive byte scan for any word that could be part of an identity change. */
+    /** {@link #mayConcern(ByteBuf, int, int)} over decoded text. */
+    static boolean mayConcern(String sql) {
+        int n = sql.length();
+        for (int i = 0; i < n; i++) {
+            char c = sql.charAt(i);
+            byte[][] words = c < 256 ? BY_FIRST[c] : null;
+            if (words != null) {
+                for (byte[] word : words) {
+                    if (matches(sql, i, word)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    private static boolean matches(String sql, int at, byte[] word) {
+        if (at + word.length > sql.length()) {
+            return false;
+        }
+        for (int k = 1; k < word.length; k++) {
+            char c = sql.charAt(at + k);
+            if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != word[k]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     static boolean mayConcern(ByteBuf buf, int from, int to) {
         for (int i = from; i < to; i++) {
             byte[][] words = BY_FIRST[buf.getByte(i) & 0xff];

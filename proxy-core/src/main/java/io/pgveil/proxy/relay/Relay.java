@@ -273,11 +273,11 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         switch (c.type()) {
             case FrontendMessages.QUERY -> {
                 v = identity.query(c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo());
-                return v instanceof Verdict.Forward i ? and(i, policy.query(c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo())) : v;
+                return thenPolicy(v, () -> policy.query(c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo()));
             }
             case FrontendMessages.PARSE -> {
                 v = identity.parse(c.name(), c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo());
-                return v instanceof Verdict.Forward i ? and(i, policy.parse(c.name(), c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo())) : v;
+                return thenPolicy(v, () -> policy.parse(c.name(), c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo()));
             }
             case FrontendMessages.BIND -> {
                 Statements.Prepared p = statements.statement(c.statement());
@@ -315,6 +315,20 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             case FrontendMessages.EXECUTE -> portal == null || portal.pendingRows == null && !portal.statement.resetsSession;
             default -> true;
         };
+    }
+
+    /**
+     * The identity check's verdict, and the policy's after it when the identity check lets the message pass; an
+     * identity check that decides later (a long text scanned on a worker) asks the policy once it has.
+     */
+    private static Verdict thenPolicy(Verdict identityVerdict, java.util.function.Supplier<Verdict> policyVerdict) {
+        if (identityVerdict instanceof Verdict.Forward i) {
+            return and(i, policyVerdict.get());
+        }
+        if (identityVerdict instanceof Verdict.Hold h) {
+            return new Verdict.Hold(h.reason(), h.ready(), () -> thenPolicy(h.then().get(), policyVerdict));
+        }
+        return identityVerdict;
     }
 
     /** The identity check's forward and the policy check's verdict after it: a session reset stays known. */
