@@ -4,11 +4,12 @@
 # decided), interleaved; prints the statements' own time (psql's \timing, median of the runs) and the ratio.
 # Target: pgveil <= 1.2x direct for both.
 #
-#   bench/size.sh              # REPEAT=9 after 3 warm-up rounds: about a minute
+#   bench/size.sh              # REPEAT=9 after WARMUP=20 rounds: about a minute
 #   ROWS=100000 bench/size.sh
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REPEAT="${REPEAT:-9}"
+WARMUP="${WARMUP:-20}"   # rounds before timing: the JIT compiles the paths a long-running pgveil has compiled
 ROWS="${ROWS:-10000}"
 report="$results/size-$(date +%Y%m%d-%H%M%S).txt"
 
@@ -45,12 +46,12 @@ run() {
 
 {
   echo "pgveil statement-size benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores"
-  echo "$ROWS-row INSERT ... VALUES and an IN list of $ROWS constants; ms per statement (psql \\timing), median of $REPEAT interleaved runs after 3 warm-up rounds"
+  echo "$ROWS-row INSERT ... VALUES and an IN list of $ROWS constants; ms per statement (psql \\timing), median of $REPEAT interleaved runs after $WARMUP warm-up rounds"
   echo
 } | tee "$report"
 
 declare -A times=()
-for _ in 1 2 3; do # warm-up rounds (the JIT, the analysis cache), not counted
+for _ in $(seq "$WARMUP"); do # warm-up rounds (the JIT, the analysis cache), not counted
   for t in direct policy; do
     psql_admin -d bench -c "TRUNCATE public.size_items" >/dev/null
     run "$t" "$insert" >/dev/null

@@ -166,12 +166,15 @@ class StatementSizeTest {
     @ValueSource(booleans = {false, true})
     void aLongTextIsStillCheckedForIdentityChanges(boolean simple) throws Exception {
         String filler = "x".repeat(40 * 1024);
+        String wide = "é".repeat(9_000); // 18 KB of UTF-8 in 9,000 characters: long in bytes, not in characters
         try (Connection c = alice(simple)) {
             String before = user(c);
             List<String> refused = simple
                     ? List.of("SELECT '" + filler + "'; SET ROLE postgres",
+                            "SELECT '" + wide + "'; SET ROLE postgres",
                             "SELECT set_config('role', 'postgres', false), '" + filler + "'")
-                    : List.of("SELECT set_config('role', 'postgres', false), '" + filler + "'");
+                    : List.of("SELECT set_config('role', 'postgres', false), '" + filler + "'",
+                            "SELECT set_config('role', 'postgres', false), '" + wide + "'");
             for (String sql : refused) {
                 SQLException e = assertThrows(SQLException.class, () -> {
                     try (Statement s = c.createStatement()) {
@@ -188,6 +191,12 @@ class StatementSizeTest {
                 assertEquals(1, s.executeUpdate("INSERT INTO bulk.items (id, payload) VALUES (1, '" + data + "')"));
             }
             assertEquals(data.length(), count(c, "SELECT length(payload) FROM bulk.items WHERE id = 1"));
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT '" + wide + "' AS w, '" + filler + "' = repeat('x', 40960)")) {
+                assertTrue(rs.next());
+                assertEquals(wide, rs.getString(1), "a long text decoded on a worker is the text the client sent");
+                assertTrue(rs.getBoolean(2));
+            }
         }
     }
 }

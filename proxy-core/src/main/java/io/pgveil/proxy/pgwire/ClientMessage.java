@@ -134,9 +134,23 @@ public final class ClientMessage {
         return statement;
     }
 
-    /** Query, Parse: the SQL text. */
+    /** Query, Parse: the SQL text, decoded when first asked for (null for other messages). */
     public String sql() {
+        if (sql == null && (type == FrontendMessages.QUERY || type == FrontendMessages.PARSE) && malformation == null) {
+            sql = buf.toString(sqlFrom, sqlTo - sqlFrom, StandardCharsets.UTF_8);
+        }
         return sql;
+    }
+
+    /** Whether the SQL text is decoded already. */
+    public boolean decoded() {
+        return sql != null;
+    }
+
+    /** Hands over the SQL text of this very message, decoded elsewhere (on a worker, for a long text). */
+    public ClientMessage decodedAs(String text) {
+        sql = text;
+        return this;
     }
 
     /** Where the SQL text's bytes are in {@link #buffer()}: {@code [sqlFrom, sqlTo)}. */
@@ -193,7 +207,6 @@ public final class ClientMessage {
     private void text(int from, int nul) {
         sqlFrom = from;
         sqlTo = nul;
-        sql = buf.toString(from, nul - from, StandardCharsets.UTF_8);
     }
 
     /** The name in {@code buf[from, nul)}; the unnamed one without decoding anything. */

@@ -7,10 +7,13 @@ import io.netty.buffer.ByteBuf;
  * {@link Verdict}. The relay has two: the {@link IdentityCheck}, always, and the policy check after it.
  */
 interface Check {
-    /** A Query; its text is {@code sql}, also {@code buf[from, to)} (without the NUL) for a byte scan. */
+    /**
+     * A Query; its text is {@code sql}, also {@code buf[from, to)} (without the NUL) for a byte scan, except for a
+     * {@link LongTexts long text}, decoded on a worker, whose {@code buf} is null.
+     */
     Verdict query(String sql, ByteBuf buf, int from, int to);
 
-    /** A Parse of statement {@code name}. */
+    /** A Parse of statement {@code name}; {@code buf} as for {@link #query}. */
     Verdict parse(String name, String sql, ByteBuf buf, int from, int to);
 
     /** A Bind of {@code statement} (null: a statement pgveil did not see prepared); {@code bind} holds its values. */

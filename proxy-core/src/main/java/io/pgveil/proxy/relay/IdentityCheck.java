@@ -9,8 +9,6 @@ import io.pgveil.proxy.pgwire.SqlState;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * Holds the session's identity: refuses what would change who the session is in the database (role,
@@ -20,14 +18,6 @@ import java.util.concurrent.Executors;
  * (unless the session may finish the transaction it is in). It runs on every message, with the policy on or off.
  */
 final class IdentityCheck implements Check {
-    /** Where long texts are scanned: shared by the sessions, a thread per two cores, daemon threads. */
-    private static final ExecutorService LONG_TEXTS = Executors.newFixedThreadPool(
-            Math.max(1, Runtime.getRuntime().availableProcessors() / 2), r -> {
-                Thread t = new Thread(r, "pgveil-identity-guard");
-                t.setDaemon(true);
-                return t;
-            });
-
     /** pg_catalog.set_config(text, text, boolean): a built-in, so its OID is the same on every server. */
     static final int SET_CONFIG_OID = 2078;
 
@@ -87,10 +77,10 @@ final class IdentityCheck implements Check {
 
     private Verdict guard(ByteBuf buf, int from, int to, String sql, boolean parse) {
         boolean scs = session.standardConformingStrings();
-        if (sql.length() > PolicyCheck.LONG_TEXT) {
+        if (buf == null || sql.length() > LongTexts.THRESHOLD) {
             // A long text (a batch, a large literal) is scanned on a worker, not on the event loop.
             CompletableFuture<IdentityGuard.Finding> found = CompletableFuture.supplyAsync(() -> IdentityGuard.mayConcern(sql)
-                    ? IdentityGuard.inspect(sql, scs, parse) : IdentityGuard.Finding.NOTHING, LONG_TEXTS);
+                    ? IdentityGuard.inspect(sql, scs, parse) : IdentityGuard.Finding.NOTHING, LongTexts.WORKERS);
             return new Verdict.Hold(Holds.Reason.ANALYSIS, found, () -> verdict(found.join()));
         }
         if (!IdentityGuard.mayConcern(buf, from, to)) {

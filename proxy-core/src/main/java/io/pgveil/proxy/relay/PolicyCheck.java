@@ -36,7 +36,7 @@ import java.util.concurrent.CompletableFuture;
  */
 final class PolicyCheck implements Check {
     /** Longer texts are fingerprinted and looked up on an analysis worker, not on the event loop. */
-    static final int LONG_TEXT = 16 * 1024;
+    static final int LONG_TEXT = LongTexts.THRESHOLD;
     private static final Set<StatementKind> CAPPED_WRITES = Set.of(StatementKind.UPDATE, StatementKind.DELETE, StatementKind.MERGE);
     private static final Set<StatementKind> DDL = Set.of(StatementKind.CREATE, StatementKind.ALTER, StatementKind.DROP,
             StatementKind.COMMENT, StatementKind.CODE, StatementKind.GRANT, StatementKind.OTHER_ADMIN);

@@ -238,8 +238,49 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         }
     }
 
-    private static ClientMessage read(PgMessage m) {
-        return new ClientMessage().read(m.type(), m.content(), m.content().readerIndex(), m.content().readableBytes());
+    private ClientMessage read(PgMessage m) {
+        ClientMessage c = new ClientMessage().read(m.type(), m.content(), m.content().readerIndex(), m.content().readableBytes());
+        return longText != null && longText.message() == m.content() ? c.decodedAs(longText.sql()) : c;
+    }
+
+    /** A long text decoded on a worker, for the later readings of its message while it waits. */
+    private record DecodedText(ByteBuf message, String sql) {
+    }
+
+    private DecodedText longText;
+
+    /** Whether {@code c} is a Query or Parse whose text is long enough to be decoded and judged off the loop. */
+    private static boolean isLongText(ClientMessage c) {
+        return (c.type() == FrontendMessages.QUERY || c.type() == FrontendMessages.PARSE) && c.wellFormed()
+                && !c.decoded() && c.sqlTo() - c.sqlFrom() > LongTexts.THRESHOLD;
+    }
+
+    /**
+     * A long text's verdict: its SQL decoded on a worker while the message waits, then the checks. {@code c} reads
+     * a delivered message, whose bytes the relay holds until the verdict is acted on.
+     */
+    private Verdict judgeLongText(ClientMessage c, PgMessage m) {
+        ByteBuf text = c.buffer().retainedSlice(c.sqlFrom(), c.sqlTo() - c.sqlFrom());
+        CompletableFuture<String> sql = new CompletableFuture<>();
+        try {
+            LongTexts.WORKERS.execute(() -> {
+                try {
+                    sql.complete(text.toString(java.nio.charset.StandardCharsets.UTF_8));
+                } catch (RuntimeException e) {
+                    sql.completeExceptionally(e);
+                } finally {
+                    text.release();
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            text.release();
+            sql.completeExceptionally(e);
+        }
+        ByteBuf content = m.content();
+        return new Verdict.Hold(Holds.Reason.ANALYSIS, sql, () -> {
+            longText = new DecodedText(content, sql.join());
+            return judge(c.decodedAs(longText.sql()), null);
+        });
     }
 
     /**
@@ -248,10 +289,18 @@ public final class Relay implements SessionView, ResultHandler.Answers {
      */
     private Framing client(ClientMessage c, PgMessage m, Verdict known) {
         Statements.Portal portal = c.type() == FrontendMessages.EXECUTE && c.wellFormed() ? statements.portal(c.name()) : null;
+        if (known == null && isLongText(c)) {
+            if (m == null) {
+                taken = null;
+                return Framing.DELIVER; // judged once delivered, its bytes then the relay's to hold
+            }
+            known = judgeLongText(c, m);
+        }
         Verdict v = known != null ? known : judge(c, portal);
         if (v instanceof Verdict.Forward f && sendsAsIs(c, f, portal)) {
             sent(c, f, portal);
             if (m != null) {
+                forgetLongText(m, v);
                 port.toServer(m.content());
             }
             return Framing.FORWARD;
@@ -259,9 +308,18 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         if (m == null) {
             taken = v;
         } else {
+            forgetLongText(m, v);
             act(c, m, v, portal);
         }
         return Framing.DELIVER;
+    }
+
+    /** Once its message is decided (it waits no more), a long text's decoded SQL is not kept. */
+    private void forgetLongText(PgMessage m, Verdict v) {
+        if (longText != null && !(v instanceof Verdict.Hold) && !(v instanceof Verdict.Ask)
+                && longText.message() == m.content()) {
+            longText = null;
+        }
     }
 
     /** The checks' verdict: the identity check first, then the policy's. */
@@ -272,12 +330,21 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         Verdict v;
         switch (c.type()) {
             case FrontendMessages.QUERY -> {
-                v = identity.query(c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo());
-                return thenPolicy(v, () -> policy.query(c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo()));
+                String sql = c.sql();
+                ByteBuf buf = longText != null && longText.sql() == sql ? null : c.buffer();
+                int from = c.sqlFrom();
+                int to = c.sqlTo();
+                v = identity.query(sql, buf, from, to);
+                return thenPolicy(v, b -> policy.query(sql, b, from, to), buf);
             }
             case FrontendMessages.PARSE -> {
-                v = identity.parse(c.name(), c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo());
-                return thenPolicy(v, () -> policy.parse(c.name(), c.sql(), c.buffer(), c.sqlFrom(), c.sqlTo()));
+                String name = c.name();
+                String sql = c.sql();
+                ByteBuf buf = longText != null && longText.sql() == sql ? null : c.buffer();
+                int from = c.sqlFrom();
+                int to = c.sqlTo();
+                v = identity.parse(name, sql, buf, from, to);
+                return thenPolicy(v, b -> policy.parse(name, sql, b, from, to), buf);
             }
             case FrontendMessages.BIND -> {
                 Statements.Prepared p = statements.statement(c.statement());
@@ -321,12 +388,14 @@ public final class Relay implements SessionView, ResultHandler.Answers {
      * The identity check's verdict, and the policy's after it when the identity check lets the message pass; an
      * identity check that decides later (a long text scanned on a worker) asks the policy once it has.
      */
-    private static Verdict thenPolicy(Verdict identityVerdict, java.util.function.Supplier<Verdict> policyVerdict) {
+    private static Verdict thenPolicy(Verdict identityVerdict, java.util.function.Function<ByteBuf, Verdict> policyVerdict,
+                                      ByteBuf buf) {
         if (identityVerdict instanceof Verdict.Forward i) {
-            return and(i, policyVerdict.get());
+            return and(i, policyVerdict.apply(buf));
         }
         if (identityVerdict instanceof Verdict.Hold h) {
-            return new Verdict.Hold(h.reason(), h.ready(), () -> thenPolicy(h.then().get(), policyVerdict));
+            // later, the message's bytes may be elsewhere: the policy gets the text only
+            return new Verdict.Hold(h.reason(), h.ready(), () -> thenPolicy(h.then().get(), policyVerdict, null));
         }
         return identityVerdict;
     }
