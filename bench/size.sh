@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Statements of any size (issue 12): a 10,000-row INSERT ... VALUES and a SELECT with an IN list of 10,000
-# constants, sent by psql directly to PostgreSQL and through pgveil with a policy (every statement analysed and
+# Statements of any size (issue 12): a 10,000-row INSERT ... VALUES, a SELECT with an IN list of 10,000
+# constants and an INSERT of a 5 MB string literal, sent by psql directly to PostgreSQL and through pgveil with a policy (every statement analysed and
 # decided), interleaved; prints the statements' own time (psql's \timing, median of the runs) and the ratio.
-# Target: pgveil <= 1.2x direct for both.
+# Target: pgveil <= 1.2x direct for the first two (the literal is for information).
 #
 #   bench/size.sh              # REPEAT=9 after WARMUP=20 rounds: about a minute
 #   ROWS=100000 bench/size.sh
@@ -11,6 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REPEAT="${REPEAT:-9}"
 WARMUP="${WARMUP:-20}"   # rounds before timing: the JIT compiles the paths a long-running pgveil has compiled
 ROWS="${ROWS:-10000}"
+LITERAL_MB="${LITERAL_MB:-5}"
 report="$results/size-$(date +%Y%m%d-%H%M%S).txt"
 
 bench_setup
@@ -38,6 +39,15 @@ select="$WORK/select.sql"
   awk -v n="$ROWS" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", (i ? ", " : ""), i; print ");" }'
 } > "$select"
 
+literal="$WORK/literal.sql"
+{
+  echo '\timing on'
+  echo 'SELECT 1;'
+  printf "INSERT INTO size_items (id, name) VALUES (1, '"
+  head -c $((LITERAL_MB * 1024 * 1024)) /dev/zero | tr '\0' x
+  echo "');"
+} > "$literal"
+
 # run target file: the statement's time in ms, as psql's \timing reports it
 run() {
   PGPASSWORD=$(target_pw "$1") PGSSLMODE=disable psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$(target_port "$1")" \
@@ -46,7 +56,7 @@ run() {
 
 {
   echo "pgveil statement-size benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores"
-  echo "$ROWS-row INSERT ... VALUES and an IN list of $ROWS constants; ms per statement (psql \\timing), median of $REPEAT interleaved runs after $WARMUP warm-up rounds"
+  echo "$ROWS-row INSERT ... VALUES, an IN list of $ROWS constants, a $LITERAL_MB MB literal; ms per statement (psql \\timing), median of $REPEAT interleaved runs after $WARMUP warm-up rounds"
   echo
 } | tee "$report"
 
@@ -54,6 +64,7 @@ declare -A times=()
 for _ in $(seq "$WARMUP"); do # warm-up rounds (the JIT, the analysis cache), not counted
   for t in direct policy; do
     psql_admin -d bench -c "TRUNCATE public.size_items" >/dev/null
+    run "$t" "$literal" >/dev/null
     run "$t" "$insert" >/dev/null
     run "$t" "$select" >/dev/null
   done
@@ -61,15 +72,20 @@ done
 for _ in $(seq "$REPEAT"); do
   for t in direct policy; do
     psql_admin -d bench -c "TRUNCATE public.size_items" >/dev/null
+    times[$t-literal]+="$(run "$t" "$literal") "
     times[$t-insert]+="$(run "$t" "$insert") "
     times[$t-select]+="$(run "$t" "$select") "
   done
 done
 printf "%-28s %10s %10s %8s\n" statement direct pgveil ratio | tee -a "$report"
-for s in insert select; do
+for s in insert select literal; do
   d=$(median ${times[direct-$s]})
   p=$(median ${times[policy-$s]})
-  label=$([ "$s" = insert ] && echo "INSERT of $ROWS rows" || echo "IN list of $ROWS constants")
+  case $s in
+    insert) label="INSERT of $ROWS rows" ;;
+    select) label="IN list of $ROWS constants" ;;
+    *) label="INSERT of a $LITERAL_MB MB literal" ;;
+  esac
   printf "%-28s %10s %10s %8s\n" "$label" "$d" "$p" "$(ratio "$p" "$d")" | tee -a "$report"
 done
 echo "report: $report"

@@ -32,11 +32,11 @@ public final class AnalysisCache {
         if (hit != null || fp == null) {
             return hit;
         }
-        hit = numbers.get(new Key(contextKey, fp.numbers()));
+        hit = fp.numbers() == null ? null : numbers.get(new Key(contextKey, fp.numbers()));
         if (hit != null) {
             return hit;
         }
-        return constants.get(new Key(contextKey, fp.constants()));
+        return fp.constants() == null ? null : constants.get(new Key(contextKey, fp.constants()));
     }
 
     public void put(String contextKey, String sql, Fingerprint fp, MessageAnalysis analysis) {
@@ -49,10 +49,10 @@ public final class AnalysisCache {
             exact.put(new Key(contextKey, sql), analysis);
         }
         if (fp != null && analysis.parsed()) {
-            if (fp.numbers().length() <= MAX_KEY_CHARS) {
+            if (fp.numbers() != null && fp.numbers().length() <= MAX_KEY_CHARS) {
                 numbers.put(new Key(contextKey, fp.numbers()), analysis);
             }
-            if (!analysis.literalSensitive() && fp.constants().length() <= MAX_KEY_CHARS) {
+            if (!analysis.literalSensitive() && fp.constants() != null && fp.constants().length() <= MAX_KEY_CHARS) {
                 constants.put(new Key(contextKey, fp.constants()), analysis);
             }
         }

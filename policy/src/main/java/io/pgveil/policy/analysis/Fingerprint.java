@@ -24,20 +24,27 @@ public final class Fingerprint {
         this.constants = constants;
     }
 
+    /** The numbers shape; null when it would be longer than {@link #MAX_SHAPE} (a large literal). */
     public String numbers() {
         return numbers;
     }
 
+    /** The constants shape; null when it would be longer than {@link #MAX_SHAPE}. */
     public String constants() {
         return constants;
     }
 
+    /**
+     * Shapes longer than this are not built: no cache keeps such a key ({@link AnalysisCache#MAX_KEY_CHARS}), and
+     * a large literal is not copied into a shape nobody looks up.
+     */
+    static final int MAX_SHAPE = AnalysisCache.MAX_KEY_CHARS;
+
     /** The fingerprint of {@code sql}, or null when the text cannot be scanned safely. */
     public static Fingerprint of(String sql, boolean standardConformingStrings) {
-        Builder a = new Builder(sql.length());
-        Builder b = new Builder(sql.length());
-        return scan(sql, standardConformingStrings, a, b)
-                ? new Fingerprint(ListShapes.collapse(a.toString()), ListShapes.collapse(b.toString())) : null;
+        Builder a = new Builder(Math.min(sql.length(), MAX_SHAPE));
+        Builder b = new Builder(Math.min(sql.length(), MAX_SHAPE));
+        return scan(sql, standardConformingStrings, a, b) ? new Fingerprint(a.shape(), b.shape()) : null;
     }
 
     /**
@@ -68,8 +75,10 @@ public final class Fingerprint {
         boolean failed();
     }
 
+    /** Builds a shape, up to {@link #MAX_SHAPE} characters. */
     private static final class Builder implements Out {
         private final StringBuilder sb;
+        private boolean tooLong;
 
         Builder(int capacity) {
             sb = new StringBuilder(capacity);
@@ -77,12 +86,20 @@ public final class Fingerprint {
 
         @Override
         public void add(char c) {
-            sb.append(c);
+            if (sb.length() < MAX_SHAPE) {
+                sb.append(c);
+            } else {
+                tooLong = true;
+            }
         }
 
         @Override
         public void add(String s, int from, int to) {
-            sb.append(s, from, to);
+            if (sb.length() + (to - from) <= MAX_SHAPE) {
+                sb.append(s, from, to);
+            } else {
+                tooLong = true;
+            }
         }
 
         @Override
@@ -90,9 +107,9 @@ public final class Fingerprint {
             return false;
         }
 
-        @Override
-        public String toString() {
-            return sb.toString();
+        /** The shape with its lists of constants collapsed, or null when it is longer than {@link #MAX_SHAPE}. */
+        String shape() {
+            return tooLong ? null : ListShapes.collapse(sb.toString());
         }
     }
 
@@ -358,6 +375,16 @@ public final class Fingerprint {
 
     /** Index of the quote closing the one at {@code open}, or -1. */
     private static int closing(String s, int open, char quote, boolean backslashEscapes) {
+        if (!backslashEscapes) {
+            int i = open + 1;
+            while (true) {
+                int q = s.indexOf(quote, i); // a long literal is searched, not walked
+                if (q < 0 || q + 1 >= s.length() || s.charAt(q + 1) != quote) {
+                    return q;
+                }
+                i = q + 2;
+            }
+        }
         int i = open + 1;
         while (i < s.length()) {
             char c = s.charAt(i);

@@ -167,7 +167,7 @@ public final class SqlAnalyzer {
     /** The time budget ran out: which statement (its shape, shortened) and what to do about it. */
     private Unanalysable overBudget(String canonical) {
         Fingerprint f = Fingerprint.of(canonical, true);
-        String shape = f == null ? canonical : f.constants();
+        String shape = f == null || f.constants() == null ? canonical : f.constants();
         if (shape.length() > 120) {
             shape = shape.substring(0, 117) + "...";
         }

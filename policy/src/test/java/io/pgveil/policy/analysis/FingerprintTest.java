@@ -84,4 +84,19 @@ class FingerprintTest {
         }
         assertTrue(same > texts.size(), "the pairs include texts of one shape besides each text itself: " + same);
     }
+
+    @Test
+    void aLargeLiteralIsNotCopiedIntoAShapeNobodyLooksUp() {
+        String big = "INSERT INTO t VALUES (1, '" + "x".repeat(200_000) + "')";
+        Fingerprint f = Fingerprint.of(big, true);
+        assertNull(f.numbers(), "a numbers shape over " + Fingerprint.MAX_SHAPE + " characters is not built");
+        assertEquals("insert into t values (?, ?)", f.constants());
+        // and the cache still finds the analysis of another such text by its constants shape
+        AnalysisCache cache = new AnalysisCache(100);
+        MessageAnalysis a = new SqlAnalyzer(null, 60_000).analyze(big, new AnalysisContext(java.util.List.of("public"), "app",
+                true, new CatalogSnapshot(1, java.util.Set.of("public", "pg_catalog"), java.util.Map.of(), java.util.Map.of())));
+        cache.put("k", big, f, a);
+        String other = "INSERT INTO t VALUES (2, '" + "y".repeat(300_000) + "')";
+        assertEquals(a, cache.get("k", other, Fingerprint.of(other, true)));
+    }
 }

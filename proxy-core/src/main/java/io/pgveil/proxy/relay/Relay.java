@@ -206,6 +206,10 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         if (holds.clientWaiting()) {
             return Framing.DELIVER; // behind what waits, in order
         }
+        if ((type == FrontendMessages.QUERY || type == FrontendMessages.PARSE) && length > LongTexts.THRESHOLD) {
+            taken = null;
+            return Framing.DELIVER; // a long text: read and judged once delivered, its bytes then the relay's to hold
+        }
         return client(framed.read(type, buf, index, length), null, null);
     }
 
@@ -239,12 +243,14 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     }
 
     private ClientMessage read(PgMessage m) {
-        ClientMessage c = new ClientMessage().read(m.type(), m.content(), m.content().readerIndex(), m.content().readableBytes());
-        return longText != null && longText.message() == m.content() ? c.decodedAs(longText.sql()) : c;
+        if (longText != null && longText.message() == m.content()) {
+            return longText.read(); // read once: a long text is not scanned again each time it is taken up
+        }
+        return new ClientMessage().read(m.type(), m.content(), m.content().readerIndex(), m.content().readableBytes());
     }
 
-    /** A long text decoded on a worker, for the later readings of its message while it waits. */
-    private record DecodedText(ByteBuf message, String sql) {
+    /** A long text's message as read, with its SQL decoded on a worker, for the later readings while it waits. */
+    private record DecodedText(ByteBuf message, ClientMessage read, String sql) {
     }
 
     private DecodedText longText;
@@ -278,8 +284,8 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         }
         ByteBuf content = m.content();
         return new Verdict.Hold(Holds.Reason.ANALYSIS, sql, () -> {
-            longText = new DecodedText(content, sql.join());
-            return judge(c.decodedAs(longText.sql()), null);
+            longText = new DecodedText(content, c.decodedAs(sql.join()), sql.join());
+            return judge(c, null);
         });
     }
 

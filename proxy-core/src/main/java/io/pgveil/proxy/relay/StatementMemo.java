@@ -54,7 +54,8 @@ final class StatementMemo {
         this.analysis = analysis;
         this.decision = decision;
         this.plain = plain;
-        boolean reusable = fingerprint != null && analysis.parsed() && !dependsOnSession(analysis);
+        boolean reusable = fingerprint != null && fingerprint.numbers() != null && analysis.parsed()
+                && !dependsOnSession(analysis);
         this.text = reusable ? sql : null;
         this.shape = reusable ? fingerprint.numbers() : null;
         this.contextKey = contextKey;
