@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /** The rules a bound configuration must meet beyond its types; each finding names the key it is about. */
@@ -84,6 +85,8 @@ final class ConfigValidator {
             }
             readable(out, "policy.file", c.policy().file());
         }
+
+        validateMasking(out, c.masking());
 
         LimitsConfig limits = c.limits();
         if (limits.maxMessageBytes() < 1024 || limits.maxMessageBytes() > 1L << 30) {
@@ -195,6 +198,49 @@ final class ConfigValidator {
         notNegative(out, "auth.oidc.failures.block", oidc.failures().block());
         if (oidc.tokenCacheSize() < 0) {
             out.add(new Finding("auth.oidc.token_cache_size", "must be 0 (no cache) or more"));
+        }
+    }
+
+    private static void validateMasking(List<Finding> out, MaskingConfig m) {
+        for (Map.Entry<String, MaskingConfig.Column> e : new java.util.TreeMap<>(m.columns()).entrySet()) {
+            String at = "masking.columns." + e.getKey();
+            String[] parts = e.getKey().split("\\.", -1);
+            if (parts.length != 3 || java.util.Arrays.stream(parts).anyMatch(String::isBlank)) {
+                out.add(new Finding(at, "name a column as schema.table.column"));
+            }
+            MaskingConfig.Column col = e.getValue();
+            if (col == null || col.masker() == null) {
+                out.add(new Finding(at + ".masker", "missing; one of " + String.join(", ", MaskingConfig.MASKERS)));
+                continue;
+            }
+            if (!MaskingConfig.MASKERS.contains(col.masker())) {
+                out.add(new Finding(at + ".masker", "'" + col.masker() + "' is not a masker; one of "
+                        + String.join(", ", MaskingConfig.MASKERS)));
+            }
+            if (col.masker().equals("tokenize") && (m.key() == null || m.key().isEmpty())) {
+                out.add(new Finding("masking.key", "required by the tokenize masker of " + e.getKey()
+                        + " (for example ${env:PGVEIL_MASKING_KEY})"));
+            }
+            if ((col.keepFirst() != null && col.keepFirst() < 0) || (col.keepLast() != null && col.keepLast() < 0)) {
+                out.add(new Finding(at, "keep_first and keep_last cannot be negative"));
+            }
+            if (col.masker().equals("regex")) {
+                if (col.pattern() == null) {
+                    out.add(new Finding(at + ".pattern", "required by the regex masker"));
+                } else {
+                    try {
+                        java.util.regex.Pattern.compile(col.pattern());
+                    } catch (java.util.regex.PatternSyntaxException x) {
+                        out.add(new Finding(at + ".pattern", "not a regular expression: " + x.getDescription()));
+                    }
+                }
+            }
+            if (col.masker().equals("date") && col.unit() != null && !col.unit().equals("year") && !col.unit().equals("month")) {
+                out.add(new Finding(at + ".unit", "year or month"));
+            }
+            if (col.masker().equals("round") && (col.step() == null || !(col.step() > 0))) {
+                out.add(new Finding(at + ".step", "required by the round masker, and above 0"));
+            }
         }
     }
 

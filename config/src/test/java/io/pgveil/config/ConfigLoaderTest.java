@@ -233,4 +233,47 @@ class ConfigLoaderTest {
         ConfigException e = assertThrows(ConfigException.class, () -> loader.load(dir.resolve("absent.yaml")));
         assertTrue(e.getMessage().endsWith("absent.yaml: file not found"), e.getMessage());
     }
+
+    @Test
+    void theMaskingKeysOfTheIssueLoad() throws Exception {
+        PgveilConfig c = new ConfigLoader(Map.of("PGVEIL_MASKING_KEY", "k3y")::get).parse("""
+                upstream: { user: app, password: pw }
+                masking:
+                  key: ${env:PGVEIL_MASKING_KEY}
+                  derived: refuse
+                  columns:
+                    public.users.ssn:        { masker: redact }
+                    public.customers.email:  { masker: email, exempt_groups: [pii-readers] }
+                    public.customers.card:   { masker: partial, keep_last: 4 }
+                    public.customers.id:     { masker: tokenize }
+                """, "t.yaml", null);
+        MaskingConfig m = c.masking();
+        assertEquals("k3y", m.key().reveal());
+        assertEquals(MaskingConfig.Derived.REFUSE, m.derived());
+        assertEquals("redact", m.columns().get("public.users.ssn").masker());
+        assertEquals(java.util.List.of("pii-readers"), m.columns().get("public.customers.email").exemptGroups());
+        assertEquals(4, m.columns().get("public.customers.card").keepLast());
+        assertFalse(c.toString().contains("k3y"), "the key is a secret");
+        assertEquals(MaskingConfig.Derived.REDACT, loader.parse("upstream: { user: app, password: pw }\n", "t.yaml", null)
+                .masking().derived(), "derived: redact by default");
+    }
+
+    @Test
+    void aMaskingMistakeIsReportedWithItsKey() {
+        ConfigException e = assertThrows(ConfigException.class, () -> loader.parse("""
+                upstream: { user: app, password: pw }
+                masking:
+                  columns:
+                    public.users.ssn: { masker: scramble }
+                    users.email: { masker: tokenize }
+                    public.t.note: { masker: regex, pattern: "([" }
+                    public.t.amount: { masker: round }
+                """, "t.yaml", null));
+        String m = e.getMessage();
+        assertTrue(m.contains("masking.columns.public.users.ssn.masker: 'scramble' is not a masker"), m);
+        assertTrue(m.contains("masking.columns.users.email: name a column as schema.table.column"), m);
+        assertTrue(m.contains("masking.key: required by the tokenize masker of users.email"), m);
+        assertTrue(m.contains("masking.columns.public.t.note.pattern: not a regular expression"), m);
+        assertTrue(m.contains("masking.columns.public.t.amount.step: required by the round masker"), m);
+    }
 }

@@ -1,0 +1,19 @@
+package io.pgveil.masking;
+
+/**
+ * Masks one value of a column, in PostgreSQL's text format. A masker holds no per-value state and may be shared by
+ * every session.
+ */
+public interface Masker {
+    /** The masked text of {@code value} (not null); null stands for SQL NULL. */
+    String mask(String value);
+
+    /**
+     * True when what it returns never holds the value or a part of it (redact, email's local part, tokenize, hash,
+     * null, fixed); false for maskers that keep a part by design (partial, regex, date, round).
+     */
+    boolean redacting();
+
+    /** Its name in the configuration. */
+    String name();
+}
