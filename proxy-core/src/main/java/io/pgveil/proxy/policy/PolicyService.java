@@ -48,6 +48,7 @@ public final class PolicyService implements AutoCloseable {
     private final CatalogLoader catalogs;
     private final PolicyConfig.Analysis limits;
     private final ThreadPoolExecutor workers;
+    private final io.pgveil.config.MaskingConfig masking;
     private final ScheduledExecutorService timers;
     private final SqlAnalyzer analyzer;
     private final ConcurrentHashMap<String, Database> databases = new ConcurrentHashMap<>();
@@ -65,7 +66,13 @@ public final class PolicyService implements AutoCloseable {
      */
     public PolicyService(PolicyConfig policy, Path configFile, UpstreamConfig upstream, MeterRegistry meters)
             throws ConfigException {
+        this(policy, io.pgveil.config.MaskingConfig.DEFAULT, configFile, upstream, meters);
+    }
+
+    public PolicyService(PolicyConfig policy, io.pgveil.config.MaskingConfig masking, Path configFile,
+                         UpstreamConfig upstream, MeterRegistry meters) throws ConfigException {
         this.configFile = configFile;
+        this.masking = masking;
         this.gaps = Counter.builder("pgveil.policy.analysis.gaps")
                 .description("parsed statements holding something the analysis did not account for (refused)")
                 .register(meters);
@@ -166,6 +173,11 @@ public final class PolicyService implements AutoCloseable {
     public CompletableFuture<MessageAnalysis> analyze(Database db, AnalysisContext ctx, String contextKey, String sql,
                                                       Fingerprint fingerprint) {
         return onWorker(db, ctx, contextKey, sql, fingerprint, false);
+    }
+
+    /** The columns {@code identity} sees masked (the masking configuration with its exemptions applied). */
+    public io.pgveil.masking.ColumnMasks masks(io.pgveil.identity.Identity identity) {
+        return io.pgveil.masking.ColumnMasks.of(masking, identity);
     }
 
     /**

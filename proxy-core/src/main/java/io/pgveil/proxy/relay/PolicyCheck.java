@@ -69,6 +69,8 @@ final class PolicyCheck implements Check {
     private String contextKey;
     /** The last statement decided, to decide its repeats at once. */
     private final StatementMemo memo = new StatementMemo();
+    /** The columns this session's identity sees masked. */
+    private final io.pgveil.masking.ColumnMasks masks;
 
     /**
      * @param startupSearchPath the search_path the client set at start-up, or null (then the database's default)
@@ -83,6 +85,7 @@ final class PolicyCheck implements Check {
         this.statements = statements;
         this.initialSearchPath = startupSearchPath == null ? null : SearchPaths.parse(startupSearchPath);
         this.searchPath = initialSearchPath;
+        this.masks = service == null ? io.pgveil.masking.ColumnMasks.NONE : service.masks(identity);
     }
 
     /** The disabled policy check: policy.enabled is false. */
@@ -323,6 +326,10 @@ final class PolicyCheck implements Check {
         String problem = sessionProblem(a, allow);
         if (problem != null) {
             return refuse(new Decision.Deny(problem, "pgveil"));
+        }
+        String masked = MaskingGuard.problem(a, masks);
+        if (masked != null) {
+            return refuse(new Decision.Deny(masked, "masking"));
         }
         if (!parse && capped(allow, a)) {
             StatementAnalysis s = a.statements().get(0);

@@ -105,19 +105,17 @@ public final class ProxyServer implements AutoCloseable {
      * from, watched for policy changes when the policy is written there.
      */
     public static ProxyServer start(PgveilConfig config, java.nio.file.Path configFile) throws Exception {
-        if (!config.masking().columns().isEmpty()) {
-            // Fail closed: until the relay masks result values (issue 13, in progress), a configuration that asks
-            // for masking must not start a pgveil that would send those columns in the clear.
-            throw new IllegalStateException("masking.columns is set, but this build does not mask results yet; remove"
-                    + " masking.columns or run a build with masking (the maskers and their configuration are in place,"
-                    + " the relay does not apply them yet)");
+        if (!config.masking().columns().isEmpty() && !config.policy().enabled()) {
+            // Masking rests on the analysis of each statement: without the policy engine nothing would be masked.
+            throw new IllegalStateException("masking.columns is set but policy.enabled is false: masking needs the"
+                    + " policy engine's analysis of each statement; enable the policy or remove masking.columns");
         }
         Transport transport = Transport.of(config.listen().transport());
         SslContext clientTls = config.tls() == null ? null : ClientTls.serverContext(config.tls());
         ExecutorService authWorkers = authWorkers();
         MeterRegistry meters = new SimpleMeterRegistry();
         PolicyService policy = config.policy().enabled()
-                ? new PolicyService(config.policy(), configFile, config.upstream(), meters) : null;
+                ? new PolicyService(config.policy(), config.masking(), configFile, config.upstream(), meters) : null;
         SessionContext context = SessionContext.create(config, transport, clientTls, authWorkers, policy, meters);
         int threads = config.listen().threads() > 0 ? config.listen().threads() : Runtime.getRuntime().availableProcessors();
         EventLoopGroup acceptor = transport.newGroup(1);

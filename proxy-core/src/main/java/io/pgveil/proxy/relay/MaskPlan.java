@@ -1,0 +1,137 @@
+package io.pgveil.proxy.relay;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.pgveil.masking.ColumnMasks;
+import io.pgveil.masking.Masker;
+import io.pgveil.policy.analysis.Catalog;
+import io.pgveil.policy.analysis.ColumnRef;
+import io.pgveil.policy.analysis.OutputColumn;
+import io.pgveil.proxy.pgwire.DataRow;
+import io.pgveil.proxy.pgwire.RowDescription;
+import java.util.List;
+
+/**
+ * Which fields of one result are masked, and with which masker: decided once per RowDescription, from where each
+ * field's values come from. A plain table column is known by its origin (the table OID and attribute number the
+ * server reports, whatever its alias), looked up in the catalog; anything else (an expression, a view's column, a
+ * table the catalog does not know yet) is judged by the analysis's lineage of that output: an output that derives
+ * from a masked column is masked (as itself when it is the column as is, else redacted whole). When the lineage
+ * cannot be matched to the fields and the statement reads a masked column, such a field is redacted: pgveil masks
+ * what it cannot prove clean.
+ *
+ * <p>Rows of a plan that masks nothing are not touched; a masked row is rebuilt into one buffer, the untouched
+ * columns copied as bytes. A masked value in binary format becomes NULL (type-correct binary masking is for later).
+ */
+final class MaskPlan {
+    private final Masker[] maskers;
+    private final boolean[] binary;
+    private final boolean masksAny;
+
+    private MaskPlan(Masker[] maskers, boolean[] binary) {
+        this.maskers = maskers;
+        this.binary = binary;
+        boolean any = false;
+        for (Masker m : maskers) {
+            any |= m != null;
+        }
+        this.masksAny = any;
+    }
+
+    /**
+     * The plan for the result {@code rd} describes.
+     *
+     * @param output       the analysis's output columns (lineage), or null when not known
+     * @param readsMasked  whether the statement reads a column this identity sees masked
+     * @param resultFormats Bind's result format codes (none: all text, one: all alike, else per field), or null to
+     *                      take the formats from {@code rd}
+     */
+    static MaskPlan of(RowDescription rd, Catalog catalog, ColumnMasks masks, List<OutputColumn> output,
+                       boolean readsMasked, short[] resultFormats) {
+        int n = rd.fieldCount();
+        Masker[] maskers = new Masker[n];
+        boolean[] binary = new boolean[n];
+        boolean lineageFits = output != null && output.size() == n;
+        for (int i = 0; i < n; i++) {
+            binary[i] = format(rd, resultFormats, i) == 1;
+            if (masks.isEmpty()) {
+                continue;
+            }
+            int oid = rd.tableOid(i);
+            Catalog.Relation r = oid == 0 ? null : catalog.relation(oid);
+            if (r != null && !r.isView()) {
+                String column = r.column(rd.attnum(i));
+                // a table's own column: its value is what is stored there, masked exactly when that column is
+                maskers[i] = column == null ? null : masks.masker(r.name().schema(), r.name().name(), column);
+                continue;
+            }
+            if (!lineageFits) {
+                maskers[i] = readsMasked ? masks.redact() : null;
+                continue;
+            }
+            maskers[i] = derived(output.get(i), masks);
+        }
+        return new MaskPlan(maskers, binary);
+    }
+
+    /** The masker of an output judged by its lineage: none when no source is masked. */
+    private static Masker derived(OutputColumn o, ColumnMasks masks) {
+        Masker source = null;
+        for (ColumnRef c : o.sources()) {
+            Masker m = masks.masker(c.table().schema(), c.table().name(), c.column());
+            if (m != null) {
+                if (o.direct() && o.sources().size() == 1) {
+                    return m; // the masked column as it is, through a view or a subquery
+                }
+                source = m;
+            }
+        }
+        return source == null ? null : masks.redact();
+    }
+
+    private static int format(RowDescription rd, short[] resultFormats, int field) {
+        if (resultFormats == null) {
+            return rd.format(field);
+        }
+        return resultFormats.length == 0 ? 0 : resultFormats.length == 1 ? resultFormats[0] : resultFormats[field];
+    }
+
+    /** Whether any field is masked; when not, the result's rows pass as they are. */
+    boolean masksAny() {
+        return masksAny;
+    }
+
+    /** The masker of {@code field}, or null. */
+    Masker masker(int field) {
+        return maskers[field];
+    }
+
+    /**
+     * The DataRow in {@code buf[index, index + length)} with its masked fields masked, as a new message; the view
+     * {@code row} is reused.
+     */
+    ByteBuf mask(DataRow row, ByteBuf buf, int index, int length, ByteBufAllocator alloc) {
+        row.wrap(buf, index, length);
+        if (row.columnCount() != maskers.length) {
+            throw new io.pgveil.proxy.pgwire.PgProtocolException(io.pgveil.proxy.pgwire.SqlState.PROTOCOL_VIOLATION,
+                    "a DataRow of " + row.columnCount() + " columns for a RowDescription of " + maskers.length);
+        }
+        return row.rebuild(alloc, (column, out) -> {
+            Masker m = maskers[column.column()];
+            if (m == null || column.isNull()) {
+                return false;
+            }
+            if (binary[column.column()]) {
+                DataRow.writeNull(out);
+                return true;
+            }
+            String masked = m.mask(column.text());
+            if (masked == null) {
+                DataRow.writeNull(out);
+            } else {
+                DataRow.writeText(out, masked);
+            }
+            return true;
+        });
+    }
+}

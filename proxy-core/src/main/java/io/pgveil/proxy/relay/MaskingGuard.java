@@ -1,0 +1,125 @@
+package io.pgveil.proxy.relay;
+
+import io.pgveil.masking.ColumnMasks;
+import io.pgveil.policy.analysis.ColumnRef;
+import io.pgveil.policy.analysis.MessageAnalysis;
+import io.pgveil.policy.analysis.ObjectAccess;
+import io.pgveil.policy.analysis.OutputColumn;
+import io.pgveil.policy.analysis.QualifiedName;
+import io.pgveil.policy.analysis.StatementAnalysis;
+import io.pgveil.policy.analysis.StatementKind;
+import io.pgveil.policy.analysis.Usage;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * What an identity under masking may not run, whatever the rules allow: decided from the analysis, before the
+ * statement reaches the server.
+ *
+ * <ul>
+ *   <li>SQL passed as a string ({@code query_to_xml}, {@code table_to_xml}, {@code dblink}, ...) and the catalogs
+ *       that hold sampled column values ({@code pg_stats}, {@code pg_statistic}, ...): pgveil cannot see which
+ *       columns they read.</li>
+ *   <li>A statement pgveil could not analyse: it cannot tell what it reads.</li>
+ *   <li>A masked column in WHERE, JOIN, ORDER BY, GROUP BY, HAVING or a window: a {@code LIKE '9%'} search or a
+ *       join with a dictionary would recover its values (the inference guard).</li>
+ *   <li>A statement that writes and reads a masked column ({@code INSERT ... SELECT ssn}, {@code CREATE TABLE AS},
+ *       {@code UPDATE ... SET other = ssn}): it would copy the values where they are not masked.</li>
+ *   <li>Until result masking is in place (issue 13, in progress), any statement that reads a masked column's values
+ *       into its result, RETURNING, a cursor, COPY, a notification or a setting: refused, so nothing leaves in the
+ *       clear. The masking plan ({@link MaskPlan}) is what will let them through, masked.</li>
+ * </ul>
+ */
+final class MaskingGuard {
+    /** Functions that run SQL given as text, so their reads cannot be seen. */
+    private static final Set<String> SQL_IN_STRINGS = Set.of("query_to_xml", "query_to_xmlschema",
+            "query_to_xml_and_xmlschema", "table_to_xml", "table_to_xmlschema", "table_to_xml_and_xmlschema",
+            "cursor_to_xml", "cursor_to_xmlschema", "schema_to_xml", "schema_to_xmlschema", "schema_to_xml_and_xmlschema",
+            "database_to_xml", "database_to_xmlschema", "database_to_xml_and_xmlschema", "dblink", "dblink_exec",
+            "dblink_open", "dblink_fetch", "dblink_send_query", "dblink_get_result");
+    /** Catalogs holding sampled values of columns. */
+    private static final Set<String> SAMPLES = Set.of("pg_stats", "pg_statistic", "pg_stats_ext", "pg_stats_ext_exprs",
+            "pg_statistic_ext_data");
+    private static final Set<Usage> INFERENCE = EnumSet.of(Usage.WHERE, Usage.JOIN, Usage.ORDER_BY, Usage.GROUP_BY,
+            Usage.HAVING, Usage.WINDOW);
+    /** Where a column's value is written to, not read from. */
+    private static final Set<Usage> TARGETS = EnumSet.of(Usage.SET, Usage.INSERT);
+    private static final Set<StatementKind> WRITES = EnumSet.of(StatementKind.INSERT, StatementKind.UPDATE,
+            StatementKind.MERGE, StatementKind.CREATE, StatementKind.DELETE);
+
+    private MaskingGuard() {
+    }
+
+    /** Why {@code a} may not run for an identity that sees {@code masks}, or null. */
+    static String problem(MessageAnalysis a, ColumnMasks masks) {
+        if (masks.isEmpty()) {
+            return null;
+        }
+        if (!a.parsed()) {
+            return "pgveil could not analyse this statement, and masked columns apply to this identity: it cannot"
+                    + " tell which columns the statement reads";
+        }
+        for (StatementAnalysis s : a.statements()) {
+            for (StatementAnalysis t = s; t != null; t = t.inner()) {
+                String problem = statementProblem(t, masks);
+                if (problem != null) {
+                    return problem;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static String statementProblem(StatementAnalysis s, ColumnMasks masks) {
+        for (QualifiedName f : s.functions()) {
+            if (SQL_IN_STRINGS.contains(f.name())) {
+                return f.name() + "() runs SQL given as text, which pgveil cannot see into; it is not allowed for an"
+                        + " identity under masking";
+            }
+        }
+        for (ObjectAccess o : s.objects()) {
+            if (SAMPLES.contains(o.name().name()) && "pg_catalog".equals(o.name().schema())) {
+                return o.name() + " holds sampled values of columns; it is not readable by an identity under masking";
+            }
+        }
+        Set<String> read = new TreeSet<>();
+        for (Map.Entry<ColumnRef, Set<Usage>> e : s.columns().entrySet()) {
+            ColumnRef c = e.getKey();
+            if (!masked(c, masks)) {
+                continue;
+            }
+            for (Usage u : e.getValue()) {
+                if (INFERENCE.contains(u)) {
+                    return "masked column " + c + " is used in " + u.name().replace('_', ' ') + ": an identity under"
+                            + " masking may read a masked column, not filter, join, sort or group on it (that would let"
+                            + " its values be inferred)";
+                }
+                if (!TARGETS.contains(u)) {
+                    read.add(c.toString());
+                }
+            }
+        }
+        for (OutputColumn o : s.output()) {
+            for (ColumnRef c : o.sources()) {
+                if (masked(c, masks)) {
+                    read.add(c.toString());
+                }
+            }
+        }
+        if (read.isEmpty()) {
+            return null;
+        }
+        if (WRITES.contains(s.kind())) {
+            return "the statement would copy values of masked column " + String.join(", ", read)
+                    + " into a table, where they would not be masked";
+        }
+        return "the statement reads masked column " + String.join(", ", read) + ", and this build of pgveil does not"
+                + " mask results yet (it refuses rather than send them in the clear); leave the column out";
+    }
+
+    private static boolean masked(ColumnRef c, ColumnMasks masks) {
+        return masks.masker(c.table().schema(), c.table().name(), c.column()) != null;
+    }
+}
