@@ -36,6 +36,7 @@ class MaskingGuardTest {
     static final String SSN = "123-45-6789";
     static final MaskingConfig MASKING = new MaskingConfig(Secret.of("test-key"), null, Map.of(
             "maskt.users.ssn", MaskingConfig.Column.of("redact"),
+            "maskt.users.salary", new MaskingConfig.Column("round", null, null, null, null, null, null, null, null, 1000.0),
             "maskt.users.email", new MaskingConfig.Column("email", List.of("pii-readers"), null, null, null, null, null,
                     null, null, null)));
     static final PolicyConfig POLICY = new PolicyConfig(null, List.of(new PolicyConfig.Rule("maskt", null,
@@ -51,10 +52,10 @@ class MaskingGuardTest {
         try (Connection c = TestPostgres.get().superuser(TestPostgres.DATABASE); Statement s = c.createStatement()) {
             s.execute("DROP SCHEMA IF EXISTS maskt CASCADE");
             s.execute("CREATE SCHEMA maskt");
-            s.execute("CREATE TABLE maskt.users (id int, name text, ssn text, email text)");
+            s.execute("CREATE TABLE maskt.users (id int, name text, ssn text, email text, salary int)");
             s.execute("CREATE TABLE maskt.copy (v text)");
-            s.execute("INSERT INTO maskt.users VALUES (1, 'Alice', '" + SSN + "', 'alice@example.com'), "
-                    + "(2, 'Bob', '987-65-4321', 'bob@example.org')");
+            s.execute("INSERT INTO maskt.users VALUES (1, 'Alice', '" + SSN + "', 'alice@example.com', 52345), "
+                    + "(2, 'Bob', '987-65-4321', 'bob@example.org', 61999)");
             s.execute("ANALYZE maskt.users");
         }
         pgveil = Pgveil.start(c -> c.withUpstream(TestPostgres.get().superuserUpstream()).withPolicy(POLICY)
@@ -68,8 +69,11 @@ class MaskingGuardTest {
         pgveil.close();
     }
 
-    static Connection connect(String user, boolean simple) throws SQLException {
+    static Connection connect(String user, boolean simple, String... kv) throws SQLException {
         Properties p = new Properties();
+        for (int i = 0; i < kv.length; i += 2) {
+            p.setProperty(kv[i], kv[i + 1]);
+        }
         p.setProperty("user", user);
         p.setProperty("password", user + "-pw");
         p.setProperty("sslmode", "disable");
@@ -120,39 +124,110 @@ class MaskingGuardTest {
 
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
-    void everyWayOfReadingAMaskedColumnIsRefusedUntilResultsAreMasked(boolean simple) throws Exception {
+    void resultsAreMaskedWhateverShapeTheQueryTakes(boolean simple) throws Exception {
+        try (Connection c = connect("agent", simple)) {
+            Map<String, List<String>> cases = new java.util.LinkedHashMap<>();
+            cases.put("SELECT id, ssn FROM maskt.users ORDER BY id", List.of("1|****", "2|****"));
+            cases.put("SELECT ssn AS id FROM maskt.users ORDER BY 1", List.of("****", "****"));
+            cases.put("SELECT * FROM maskt.users ORDER BY id",
+                    List.of("1|Alice|****|****@example.com|52000", "2|Bob|****|****@example.org|62000"));
+            cases.put("SELECT u.email FROM maskt.users u ORDER BY u.id", List.of("****@example.com", "****@example.org"));
+            cases.put("SELECT upper(ssn) FROM maskt.users ORDER BY id", List.of("****", "****"));
+            cases.put("SELECT ssn || '' FROM maskt.users ORDER BY id", List.of("****", "****"));
+            cases.put("SELECT ssn::varchar FROM maskt.users ORDER BY id", List.of("****", "****"));
+            cases.put("SELECT md5(ssn) FROM maskt.users ORDER BY id", List.of("****", "****"));
+            cases.put("SELECT format('%s', ssn) FROM maskt.users ORDER BY id", List.of("****", "****"));
+            cases.put("SELECT CASE WHEN id > 0 THEN ssn END FROM maskt.users ORDER BY id", List.of("****", "****"));
+            cases.put("SELECT u FROM maskt.users u ORDER BY id", List.of("****", "****"));
+            cases.put("SELECT row_to_json(u) FROM maskt.users u ORDER BY id", List.of("****", "****"));
+            cases.put("SELECT to_jsonb(u.*) FROM maskt.users u ORDER BY id", List.of("****", "****"));
+            cases.put("SELECT ROW(id, ssn) FROM maskt.users ORDER BY id", List.of("****", "****"));
+            cases.put("SELECT string_agg(ssn, ',') FROM maskt.users", List.of("****"));
+            cases.put("SELECT array_agg(ssn) FROM maskt.users", List.of("****"));
+            cases.put("SELECT json_agg(ssn) FROM maskt.users", List.of("****"));
+            cases.put("SELECT name FROM maskt.users UNION ALL SELECT ssn FROM maskt.users", List.of("****", "****", "****", "****"));
+            cases.put("SELECT (SELECT ssn FROM maskt.users ORDER BY id LIMIT 1)", List.of("****"));
+            cases.put("WITH c AS (SELECT id, ssn FROM maskt.users) SELECT ssn FROM c ORDER BY id", List.of("****", "****"));
+            cases.put("SELECT x FROM maskt.users, LATERAL (SELECT ssn) AS l(x) ORDER BY id", List.of("****", "****"));
+            cases.put("SELECT s.ssn FROM (VALUES (1)) v(a), LATERAL (SELECT ssn FROM maskt.users ORDER BY id LIMIT 1) s",
+                    List.of("****"));
+            cases.put("SELECT salary FROM maskt.users ORDER BY id", List.of("52000", "62000"));
+            for (Map.Entry<String, List<String>> e : cases.entrySet()) {
+                assertEquals(e.getValue(), rows(c, e.getKey()), e.getKey());
+            }
+        }
+    }
+
+    @Test
+    void aBinaryValueIsMaskedAndPreparedStatementsAreMaskedOnEveryExecution() throws Exception {
+        // prepareThreshold=-1: server-prepared statements from the first execution, int4 in binary format
+        try (Connection c = connect("agent", false, "prepareThreshold", "-1");
+             java.sql.PreparedStatement ps = c.prepareStatement("SELECT id, ssn, salary FROM maskt.users WHERE id = ?")) {
+            for (int round = 0; round < 3; round++) {
+                ps.setInt(1, 1);
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertTrue(rs.next());
+                    assertEquals(1, rs.getInt(1));
+                    assertEquals("****", rs.getString(2));
+                    assertEquals(null, rs.getString(3), "a masked binary value is NULL");
+                }
+            }
+        }
+    }
+
+    @Test
+    void theValueIsNowhereInTheBytesTheClientReceives() throws Exception {
+        try (WireClient w = WireClient.login(pgveil.port(), "agent", "agent-pw")) {
+            List<WireClient.Message> answer = w.exchange(WireClient.query(
+                    "SELECT ssn, upper(ssn), row_to_json(u), email, ssn::text FROM maskt.users u"));
+            StringBuilder raw = new StringBuilder();
+            for (WireClient.Message m : answer) {
+                raw.append(new String(m.body(), java.nio.charset.StandardCharsets.ISO_8859_1));
+            }
+            String bytes = raw.toString();
+            assertTrue(bytes.contains("****"), bytes);
+            for (String form : List.of(SSN, "123456789", "6789", java.util.HexFormat.of().formatHex(SSN.getBytes()),
+                    md5(SSN), "alice@", "alice")) {
+                assertFalse(bytes.toLowerCase(java.util.Locale.ROOT).contains(form.toLowerCase(java.util.Locale.ROOT)),
+                        form + " is in the bytes sent: " + bytes);
+            }
+        }
+    }
+
+    static String md5(String s) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5").digest(s.getBytes()));
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void errorsThatCouldQuoteAMaskedValueAreWithheld(boolean simple) throws Exception {
+        try (Connection c = connect("agent", simple)) {
+            SQLException e = assertThrows(SQLException.class, () -> rows(c, "SELECT ssn::int FROM maskt.users"));
+            assertEquals("22P02", e.getSQLState(), e.getMessage());
+            assertFalse(e.getMessage().contains("123"), e.getMessage());
+            assertTrue(e.getMessage().contains("the server's message is withheld"), e.getMessage());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void readingAMaskedColumnAnywhereButIntoResultRowsIsRefused(boolean simple) throws Exception {
         try (Connection c = connect("agent", simple)) {
             for (String sql : List.of(
-                    "SELECT ssn FROM maskt.users",
-                    "SELECT ssn AS id FROM maskt.users",
-                    "SELECT * FROM maskt.users",
-                    "SELECT u.* FROM maskt.users u",
-                    "SELECT u FROM maskt.users u",
-                    "SELECT row_to_json(u) FROM maskt.users u",
-                    "SELECT to_jsonb(u.*) FROM maskt.users u",
-                    "SELECT ROW(id, ssn) FROM maskt.users",
-                    "SELECT upper(ssn) FROM maskt.users",
-                    "SELECT ssn || '' FROM maskt.users",
-                    "SELECT ssn::varchar FROM maskt.users",
-                    "SELECT format('%s', ssn) FROM maskt.users",
-                    "SELECT md5(ssn) FROM maskt.users",
-                    "SELECT CASE WHEN id > 0 THEN ssn END FROM maskt.users",
-                    "SELECT string_agg(ssn, ',') FROM maskt.users",
-                    "SELECT array_agg(ssn) FROM maskt.users",
-                    "SELECT json_agg(ssn) FROM maskt.users",
-                    "SELECT name FROM maskt.users UNION SELECT ssn FROM maskt.users",
-                    "SELECT (SELECT ssn FROM maskt.users LIMIT 1)",
-                    "WITH c AS (SELECT ssn FROM maskt.users) SELECT * FROM c",
-                    "SELECT x FROM maskt.users, LATERAL (SELECT ssn) AS l(x)",
-                    "SELECT * FROM (VALUES (1)) v(a), LATERAL (SELECT ssn FROM maskt.users LIMIT 1) s",
                     "INSERT INTO maskt.users (id) VALUES (9) RETURNING ssn",
                     "SELECT pg_notify('c', ssn) FROM maskt.users",
-                    "SELECT set_config('x.y', ssn, false) FROM maskt.users",
-                    "SELECT email FROM maskt.users")) {
+                    "SELECT set_config('x.y', ssn, false) FROM maskt.users")) {
                 String m = refusal(c, sql);
-                assertTrue(m.contains("reads masked column maskt.users.") || m.contains("copy values of masked column"), sql + ": " + m);
+                assertTrue(m.contains("reads masked column maskt.users.ssn") || m.contains("copy values of masked column"),
+                        sql + ": " + m);
             }
             assertEquals(List.of("2"), rows(c, "SELECT count(*) FROM maskt.users"), "nothing was written");
+        }
+        if (simple) {
+            try (Connection c = connect("agent", true)) {
+                String m = refusal(c, "SELECT 1; SELECT ssn FROM maskt.users");
+                assertTrue(m.contains("send them one at a time"), m);
+            }
         }
     }
 
@@ -202,8 +277,8 @@ class MaskingGuardTest {
     @Test
     void anExemptIdentityReadsItsExemptColumnsInTheClear() throws Exception {
         try (Connection c = connect("ana", false)) {
-            assertEquals(List.of("alice@example.com", "bob@example.org"), rows(c, "SELECT email FROM maskt.users ORDER BY id"));
-            assertTrue(refusal(c, "SELECT ssn FROM maskt.users").contains("reads masked column maskt.users.ssn"));
+            assertEquals(List.of("alice@example.com|****", "bob@example.org|****"),
+                    rows(c, "SELECT email, ssn FROM maskt.users ORDER BY id"), "exempt from email's masking, not ssn's");
         }
     }
 

@@ -33,6 +33,11 @@ interface Check {
     default void prepared(Statements.Prepared statement) {
     }
 
+    /** Whether the RowDescriptions Describes answer must be kept on their statements and portals. */
+    default boolean tracksLayouts() {
+        return false;
+    }
+
     /** A transaction ended (ReadyForQuery said idle): what it set locally is gone. */
     default void transactionEnded() {
     }

@@ -14,8 +14,8 @@ import java.util.List;
 /**
  * Which fields of one result are masked, and with which masker: decided once per RowDescription, from where each
  * field's values come from. A plain table column is known by its origin (the table OID and attribute number the
- * server reports, whatever its alias), looked up in the catalog; anything else (an expression, a view's column, a
- * table the catalog does not know yet) is judged by the analysis's lineage of that output: an output that derives
+ * server reports, whatever its alias), looked up in the catalog; anything else (an expression, a whole row, which
+ * the server reports as attribute 0 of its table, a view's column, a table the catalog does not know yet) is judged by the analysis's lineage of that output: an output that derives
  * from a masked column is masked (as itself when it is the column as is, else redacted whole). When the lineage
  * cannot be matched to the fields and the statement reads a masked column, such a field is redacted: pgveil masks
  * what it cannot prove clean.
@@ -59,12 +59,14 @@ final class MaskPlan {
             }
             int oid = rd.tableOid(i);
             Catalog.Relation r = oid == 0 ? null : catalog.relation(oid);
-            if (r != null && !r.isView()) {
-                String column = r.column(rd.attnum(i));
+            String column = r == null || r.isView() ? null : r.column(rd.attnum(i));
+            if (column != null) {
                 // a table's own column: its value is what is stored there, masked exactly when that column is
-                maskers[i] = column == null ? null : masks.masker(r.name().schema(), r.name().name(), column);
+                maskers[i] = masks.masker(r.name().schema(), r.name().name(), column);
                 continue;
             }
+            // attnum 0 is the whole row (SELECT u FROM users u): like any other field without a column, its lineage
+            // decides
             if (!lineageFits) {
                 maskers[i] = readsMasked ? masks.redact() : null;
                 continue;
@@ -87,6 +89,15 @@ final class MaskPlan {
             }
         }
         return source == null ? null : masks.redact();
+    }
+
+    /** A plan that redacts every one of {@code fields} fields (rows whose layout pgveil does not know). */
+    static MaskPlan redactingAll(ColumnMasks masks, int fields) {
+        Masker[] maskers = new Masker[fields];
+        java.util.Arrays.fill(maskers, masks.redact());
+        boolean[] binary = new boolean[fields];
+        java.util.Arrays.fill(binary, true); // its formats are not known either: NULL is right in both
+        return new MaskPlan(maskers, binary);
     }
 
     private static int format(RowDescription rd, short[] resultFormats, int field) {

@@ -27,9 +27,10 @@ import java.util.TreeSet;
  *       join with a dictionary would recover its values (the inference guard).</li>
  *   <li>A statement that writes and reads a masked column ({@code INSERT ... SELECT ssn}, {@code CREATE TABLE AS},
  *       {@code UPDATE ... SET other = ssn}): it would copy the values where they are not masked.</li>
- *   <li>Until result masking is in place (issue 13, in progress), any statement that reads a masked column's values
- *       into its result, RETURNING, a cursor, COPY, a notification or a setting: refused, so nothing leaves in the
- *       clear. The masking plan ({@link MaskPlan}) is what will let them through, masked.</li>
+ *   <li>A masked column read anywhere but into the rows of a single SELECT (or VALUES): COPY, cursors, RETURNING,
+ *       statements that write, functions that carry values elsewhere ({@code pg_notify}, {@code set_config}, ...)
+ *       and functions pgveil cannot see into (user functions). Result rows are masked by {@link MaskingHandler};
+ *       these other paths are refused until they are masked too.</li>
  * </ul>
  */
 final class MaskingGuard {
@@ -46,6 +47,11 @@ final class MaskingGuard {
             Usage.HAVING, Usage.WINDOW);
     /** Where a column's value is written to, not read from. */
     private static final Set<Usage> TARGETS = EnumSet.of(Usage.SET, Usage.INSERT);
+    /** Built-in functions that carry a value elsewhere than the result: a notification, a setting, the WAL, a file. */
+    private static final Set<String> SIDE_CHANNELS = Set.of("pg_notify", "set_config", "pg_logical_emit_message",
+            "lo_from_bytea", "lo_put", "lo_create", "lo_import", "lo_export", "pg_file_write", "pg_advisory_lock",
+            "pg_advisory_xact_lock", "pg_try_advisory_lock", "pg_try_advisory_xact_lock", "txid_current",
+            "pg_current_xact_id", "pg_stat_reset_single_table_counters", "nextval", "setval");
     private static final Set<StatementKind> WRITES = EnumSet.of(StatementKind.INSERT, StatementKind.UPDATE,
             StatementKind.MERGE, StatementKind.CREATE, StatementKind.DELETE);
 
@@ -60,6 +66,10 @@ final class MaskingGuard {
         if (!a.parsed()) {
             return "pgveil could not analyse this statement, and masked columns apply to this identity: it cannot"
                     + " tell which columns the statement reads";
+        }
+        if (a.statements().size() > 1 && readsMasked(a, masks)) {
+            return "a message of several statements reads a masked column; send them one at a time, so that pgveil"
+                    + " can mask each result";
         }
         for (StatementAnalysis s : a.statements()) {
             for (StatementAnalysis t = s; t != null; t = t.inner()) {
@@ -115,8 +125,63 @@ final class MaskingGuard {
             return "the statement would copy values of masked column " + String.join(", ", read)
                     + " into a table, where they would not be masked";
         }
-        return "the statement reads masked column " + String.join(", ", read) + ", and this build of pgveil does not"
-                + " mask results yet (it refuses rather than send them in the clear); leave the column out";
+        String elsewhere = outsideTheResult(s);
+        if (elsewhere != null) {
+            return "the statement reads masked column " + String.join(", ", read) + " " + elsewhere
+                    + "; pgveil masks values in result rows only (leave the column out, or select it plainly)";
+        }
+        return null;
+    }
+
+    /**
+     * Where a statement could send what it reads other than into its result rows (which pgveil masks), or null:
+     * COPY, a cursor, RETURNING, a write, a function with effects or one pgveil cannot see into.
+     */
+    private static String outsideTheResult(StatementAnalysis s) {
+        if (s.kind() != StatementKind.SELECT && s.kind() != StatementKind.VALUES) {
+            return "in a " + s.kind().name().replace('_', ' ') + " statement";
+        }
+        if (s.inner() != null || s.cursor() != null) {
+            return "through a cursor or an inner statement";
+        }
+        for (ObjectAccess o : s.objects()) {
+            if (o.access() == io.pgveil.policy.analysis.Access.WRITE) {
+                return "in a statement that writes " + o.name();
+            }
+        }
+        for (QualifiedName f : s.functions()) {
+            if (!"pg_catalog".equals(f.schema())) {
+                return "in a statement that calls " + f + ", whose effects pgveil cannot see";
+            }
+            if (SIDE_CHANNELS.contains(f.name())) {
+                return "in a statement that calls " + f.name() + "(), which sends values elsewhere than the result";
+            }
+        }
+        return null;
+    }
+
+    /** Whether any statement of {@code a} reads a column {@code masks} masks (into its result or elsewhere). */
+    static boolean readsMasked(MessageAnalysis a, ColumnMasks masks) {
+        if (masks.isEmpty() || !a.parsed()) {
+            return false;
+        }
+        for (StatementAnalysis s : a.statements()) {
+            for (StatementAnalysis t = s; t != null; t = t.inner()) {
+                for (Map.Entry<ColumnRef, Set<Usage>> e : t.columns().entrySet()) {
+                    if (masked(e.getKey(), masks) && !TARGETS.containsAll(e.getValue())) {
+                        return true;
+                    }
+                }
+                for (OutputColumn o : t.output()) {
+                    for (ColumnRef c : o.sources()) {
+                        if (masked(c, masks)) {
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     private static boolean masked(ColumnRef c, ColumnMasks masks) {

@@ -431,7 +431,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             case FrontendMessages.QUERY -> {
                 e = expect(Exchange.Kind.QUERY, Exchange.Origin.CLIENT, f.analysis(), f.decision(), null);
                 if (e != null) {
-                    e.handler = f.handler();
+                    handle(e, f.handler());
                     statements.simpleQuery();
                     if (!f.plain()) {
                         effects(e, f.analysis());
@@ -457,7 +457,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
                 MessageAnalysis a = f.analysis() != null ? f.analysis() : portal == null ? null : portal.statement.analysis;
                 e = expect(Exchange.Kind.EXECUTE, Exchange.Origin.CLIENT, a, f.decision(), portal);
                 if (e != null && !f.plain()) {
-                    e.handler = f.handler();
+                    handle(e, f.handler());
                     effects(e, a);
                 }
             }
@@ -468,12 +468,28 @@ public final class Relay implements SessionView, ResultHandler.Answers {
                 }
             }
             case FrontendMessages.FUNCTION_CALL -> expect(Exchange.Kind.FUNCTION_CALL, Exchange.Origin.CLIENT, null, null, null);
-            case FrontendMessages.DESCRIBE -> expect(Exchange.Kind.DESCRIBE, Exchange.Origin.CLIENT, null, null, null);
+            case FrontendMessages.DESCRIBE -> {
+                e = expect(Exchange.Kind.DESCRIBE, Exchange.Origin.CLIENT, null, null, null);
+                if (e != null && policy.tracksLayouts() && c.name() != null) {
+                    e.handler = new LayoutCapture(statements, c.target(), c.name());
+                }
+            }
             case FrontendMessages.SYNC -> expect(Exchange.Kind.SYNC, Exchange.Origin.CLIENT, null, null, null);
             case FrontendMessages.COPY_DONE, FrontendMessages.COPY_FAIL -> exchanges.copyInEnded();
             default -> {
                 // Flush and CopyData: no answer of their own
             }
+        }
+    }
+
+    /**
+     * {@code e}'s result goes to {@code handler}; when {@code e} is at the head already, whether rows stream past is
+     * decided again (a handler that sees rows must get the first one).
+     */
+    private void handle(Exchange e, ResultHandler handler) {
+        e.handler = handler;
+        if (exchanges.head() == e) {
+            updateStreaming();
         }
     }
 

@@ -36,6 +36,10 @@ final class Statements {
         int settingParameter = -1;
         /** It is a RESET ALL or DISCARD ALL: pgveil sets the identity again after each Execute. */
         boolean resetsSession;
+        /** The RowDescription a Describe of it answered (kept while masking applies), or null. */
+        byte[] layout;
+        /** A Describe of it was sent (its answer, the layout, comes before any later Execute's rows). */
+        boolean described;
 
         Prepared(String sql, MessageAnalysis analysis, Decision decision, long engineVersion) {
             this.sql = sql;
@@ -73,6 +77,16 @@ final class Statements {
         int format(int column) {
             return formats.length == 0 ? 0 : formats.length == 1 ? formats[0] : column < formats.length ? formats[column] : 0;
         }
+
+        /** Bind's result format codes. */
+        short[] formats() {
+            return formats;
+        }
+
+        /** The RowDescription a Describe of the portal answered (kept while masking applies), or null. */
+        byte[] layout;
+        /** A Describe of the portal was sent. */
+        boolean described;
 
         void formats(short[] codes) {
             formats = codes.length == 0 ? NO_FORMATS : codes;

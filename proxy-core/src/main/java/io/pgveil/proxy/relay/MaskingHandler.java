@@ -1,0 +1,101 @@
+package io.pgveil.proxy.relay;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.pgveil.masking.ColumnMasks;
+import io.pgveil.policy.analysis.Catalog;
+import io.pgveil.policy.analysis.OutputColumn;
+import io.pgveil.proxy.pgwire.BackendMessages;
+import io.pgveil.proxy.pgwire.DataRow;
+import io.pgveil.proxy.pgwire.MessageFilter.Framing;
+import io.pgveil.proxy.pgwire.PgError;
+import io.pgveil.proxy.pgwire.PgMessage;
+import io.pgveil.proxy.pgwire.RowDescription;
+import java.util.List;
+
+/**
+ * The result of a statement that reads a masked column, on its way to the client: its plan ({@link MaskPlan}) is
+ * made once, from the RowDescription of a Query's result or, for an Execute, from the layout a Describe of its
+ * portal or statement answered (with Bind's formats); rows with nothing to mask pass as they are, the others are
+ * rebuilt with their masked values. The server's errors and notices for such a statement may quote a value (a
+ * unique violation's DETAIL, {@code invalid input syntax for type integer: "123-45-6789"}): errors go to the
+ * client with their SQLSTATE and severity and pgveil's message instead, notices are dropped.
+ */
+final class MaskingHandler implements ResultHandler {
+    private final ColumnMasks masks;
+    private final Catalog catalog;
+    private final List<OutputColumn> output;
+    /** The portal executed, or null for a Query. */
+    private final Statements.Portal portal;
+    private final RowDescription description = new RowDescription();
+    private final DataRow row = new DataRow();
+    private MaskPlan plan;
+
+    MaskingHandler(ColumnMasks masks, Catalog catalog, List<OutputColumn> output, Statements.Portal portal) {
+        this.masks = masks;
+        this.catalog = catalog;
+        this.output = output;
+        this.portal = portal;
+    }
+
+    /** The layout an Execute of {@code portal} returns rows in, or null when no Describe told it. */
+    static byte[] layout(Statements.Portal portal) {
+        return portal.layout != null ? portal.layout : portal.statement.layout;
+    }
+
+    @Override
+    public boolean seesRows() {
+        return true;
+    }
+
+    @Override
+    public Framing rowDescription(Exchange e, ByteBuf buf, int index, int length) {
+        plan = MaskPlan.of(description.wrap(buf, index, length), catalog, masks, output, true,
+                portal == null ? null : portal.formats());
+        return Framing.FORWARD;
+    }
+
+    @Override
+    public Framing dataRow(Exchange e, ByteBuf buf, int index, int length) {
+        if (plan == null) {
+            byte[] layout = portal == null ? null : layout(portal);
+            if (layout == null) {
+                // PolicyCheck does not let such an Execute through; a row without a layout is masked whole anyway
+                plan = MaskPlan.redactingAll(masks, row.wrap(buf, index, length).columnCount());
+            } else {
+                ByteBuf l = Unpooled.wrappedBuffer(layout);
+                plan = MaskPlan.of(description.wrap(l, 0, layout.length), catalog, masks, output, true, portal.formats());
+            }
+        }
+        return plan.masksAny() ? Framing.DELIVER : Framing.FORWARD;
+    }
+
+    @Override
+    public Framing error(Exchange e, ByteBuf buf, int index, int length) {
+        return Framing.DELIVER;
+    }
+
+    @Override
+    public Framing notice(Exchange e, ByteBuf buf, int index, int length) {
+        return Framing.DROP;
+    }
+
+    @Override
+    public void taken(Exchange e, PgMessage m, Answers out) {
+        ByteBuf content = m.content();
+        try {
+            if (m.type() == BackendMessages.DATA_ROW) {
+                out.toClient(plan.mask(row, content, content.readerIndex(), content.readableBytes(), out.alloc()));
+            } else if (m.type() == BackendMessages.ERROR_RESPONSE) {
+                PgError original = PgError.parse(content.slice(content.readerIndex() + 5, content.readableBytes() - 5));
+                out.toClient(PgError.error(original.sqlState(), "pgveil: the statement failed (SQLSTATE "
+                        + original.sqlState() + "); the server's message is withheld, as it may quote a masked value")
+                        .withSeverity(original.severity()).encode(out.alloc()));
+            } else {
+                out.toClient(content.retain());
+            }
+        } finally {
+            m.release();
+        }
+    }
+}
