@@ -39,7 +39,10 @@ class MaskingGuardTest {
             "maskt.users.salary", new MaskingConfig.Column("round", null, null, null, null, null, null, null, null, 1000.0),
             "maskt.users.email", new MaskingConfig.Column("email", List.of("pii-readers"), null, null, null, null, null,
                     null, null, null)));
-    static final PolicyConfig POLICY = new PolicyConfig(null, List.of(new PolicyConfig.Rule("maskt", null,
+    static final PolicyConfig POLICY = new PolicyConfig(null, List.of(new PolicyConfig.Rule("capped",
+                    new PolicyConfig.Match(null, List.of("capped"), null, null), List.of(PolicyConfig.StatementClass.READ),
+                    null, null, List.of("maskt.*"), null, 1L, null, null),
+            new PolicyConfig.Rule("maskt", new PolicyConfig.Match(null, List.of("agents", "pii-readers"), null, null),
             List.of(PolicyConfig.StatementClass.READ, PolicyConfig.StatementClass.WRITE, PolicyConfig.StatementClass.DDL),
             null, null, List.of("maskt.*", "pg_catalog.pg_*"), null, null,
             // query_to_xml is let through by the rules, so that what refuses it here is masking
@@ -60,7 +63,8 @@ class MaskingGuardTest {
         }
         pgveil = Pgveil.start(c -> c.withUpstream(TestPostgres.get().superuserUpstream()).withPolicy(POLICY)
                 .withAuth(new AuthConfig(List.of(new StaticUser("agent", Secret.of("agent-pw"), List.of("agents")),
-                        new StaticUser("ana", Secret.of("ana-pw"), List.of("pii-readers"))), null))
+                        new StaticUser("ana", Secret.of("ana-pw"), List.of("pii-readers")),
+                        new StaticUser("capped", Secret.of("capped-pw"), List.of("capped"))), null))
                 .withMasking(MASKING));
     }
 
@@ -155,6 +159,17 @@ class MaskingGuardTest {
             for (Map.Entry<String, List<String>> e : cases.entrySet()) {
                 assertEquals(e.getValue(), rows(c, e.getKey()), e.getKey());
             }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aCappedResultIsMaskedAndStoppedAtItsCap(boolean simple) throws Exception {
+        try (Connection c = connect("capped", simple)) {
+            assertEquals(List.of("1|****|****@example.com"), rows(c, "SELECT id, ssn, email FROM maskt.users WHERE id = 1"));
+            SQLException e = assertThrows(SQLException.class, () -> rows(c, "SELECT id, ssn FROM maskt.users"));
+            assertTrue(e.getMessage().contains("max_rows_returned"), e.getMessage());
+            assertFalse(e.getMessage().contains(SSN), e.getMessage());
         }
     }
 

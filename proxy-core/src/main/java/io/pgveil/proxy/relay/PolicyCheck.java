@@ -44,9 +44,6 @@ final class PolicyCheck implements Check {
             SqlState.INSUFFICIENT_PRIVILEGE, "pgveil: the FunctionCall protocol message is not allowed (guardrail function_call)"),
             "a FunctionCall with the policy off");
 
-    private static final String CAPPED_AND_MASKED = "the statement reads a masked column and a cap on rows applies to it;"
-            + " pgveil does not mask capped results yet";
-
     /** PostgreSQL's own answer to a Parse of several statements. */
     private static final Verdict.Refuse MULTIPLE_COMMANDS = new Verdict.Refuse(PgError.error(SqlState.SYNTAX_ERROR,
             "cannot insert multiple commands into a prepared statement"), "a Parse of several statements");
@@ -161,16 +158,17 @@ final class PolicyCheck implements Check {
         }
         if (MaskingGuard.readsMasked(p.analysis, masks)) {
             String masked = MaskingGuard.problem(p.analysis, masks);
-            if (masked != null || capped(allow, p.analysis)) {
-                return refuse(new Decision.Deny(masked != null ? masked : CAPPED_AND_MASKED, "masking"));
+            if (masked != null) {
+                return refuse(new Decision.Deny(masked, "masking"));
             }
             if (!portal.described && !portal.statement.described) {
                 return refuse(new Decision.Deny("the statement reads a masked column and pgveil has not seen its row"
                         + " layout: Describe the statement or its portal before executing it, so that its rows can be"
                         + " masked", "masking"));
             }
-            return new Verdict.Forward(p.analysis, allow, new MaskingHandler(masks, db.catalog(),
-                    p.analysis.statements().get(0).output(), portal), false, p.engineVersion);
+            StatementAnalysis s = p.analysis.statements().get(0);
+            return new Verdict.Forward(p.analysis, allow, new MaskingHandler(masks, db.catalog(), s.output(), portal,
+                    capped(allow, p.analysis) ? rowCap(allow, s, portal, maxRows) : null), false, p.engineVersion);
         }
         if (capped(allow, p.analysis)) {
             StatementAnalysis s = p.analysis.statements().get(0);
@@ -354,11 +352,9 @@ final class PolicyCheck implements Check {
             return refuse(new Decision.Deny(masked, "masking"));
         }
         if (!parse && MaskingGuard.readsMasked(a, masks)) {
-            if (capped(allow, a)) {
-                return refuse(new Decision.Deny(CAPPED_AND_MASKED, "masking"));
-            }
-            return new Verdict.Forward(a, allow, new MaskingHandler(masks, db.catalog(), a.statements().get(0).output(), null),
-                    false, service.engine().version());
+            StatementAnalysis s = a.statements().get(0);
+            return new Verdict.Forward(a, allow, new MaskingHandler(masks, db.catalog(), s.output(), null,
+                    capped(allow, a) ? rowCap(allow, s, null, 0) : null), false, service.engine().version());
         }
         if (!parse && capped(allow, a)) {
             StatementAnalysis s = a.statements().get(0);

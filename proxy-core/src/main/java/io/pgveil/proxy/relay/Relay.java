@@ -697,9 +697,12 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         ByteBufAllocator alloc = port.alloc();
         expect(Exchange.Kind.PARSE, Exchange.Origin.INJECTED, f.analysis(), f.decision(), null);
         expect(Exchange.Kind.BIND, Exchange.Origin.INJECTED, null, null, null);
-        expect(Exchange.Kind.DESCRIBE, Exchange.Origin.INJECTED, null, null, null);
+        Exchange describe = expect(Exchange.Kind.DESCRIBE, Exchange.Origin.INJECTED, null, null, null);
         Exchange e = expect(Exchange.Kind.EXECUTE, Exchange.Origin.CLIENT, f.analysis(), f.decision(), null);
         e.handler = f.handler();
+        if (describe != null && f.handler() instanceof MaskingHandler masking) {
+            describe.handler = masking.describing(); // the Execute's rows are masked by the layout it answers
+        }
         e.syncAfter = true;
         holdFor(e);
         port.toServer(FrontendMessages.parse(alloc, "", sql));
