@@ -85,7 +85,8 @@ CREATE POLICY own_tickets ON support_tickets USING (assignee = current_setting('
 
 -- The roles identities map to (see the roles rules in pgveil demo's configuration).
 GRANT USAGE ON SCHEMA public TO agent_reader, analyst;
-GRANT SELECT (id, full_name, country, created_at) ON customers TO agent_reader;
+-- The agent reads every column of customers: pgveil masks email, phone, card number and date of birth for it.
+GRANT SELECT ON customers TO agent_reader;
 GRANT SELECT ON orders, support_tickets TO agent_reader;
 GRANT SELECT ON customers, orders, support_tickets TO analyst;
 

@@ -298,6 +298,29 @@ class MaskingGuardTest {
     }
 
     @Test
+    void derivedOutputsAreRefusedUnderDerivedRefuse() throws Exception {
+        MaskingConfig refuse = new MaskingConfig(null, MaskingConfig.Derived.REFUSE, MASKING.columns());
+        try (Pgveil strict = Pgveil.start(c -> c.withUpstream(TestPostgres.get().superuserUpstream()).withPolicy(POLICY)
+                .withAuth(new AuthConfig(List.of(new StaticUser("agent", Secret.of("agent-pw"), List.of("agents"))), null))
+                .withMasking(refuse));
+             Connection c = DriverManager.getConnection(strict.jdbcUrl(), props("agent"))) {
+            assertEquals(List.of("1|****"), rows(c, "SELECT id, ssn FROM maskt.users WHERE id = 1"), "the column itself");
+            for (String sql : List.of("SELECT upper(ssn) FROM maskt.users", "SELECT row_to_json(u) FROM maskt.users u")) {
+                String m = refusal(c, sql);
+                assertTrue(m.contains("derives from masked column maskt.users.") && m.contains("(masking.derived: refuse)"), m);
+            }
+        }
+    }
+
+    static Properties props(String user) {
+        Properties p = new Properties();
+        p.setProperty("user", user);
+        p.setProperty("password", user + "-pw");
+        p.setProperty("sslmode", "disable");
+        return p;
+    }
+
+    @Test
     void maskingWithoutThePolicyEngineDoesNotStart() {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> ProxyServer.start(Pgveil.defaultConfig()
                 .withPolicy(new PolicyConfig(null, null, null, null, false)).withMasking(MASKING)));

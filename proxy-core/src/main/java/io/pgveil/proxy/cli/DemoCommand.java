@@ -5,6 +5,7 @@ import io.pgveil.config.LimitsConfig;
 import io.pgveil.config.ListenConfig;
 import io.pgveil.config.OidcConfig;
 import io.pgveil.config.PgveilConfig;
+import io.pgveil.config.MaskingConfig;
 import io.pgveil.config.PolicyConfig;
 import io.pgveil.config.PolicyConfig.StatementClass;
 import io.pgveil.config.RoleRule;
@@ -17,6 +18,7 @@ import io.pgveil.proxy.demo.DevIssuer;
 import io.pgveil.proxy.server.ProxyServer;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -44,7 +46,7 @@ final class DemoCommand implements Callable<Integer> {
         DevIssuer issuer = DevIssuer.start(List.of(AGENT, ANALYST));
         ProxyServer server;
         try {
-            server = ProxyServer.start(config(db, issuer));
+            server = ProxyServer.start(config(db, issuer, port));
         } catch (Exception e) {
             issuer.close();
             db.close();
@@ -65,7 +67,7 @@ final class DemoCommand implements Callable<Integer> {
                   dev token issuer      %s
                   pgveil                127.0.0.1:%d
 
-                An AI agent (subject agent-7, group agents -> role agent_reader: orders, customers without contact data):
+                An AI agent (subject agent-7, group agents -> role agent_reader: orders, customers with contact data masked):
                   PGPASSWORD='%s' \\
                     psql "host=127.0.0.1 port=%d dbname=%s user=agent sslmode=disable"
 
@@ -82,7 +84,9 @@ final class DemoCommand implements Callable<Integer> {
 
                 Try, as each:  select current_user, current_setting('pgveil.subject');
                                select * from support_tickets;          -- row-level security per identity
-                               select email from customers limit 1;    -- the agent may not
+                               select full_name, email, card_number, date_of_birth from customers limit 3;
+                                                                       -- masked for the agent, clear for the analyst
+                               select id from customers where email like 'a%';  -- refused: a masked column filtered
                                set role app_login;                     -- refused by pgveil
                                select * from internal.secrets;         -- refused by the policy (rule agents-no-secrets)
                                select * from customers;                -- the agent: stopped after 100 rows
@@ -121,7 +125,21 @@ final class DemoCommand implements Callable<Integer> {
                 null, null, null);
     }
 
-    private PgveilConfig config(DemoDatabase db, DevIssuer issuer) {
+    /** Contact and card data of customers masked for everyone but analysts. */
+    static MaskingConfig demoMasking() {
+        List<String> analysts = List.of("analysts");
+        return new MaskingConfig(null, null, Map.of(
+                "public.customers.email", new MaskingConfig.Column("email", analysts, null, null, null, null, null, null,
+                        null, null),
+                "public.customers.phone", new MaskingConfig.Column("partial", analysts, null, null, 4, null, null, null,
+                        null, null),
+                "public.customers.card_number", new MaskingConfig.Column("partial", analysts, null, null, 4, null, null,
+                        null, null, null),
+                "public.customers.date_of_birth", new MaskingConfig.Column("date", analysts, null, null, null, null, null,
+                        null, "year", null)));
+    }
+
+    static PgveilConfig config(DemoDatabase db, DevIssuer issuer, int port) {
         OidcConfig oidc = new OidcConfig(
                 List.of(OidcConfig.IssuerConfig.of(issuer.issuer(), DevIssuer.AUDIENCE)),
                 true, null, null, null, null, null);
@@ -134,6 +152,7 @@ final class DemoCommand implements Callable<Integer> {
                 List.of(new RoleRule(null, "agents", null, DemoDatabase.AGENT_ROLE, null, null),
                         new RoleRule(null, "analysts", null, DemoDatabase.ANALYST_ROLE, null, null)),
                 demoPolicy(),
-                LimitsConfig.DEFAULT);
+                LimitsConfig.DEFAULT,
+                demoMasking());
     }
 }

@@ -130,6 +130,19 @@ final class MaskingGuard {
             return "the statement reads masked column " + String.join(", ", read) + " " + elsewhere
                     + "; pgveil masks values in result rows only (leave the column out, or select it plainly)";
         }
+        if (masks.derived() == io.pgveil.config.MaskingConfig.Derived.REFUSE) {
+            for (OutputColumn o : s.output()) {
+                if (o.direct() && o.sources().size() == 1) {
+                    continue;
+                }
+                for (ColumnRef c : o.sources()) {
+                    if (masked(c, masks)) {
+                        return "result column " + o.name() + " derives from masked column " + c
+                                + " (masking.derived: refuse); select the column itself, which is masked, or leave it out";
+                    }
+                }
+            }
+        }
         return null;
     }
 
