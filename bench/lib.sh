@@ -122,9 +122,10 @@ if [ -n "$BASELINE" ] && [ ! -f "$BASELINE/proxy-core/target/pgveil.jar" ]; then
   echo "BASELINE=$BASELINE has no built pgveil (run mvn -q -DskipTests package there)" >&2; exit 1
 fi
 target_port() { case "$1" in direct) echo "$PG_PORT";; pgbouncer) echo "$BOUNCER_PORT";; pgveil) echo "$PGVEIL_PORT";;
-  policy) echo "$((PGVEIL_PORT + 1))";; base) echo "$((PGVEIL_PORT + 2))";; base-policy) echo "$((PGVEIL_PORT + 3))";; esac; }
+  policy) echo "$((PGVEIL_PORT + 1))";; base) echo "$((PGVEIL_PORT + 2))";; base-policy) echo "$((PGVEIL_PORT + 3))";;
+  masked) echo "$((PGVEIL_PORT + 4))";; elsewhere) echo "$((PGVEIL_PORT + 5))";; esac; }
 target_user() { case "$1" in direct) echo "$LOGIN";; *) echo "$CLIENT";; esac; }
-target_pw() { case "$1" in direct) echo "$LOGIN_PW";; pgveil|policy|base|base-policy) echo "${PGVEIL_CLIENT_PASSWORD:-$CLIENT_PW}";; *) echo "$CLIENT_PW";; esac; }
+target_pw() { case "$1" in direct) echo "$LOGIN_PW";; pgveil|policy|base|base-policy|masked|elsewhere) echo "${PGVEIL_CLIENT_PASSWORD:-$CLIENT_PW}";; *) echo "$CLIENT_PW";; esac; }
 
 # tps target mode clients seconds [extra pgbench options...]
 tps() {

@@ -16,4 +16,17 @@ public interface Masker {
 
     /** Its name in the configuration. */
     String name();
+
+    /**
+     * What it returns for every value, when that does not depend on the value (redact, fixed): the value need not
+     * be read at all. Null when it depends on the value, or is SQL NULL ({@link #alwaysNull}).
+     */
+    default String constant() {
+        return null;
+    }
+
+    /** Whether it returns SQL NULL for every value. */
+    default boolean alwaysNull() {
+        return false;
+    }
 }

@@ -27,14 +27,14 @@ public final class Maskers {
     /** The masker {@code column} names; {@code key} is the tokenization key (needed by {@code tokenize} only). */
     public static Masker of(MaskingConfig.Column column, Secret key) {
         return switch (column.masker()) {
-            case "redact" -> simple("redact", true, v -> REDACTED);
+            case "redact" -> constant("redact", REDACTED);
             case "partial" -> partial(column.keepFirst() == null ? 0 : column.keepFirst(),
                     column.keepLast() == null ? 0 : column.keepLast());
             case "email" -> simple("email", true, Maskers::email);
             case "tokenize" -> tokenize(key);
             case "hash" -> simple("hash", true, Maskers::sha256);
-            case "null" -> simple("null", true, v -> null);
-            case "fixed" -> simple("fixed", true, v -> column.value() == null ? REDACTED : column.value());
+            case "null" -> constant("null", null);
+            case "fixed" -> constant("fixed", column.value() == null ? REDACTED : column.value());
             case "regex" -> regex(Pattern.compile(column.pattern()), column.replacement() == null ? REDACTED : column.replacement());
             case "date" -> date("month".equals(column.unit()));
             case "round" -> round(BigDecimal.valueOf(column.step() == null ? 1.0 : column.step()));
@@ -61,6 +61,36 @@ public final class Maskers {
             @Override
             public String name() {
                 return name;
+            }
+        };
+    }
+
+    /** A masker whose output is {@code value} (null: SQL NULL) whatever it masks. */
+    private static Masker constant(String name, String value) {
+        return new Masker() {
+            @Override
+            public String mask(String ignored) {
+                return value;
+            }
+
+            @Override
+            public boolean redacting() {
+                return true;
+            }
+
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public String constant() {
+                return value;
+            }
+
+            @Override
+            public boolean alwaysNull() {
+                return value == null;
             }
         };
     }

@@ -26,11 +26,18 @@ import java.util.List;
 final class MaskPlan {
     private final Masker[] maskers;
     private final boolean[] binary;
+    /** Per field, the UTF-8 of a masker's constant output (redact, fixed): written without reading the value. */
+    private final byte[][] constants;
     private final boolean masksAny;
 
     private MaskPlan(Masker[] maskers, boolean[] binary) {
         this.maskers = maskers;
         this.binary = binary;
+        this.constants = new byte[maskers.length][];
+        for (int i = 0; i < maskers.length; i++) {
+            String c = maskers[i] == null ? null : maskers[i].constant();
+            constants[i] = c == null ? null : c.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        }
         boolean any = false;
         for (Masker m : maskers) {
             any |= m != null;
@@ -128,12 +135,17 @@ final class MaskPlan {
                     "a DataRow of " + row.columnCount() + " columns for a RowDescription of " + maskers.length);
         }
         return row.rebuild(alloc, (column, out) -> {
-            Masker m = maskers[column.column()];
+            int i = column.column();
+            Masker m = maskers[i];
             if (m == null || column.isNull()) {
                 return false;
             }
-            if (binary[column.column()]) {
+            if (binary[i] || m.alwaysNull()) {
                 DataRow.writeNull(out);
+                return true;
+            }
+            if (constants[i] != null) {
+                DataRow.writeValue(out, constants[i]); // no String of the value, no decoding
                 return true;
             }
             String masked = m.mask(column.text());

@@ -27,10 +27,10 @@ import java.util.TreeSet;
  *       join with a dictionary would recover its values (the inference guard).</li>
  *   <li>A statement that writes and reads a masked column ({@code INSERT ... SELECT ssn}, {@code CREATE TABLE AS},
  *       {@code UPDATE ... SET other = ssn}): it would copy the values where they are not masked.</li>
- *   <li>A masked column read anywhere but into the rows of a single SELECT (or VALUES): COPY, cursors, RETURNING,
- *       statements that write, functions that carry values elsewhere ({@code pg_notify}, {@code set_config}, ...)
- *       and functions pgveil cannot see into (user functions). Result rows are masked by {@link MaskingHandler};
- *       these other paths are refused until they are masked too.</li>
+ *   <li>A masked column read anywhere but into result rows (of a SELECT, of a cursor's FETCH, of RETURNING): COPY,
+ *       data-modifying CTEs, functions that carry values elsewhere ({@code pg_notify}, {@code set_config}, ...) and
+ *       functions pgveil cannot see into (user functions). Result rows are masked by {@link MaskingHandler}; these
+ *       other paths are refused until they are masked too.</li>
  * </ul>
  */
 final class MaskingGuard {
@@ -122,8 +122,19 @@ final class MaskingGuard {
             return null;
         }
         if (WRITES.contains(s.kind())) {
-            return "the statement would copy values of masked column " + String.join(", ", read)
-                    + " into a table, where they would not be masked";
+            // A write may return a masked column (RETURNING: its rows are masked); any other read copies it.
+            Set<String> copied = new TreeSet<>();
+            for (Map.Entry<ColumnRef, Set<Usage>> e : s.columns().entrySet()) {
+                for (Usage u : e.getValue()) {
+                    if (masked(e.getKey(), masks) && !TARGETS.contains(u) && u != Usage.RETURNING) {
+                        copied.add(e.getKey().toString());
+                    }
+                }
+            }
+            if (!copied.isEmpty()) {
+                return "the statement would copy values of masked column " + String.join(", ", copied)
+                        + " into a table, where they would not be masked";
+            }
         }
         String elsewhere = outsideTheResult(s);
         if (elsewhere != null) {
@@ -151,14 +162,22 @@ final class MaskingGuard {
      * COPY, a cursor, RETURNING, a write, a function with effects or one pgveil cannot see into.
      */
     private static String outsideTheResult(StatementAnalysis s) {
-        if (s.kind() != StatementKind.SELECT && s.kind() != StatementKind.VALUES) {
+        boolean write = WRITES.contains(s.kind()) && s.kind() != StatementKind.CREATE;
+        if (s.kind() == StatementKind.DECLARE) {
+            // the cursor's query is checked as the statement it is; FETCH results are masked like its rows
+            return s.inner() != null && (s.inner().kind() == StatementKind.SELECT || s.inner().kind() == StatementKind.VALUES)
+                    ? null : "through a cursor pgveil cannot follow";
+        }
+        if (s.kind() != StatementKind.SELECT && s.kind() != StatementKind.VALUES && !write) {
             return "in a " + s.kind().name().replace('_', ' ') + " statement";
         }
-        if (s.inner() != null || s.cursor() != null) {
-            return "through a cursor or an inner statement";
+        if (s.inner() != null) {
+            return "through an inner statement";
         }
         for (ObjectAccess o : s.objects()) {
-            if (o.access() == io.pgveil.policy.analysis.Access.WRITE) {
+            // a write's own target is where it writes (only RETURNING reads masked values out of it); anything else
+            // written (a data-modifying CTE, a volatile function) could carry the values elsewhere
+            if (o.access() == io.pgveil.policy.analysis.Access.WRITE && (!write || "function".equals(o.type()))) {
                 return "in a statement that writes " + o.name();
             }
         }
@@ -171,6 +190,11 @@ final class MaskingGuard {
             }
         }
         return null;
+    }
+
+    /** The statement whose rows a result holds: a cursor's query for DECLARE (what its FETCHes return). */
+    static StatementAnalysis resultOf(StatementAnalysis s) {
+        return s.kind() == StatementKind.DECLARE && s.inner() != null ? s.inner() : s;
     }
 
     /** Whether any statement of {@code a} reads a column {@code masks} masks (into its result or elsewhere). */

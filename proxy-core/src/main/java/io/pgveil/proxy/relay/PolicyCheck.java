@@ -156,8 +156,9 @@ final class PolicyCheck implements Check {
         if (!(p.decision instanceof Decision.Allow allow)) {
             return refuse(p.decision);
         }
-        if (MaskingGuard.readsMasked(p.analysis, masks)) {
-            String masked = MaskingGuard.problem(p.analysis, masks);
+        MessageAnalysis runs = masks.isEmpty() ? p.analysis : resolve(p.analysis); // a FETCH: its cursor's query
+        if (MaskingGuard.readsMasked(runs, masks)) {
+            String masked = MaskingGuard.problem(runs, masks);
             if (masked != null) {
                 return refuse(new Decision.Deny(masked, "masking"));
             }
@@ -166,7 +167,7 @@ final class PolicyCheck implements Check {
                         + " layout: Describe the statement or its portal before executing it, so that its rows can be"
                         + " masked", "masking"));
             }
-            StatementAnalysis s = p.analysis.statements().get(0);
+            StatementAnalysis s = MaskingGuard.resultOf(runs.statements().get(0));
             return new Verdict.Forward(p.analysis, allow, new MaskingHandler(masks, db.catalog(), s.output(), portal,
                     capped(allow, p.analysis) ? rowCap(allow, s, portal, maxRows) : null), false, p.engineVersion);
         }
@@ -352,7 +353,7 @@ final class PolicyCheck implements Check {
             return refuse(new Decision.Deny(masked, "masking"));
         }
         if (!parse && MaskingGuard.readsMasked(a, masks)) {
-            StatementAnalysis s = a.statements().get(0);
+            StatementAnalysis s = MaskingGuard.resultOf(a.statements().get(0));
             return new Verdict.Forward(a, allow, new MaskingHandler(masks, db.catalog(), s.output(), null,
                     capped(allow, a) ? rowCap(allow, s, null, 0) : null), false, service.engine().version());
         }
