@@ -60,6 +60,8 @@ class MaskingGuardTest {
             s.execute("INSERT INTO maskt.users VALUES (1, 'Alice', '" + SSN + "', 'alice@example.com', 52345), "
                     + "(2, 'Bob', '987-65-4321', 'bob@example.org', 61999)");
             s.execute("ANALYZE maskt.users");
+            s.execute("GRANT USAGE ON SCHEMA maskt TO " + TestPostgres.LOGIN);
+            s.execute("GRANT SELECT ON ALL TABLES IN SCHEMA maskt TO " + TestPostgres.LOGIN);
         }
         pgveil = Pgveil.start(c -> c.withUpstream(TestPostgres.get().superuserUpstream()).withPolicy(POLICY)
                 .withAuth(new AuthConfig(List.of(new StaticUser("agent", Secret.of("agent-pw"), List.of("agents")),
@@ -365,6 +367,39 @@ class MaskingGuardTest {
         p.setProperty("password", user + "-pw");
         p.setProperty("sslmode", "disable");
         return p;
+    }
+
+    @Test
+    void maskingAndAllowMaskedFiltersAreReloadedWithThePolicy(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        TestPostgres pg = TestPostgres.get();
+        String head = """
+                listen: { host: 127.0.0.1, port: 0 }
+                upstream: { host: %s, port: %d, user: %s, password: "%s", tls: prefer }
+                auth: { static_users: [ { name: agent, password: agent-pw, groups: [agents] } ] }
+                policy:
+                  rules:
+                """.formatted(pg.host(), pg.port(), TestPostgres.LOGIN, TestPostgres.LOGIN_PASSWORD);
+        String rule = "    - { name: maskt, match: { groups: [agents] }, allow: [read], on: [\"maskt.*\"]%s }\n";
+        java.nio.file.Path file = dir.resolve("pgveil.yaml");
+        java.nio.file.Files.writeString(file, head + rule.formatted("")
+                + "masking:\n  columns:\n    maskt.users.ssn: { masker: redact }\n");
+        ProxyServer server = ProxyServer.start(new io.pgveil.config.ConfigLoader(k -> null).load(file), file);
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + server.port() + "/"
+                + TestPostgres.DATABASE, props("agent"))) {
+            assertEquals(List.of("****|Alice"), rows(c, "SELECT ssn, name FROM maskt.users WHERE id = 1"));
+            assertTrue(refusal(c, "SELECT id FROM maskt.users WHERE ssn LIKE '1%'").contains("allow_masked_filters"));
+
+            java.nio.file.Files.writeString(file, head + rule.formatted(", allow_masked_filters: true")
+                    + "masking:\n  columns:\n    maskt.users.name: { masker: redact }\n");
+            server.reloadPolicy();
+            assertEquals(List.of(SSN + "|****"), rows(c, "SELECT ssn, name FROM maskt.users WHERE id = 1"),
+                    "the session masks by the reloaded configuration");
+            assertEquals(List.of("1"), rows(c, "SELECT id FROM maskt.users WHERE name LIKE 'A%'"),
+                    "the rule accepts the inference risk now");
+        } finally {
+            server.stop(java.time.Duration.ZERO);
+        }
     }
 
     @Test

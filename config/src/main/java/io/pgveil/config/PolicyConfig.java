@@ -58,10 +58,14 @@ public record PolicyConfig(Path file, List<Rule> rules, Guardrails guardrails, A
      * @param maxRowsReturned  a result with more rows is stopped and answered with an error
      * @param guardrails       guardrail settings for statements this rule allows (replacing the global ones)
      * @param allowUnparsed    statements pgveil cannot analyse are forwarded (and marked so) for matching identities
+     * @param allowMaskedFilters for identities under masking, masked columns may be used in WHERE, JOIN, ORDER BY,
+     *                         GROUP BY, HAVING and windows in statements this rule allows (every rule that allows
+     *                         the statement must say so): for teams that accept the inference risk
      */
     public record Rule(String name, Match match, List<StatementClass> allow, List<StatementClass> deny,
                        List<StatementClass> requireApproval, List<String> on, Map<String, List<String>> columns,
-                       Long maxRowsReturned, Guardrails guardrails, Boolean allowUnparsed) {
+                       Long maxRowsReturned, Guardrails guardrails, Boolean allowUnparsed, Boolean allowMaskedFilters) {
+        @com.fasterxml.jackson.annotation.JsonCreator
         public Rule {
             match = match == null ? Match.ANYONE : match;
             allow = allow == null ? List.of() : List.copyOf(allow);
@@ -70,6 +74,13 @@ public record PolicyConfig(Path file, List<Rule> rules, Guardrails guardrails, A
             on = on == null || on.isEmpty() ? List.of("*") : List.copyOf(on);
             columns = columns == null ? Map.of() : Map.copyOf(columns);
             allowUnparsed = allowUnparsed != null && allowUnparsed;
+            allowMaskedFilters = allowMaskedFilters != null && allowMaskedFilters;
+        }
+
+        public Rule(String name, Match match, List<StatementClass> allow, List<StatementClass> deny,
+                    List<StatementClass> requireApproval, List<String> on, Map<String, List<String>> columns,
+                    Long maxRowsReturned, Guardrails guardrails, Boolean allowUnparsed) {
+            this(name, match, allow, deny, requireApproval, on, columns, maxRowsReturned, guardrails, allowUnparsed, null);
         }
     }
 

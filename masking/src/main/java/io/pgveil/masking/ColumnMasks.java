@@ -12,12 +12,21 @@ import java.util.Map;
 public final class ColumnMasks {
     public static final ColumnMasks NONE = new ColumnMasks(Map.of(), MaskingConfig.Derived.REDACT);
 
-    private final Map<String, Masker> byColumn;
+    /** schema, then table, then column: looked up without building a key. */
+    private final Map<String, Map<String, Map<String, Masker>>> bySchema;
     private final MaskingConfig.Derived derived;
     private final Masker redact;
 
     private ColumnMasks(Map<String, Masker> byColumn, MaskingConfig.Derived derived) {
-        this.byColumn = byColumn;
+        Map<String, Map<String, Map<String, Masker>>> nested = new HashMap<>();
+        for (Map.Entry<String, Masker> e : byColumn.entrySet()) {
+            String[] p = e.getKey().split("\\.", 3);
+            if (p.length == 3) {
+                nested.computeIfAbsent(p[0], k -> new HashMap<>()).computeIfAbsent(p[1], k -> new HashMap<>())
+                        .put(p[2], e.getValue());
+            }
+        }
+        this.bySchema = nested;
         this.derived = derived;
         this.redact = Maskers.of(MaskingConfig.Column.of("redact"), null);
     }
@@ -52,12 +61,14 @@ public final class ColumnMasks {
 
     /** The masker of {@code schema.table.column} for this identity, or null when it sees the column in the clear. */
     public Masker masker(String schema, String table, String column) {
-        return byColumn.isEmpty() ? null : byColumn.get(schema + "." + table + "." + column);
+        Map<String, Map<String, Masker>> tables = bySchema.get(schema);
+        Map<String, Masker> columns = tables == null ? null : tables.get(table);
+        return columns == null ? null : columns.get(column);
     }
 
     /** Whether this identity sees nothing masked. */
     public boolean isEmpty() {
-        return byColumn.isEmpty();
+        return bySchema.isEmpty();
     }
 
     /** What happens to an output derived from a masked column. */

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -48,7 +49,12 @@ public final class PolicyService implements AutoCloseable {
     private final CatalogLoader catalogs;
     private final PolicyConfig.Analysis limits;
     private final ThreadPoolExecutor workers;
-    private final io.pgveil.config.MaskingConfig masking;
+    /** The masking configuration and its version (it is reloaded with the policy). */
+    private volatile Masking masking;
+    private volatile Map<String, PolicyConfig.Rule> rules;
+
+    private record Masking(io.pgveil.config.MaskingConfig config, long version) {
+    }
     private final ScheduledExecutorService timers;
     private final SqlAnalyzer analyzer;
     private final ConcurrentHashMap<String, Database> databases = new ConcurrentHashMap<>();
@@ -72,7 +78,7 @@ public final class PolicyService implements AutoCloseable {
     public PolicyService(PolicyConfig policy, io.pgveil.config.MaskingConfig masking, Path configFile,
                          UpstreamConfig upstream, MeterRegistry meters) throws ConfigException {
         this.configFile = configFile;
-        this.masking = masking;
+        this.masking = new Masking(masking, 1);
         this.gaps = Counter.builder("pgveil.policy.analysis.gaps")
                 .description("parsed statements holding something the analysis did not account for (refused)")
                 .register(meters);
@@ -83,7 +89,9 @@ public final class PolicyService implements AutoCloseable {
                 new ArrayBlockingQueue<>(4096), r -> daemon(r, "pgveil-analysis-" + n.incrementAndGet()));
         this.timers = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pgveil-policy-timer"));
         this.analyzer = new SqlAnalyzer(timers, limits.timeBudget().toMillis());
-        this.engine = new PolicyEngine(loader.effectivePolicy(policy), versions.incrementAndGet());
+        PolicyConfig effective = loader.effectivePolicy(policy);
+        this.engine = new PolicyEngine(effective, versions.incrementAndGet());
+        this.rules = byName(effective);
         this.watched = policy.file() != null ? policy.file() : configFile;
         this.watchedModified = modified(watched);
         if (watched != null) {
@@ -114,7 +122,12 @@ public final class PolicyService implements AutoCloseable {
             } else {
                 return false;
             }
-            PolicyEngine fresh = new PolicyEngine(loader.effectivePolicy(next), versions.incrementAndGet());
+            PolicyConfig effective = loader.effectivePolicy(next);
+            PolicyEngine fresh = new PolicyEngine(effective, versions.incrementAndGet());
+            if (configFile != null) {
+                masking = new Masking(loader.load(configFile).masking(), masking.version + 1);
+            }
+            rules = byName(effective);
             engine = fresh;
             Path nowWatched = next.file() != null ? next.file() : configFile;
             if (nowWatched != null) {
@@ -177,7 +190,35 @@ public final class PolicyService implements AutoCloseable {
 
     /** The columns {@code identity} sees masked (the masking configuration with its exemptions applied). */
     public io.pgveil.masking.ColumnMasks masks(io.pgveil.identity.Identity identity) {
-        return io.pgveil.masking.ColumnMasks.of(masking, identity);
+        return io.pgveil.masking.ColumnMasks.of(masking.config(), identity);
+    }
+
+    /** The masking configuration's version: a session builds its masks again when it changes (a reload). */
+    public long maskingVersion() {
+        return masking.version();
+    }
+
+    /** Whether every one of {@code ruleNames} (the rules that allowed a statement) has allow_masked_filters. */
+    public boolean maskedFiltersAllowed(List<String> ruleNames) {
+        if (ruleNames.isEmpty()) {
+            return false;
+        }
+        Map<String, PolicyConfig.Rule> now = rules;
+        for (String name : ruleNames) {
+            PolicyConfig.Rule r = now.get(name);
+            if (r == null || !r.allowMaskedFilters()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static Map<String, PolicyConfig.Rule> byName(PolicyConfig policy) {
+        Map<String, PolicyConfig.Rule> out = new java.util.HashMap<>();
+        for (PolicyConfig.Rule r : policy.rules()) {
+            out.putIfAbsent(r.name(), r);
+        }
+        return Map.copyOf(out);
     }
 
     /**

@@ -60,6 +60,14 @@ final class MaskingGuard {
 
     /** Why {@code a} may not run for an identity that sees {@code masks}, or null. */
     static String problem(MessageAnalysis a, ColumnMasks masks) {
+        return problem(a, masks, false);
+    }
+
+    /**
+     * Why {@code a} may not run for an identity that sees {@code masks}, or null; {@code filtersAllowed}: the rules
+     * that allowed it accept the inference risk (allow_masked_filters).
+     */
+    static String problem(MessageAnalysis a, ColumnMasks masks, boolean filtersAllowed) {
         if (masks.isEmpty()) {
             return null;
         }
@@ -73,7 +81,7 @@ final class MaskingGuard {
         }
         for (StatementAnalysis s : a.statements()) {
             for (StatementAnalysis t = s; t != null; t = t.inner()) {
-                String problem = statementProblem(t, masks);
+                String problem = statementProblem(t, masks, filtersAllowed);
                 if (problem != null) {
                     return problem;
                 }
@@ -82,7 +90,7 @@ final class MaskingGuard {
         return null;
     }
 
-    private static String statementProblem(StatementAnalysis s, ColumnMasks masks) {
+    private static String statementProblem(StatementAnalysis s, ColumnMasks masks, boolean filtersAllowed) {
         for (QualifiedName f : s.functions()) {
             if (SQL_IN_STRINGS.contains(f.name())) {
                 return f.name() + "() runs SQL given as text, which pgveil cannot see into; it is not allowed for an"
@@ -101,10 +109,10 @@ final class MaskingGuard {
                 continue;
             }
             for (Usage u : e.getValue()) {
-                if (INFERENCE.contains(u)) {
+                if (INFERENCE.contains(u) && !filtersAllowed) {
                     return "masked column " + c + " is used in " + u.name().replace('_', ' ') + ": an identity under"
                             + " masking may read a masked column, not filter, join, sort or group on it (that would let"
-                            + " its values be inferred)";
+                            + " its values be inferred; a rule's allow_masked_filters accepts that risk)";
                 }
                 if (!TARGETS.contains(u)) {
                     read.add(c.toString());

@@ -69,8 +69,9 @@ final class PolicyCheck implements Check {
     private String contextKey;
     /** The last statement decided, to decide its repeats at once. */
     private final StatementMemo memo = new StatementMemo();
-    /** The columns this session's identity sees masked. */
-    private final io.pgveil.masking.ColumnMasks masks;
+    /** The columns this session's identity sees masked, and the masking configuration's version they come from. */
+    private io.pgveil.masking.ColumnMasks masks;
+    private long masksVersion;
 
     /**
      * @param startupSearchPath the search_path the client set at start-up, or null (then the database's default)
@@ -86,6 +87,31 @@ final class PolicyCheck implements Check {
         this.initialSearchPath = startupSearchPath == null ? null : SearchPaths.parse(startupSearchPath);
         this.searchPath = initialSearchPath;
         this.masks = service == null ? io.pgveil.masking.ColumnMasks.NONE : service.masks(identity);
+        this.masksVersion = service == null ? 0 : service.maskingVersion();
+    }
+
+    /**
+     * Whether an Execute of {@code p} reads a masked column: remembered per statement and masking version, except
+     * for a FETCH or EXECUTE, whose answer depends on what the session declared or prepared.
+     */
+    private boolean readsMasked(Statements.Prepared p) {
+        if (StatementMemo.dependsOnSession(p.analysis)) {
+            return MaskingGuard.readsMasked(resolve(p.analysis), masks);
+        }
+        if (p.maskedAsOf != masksVersion) {
+            p.readsMasked = MaskingGuard.readsMasked(p.analysis, masks);
+            p.maskedAsOf = masksVersion;
+        }
+        return p.readsMasked;
+    }
+
+    /** After a reload of the masking configuration, the session's masks are built again. */
+    private void refreshMasks() {
+        long now = service.maskingVersion();
+        if (now != masksVersion) {
+            masks = service.masks(identity);
+            masksVersion = now;
+        }
     }
 
     /** Whether Describe answers are kept: masking applies to this session, and an Execute's rows need a layout. */
@@ -156,9 +182,10 @@ final class PolicyCheck implements Check {
         if (!(p.decision instanceof Decision.Allow allow)) {
             return refuse(p.decision);
         }
-        MessageAnalysis runs = masks.isEmpty() ? p.analysis : resolve(p.analysis); // a FETCH: its cursor's query
-        if (MaskingGuard.readsMasked(runs, masks)) {
-            String masked = MaskingGuard.problem(runs, masks);
+        refreshMasks();
+        if (!masks.isEmpty() && readsMasked(p)) {
+            MessageAnalysis runs = resolve(p.analysis); // a FETCH: its cursor's query
+            String masked = MaskingGuard.problem(runs, masks, service.maskedFiltersAllowed(allow.rules()));
             if (masked != null) {
                 return refuse(new Decision.Deny(masked, "masking"));
             }
@@ -214,6 +241,7 @@ final class PolicyCheck implements Check {
         return new Verdict.Hold(Holds.Reason.ANALYSIS, analysis, () -> {
             MessageAnalysis resolved = resolve(analysis.join());
             p.analysis = resolved;
+            p.maskedAsOf = -1; // analysed again: whether it reads a masked column is looked at again
             p.decision = decide(resolved);
             p.engineVersion = service.engine().version();
             p.searchPath = currentSearchPath();
@@ -348,7 +376,8 @@ final class PolicyCheck implements Check {
         if (problem != null) {
             return refuse(new Decision.Deny(problem, "pgveil"));
         }
-        String masked = MaskingGuard.problem(a, masks);
+        refreshMasks();
+        String masked = MaskingGuard.problem(a, masks, service.maskedFiltersAllowed(allow.rules()));
         if (masked != null) {
             return refuse(new Decision.Deny(masked, "masking"));
         }
