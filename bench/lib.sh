@@ -154,6 +154,6 @@ tps_cpu() {
 bench_header() {
   echo "$1, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
   echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), $(pgbouncer --version | head -1), pgbench scale $SCALE"
-  echo "pgveil: $(grep -o '([a-z_]* transport, [0-9]* event loops)' "$WORK/pgveil.log")"
+  echo "pgveil: $(cat "$WORK"/pgveil*.log 2>/dev/null | grep -o '([a-z_]* transport, [0-9]* event loops)' | head -1)"
   [ -z "$BASELINE" ] || echo "baseline (\"base\"): $(git -C "$BASELINE" log -1 --format='%h %s' | cut -c1-100)"
 }

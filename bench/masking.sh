@@ -9,6 +9,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REPEAT="${REPEAT:-5}"
+SCAN="${SCAN:-1}"         # 0: only the pgbench -S part
 DURATION="${DURATION:-10}"
 report="$results/masking-$(date +%Y%m%d-%H%M%S).txt"
 QUERY="select aid, bid, abalance, filler from pgbench_accounts"
@@ -63,6 +64,7 @@ sample_rows() {
 } | tee "$report"
 
 targets="direct pgbouncer policy masked"
+if [ "$SCAN" = 1 ]; then
 for t in $targets; do scan "$t" >/dev/null; done
 sample_rows masked | sed 's/^/masked rows look like: /' | tee -a "$report"
 declare -A ms=()
@@ -77,20 +79,27 @@ printf "%-34s %10s %10s %10s %10s\n" "ratio to direct" 1.00 "$(ratio "$b" "$d")"
   | tee -a "$report"
 kill "$sampler" 2>/dev/null || true
 echo "pgveil (masked) RSS max: $(sort -n "$WORK/rss" | tail -1 | awk '{ printf "%.0f MB", $1 / 1024 }')" | tee -a "$report"
+fi
 
 echo | tee -a "$report"
 for t in policy elsewhere; do tps "$t" prepared 8 3 >/dev/null; done
-printf "%-9s %7s %12s %14s %8s\n" mode clients "no masking" "masking else" ratio | tee -a "$report"
+printf "%-9s %7s %12s %14s %8s   %s\n" mode clients "no masking" "masking else" ratio "proxy CPU us/tx: no masking, masking else" \
+  | tee -a "$report"
 for mode in simple prepared; do
   for c in 1 8; do
-    declare -A runs=()
+    declare -A runs=() cpus=()
     for _ in $(seq 3); do
-      for t in policy elsewhere; do runs[$t]+=" $(tps "$t" "$mode" "$c" "$DURATION")"; done
+      for t in policy elsewhere; do
+        read -r tx cpu < <(tps_cpu "$t" "$mode" "$c" "$DURATION" "${pid[$t]}")
+        runs[$t]+=" $tx"; cpus[$t]+=" $cpu"
+      done
     done
     # shellcheck disable=SC2086
     a=$(median ${runs[policy]}); e=$(median ${runs[elsewhere]})
-    printf "%-9s %7s %12.0f %14.0f %8s\n" "$mode" "$c" "$a" "$e" "$(ratio "$e" "$a")" | tee -a "$report"
-    unset runs
+    # shellcheck disable=SC2086
+    printf "%-9s %7s %12.0f %14.0f %8s   %8s %8s\n" "$mode" "$c" "$a" "$e" "$(ratio "$e" "$a")" \
+      "$(median ${cpus[policy]})" "$(median ${cpus[elsewhere]})" | tee -a "$report"
+    unset runs cpus
   done
 done
 echo "report: $report"
