@@ -36,6 +36,7 @@ class MaskingGuardTest {
     static final String SSN = "123-45-6789";
     static final MaskingConfig MASKING = new MaskingConfig(Secret.of("test-key"), null, Map.of(
             "maskt.users.ssn", MaskingConfig.Column.of("redact"),
+            "maskt.notes.body", MaskingConfig.Column.of("detect"),
             "maskt.users.salary", new MaskingConfig.Column("round", null, null, null, null, null, null, null, null, 1000.0),
             "maskt.users.email", new MaskingConfig.Column("email", List.of("pii-readers"), null, null, null, null, null,
                     null, null, null)));
@@ -57,6 +58,8 @@ class MaskingGuardTest {
             s.execute("CREATE SCHEMA maskt");
             s.execute("CREATE TABLE maskt.users (id int, name text, ssn text, email text, salary int)");
             s.execute("CREATE TABLE maskt.copy (v text)");
+            s.execute("CREATE TABLE maskt.notes (id int, body text)");
+            s.execute("INSERT INTO maskt.notes VALUES (1, 'call +1 (415) 555-0132 or mail ada@example.com; card 4111 1111 1111 1111')");
             s.execute("INSERT INTO maskt.users VALUES (1, 'Alice', '" + SSN + "', 'alice@example.com', 52345), "
                     + "(2, 'Bob', '987-65-4321', 'bob@example.org', 61999)");
             s.execute("ANALYZE maskt.users");
@@ -158,6 +161,7 @@ class MaskingGuardTest {
             cases.put("SELECT s.ssn FROM (VALUES (1)) v(a), LATERAL (SELECT ssn FROM maskt.users ORDER BY id LIMIT 1) s",
                     List.of("****"));
             cases.put("SELECT salary FROM maskt.users ORDER BY id", List.of("52000", "62000"));
+            cases.put("SELECT body FROM maskt.notes", List.of("call **** or mail ****; card ****"));
             for (Map.Entry<String, List<String>> e : cases.entrySet()) {
                 assertEquals(e.getValue(), rows(c, e.getKey()), e.getKey());
             }
@@ -194,21 +198,53 @@ class MaskingGuardTest {
 
     @Test
     void theValueIsNowhereInTheBytesTheClientReceives() throws Exception {
+        byte[] describePortal = WireClient.typed('D', new byte[] {'P', 0});
+        List<byte[]> exchanges = List.of(
+                WireClient.query("SELECT ssn, upper(ssn), row_to_json(u), email, ssn::text FROM maskt.users u"),
+                WireClient.query("SELECT * FROM maskt.users"),
+                WireClient.query("SELECT ssn::int FROM maskt.users"),
+                WireClient.concat(WireClient.query("BEGIN"),
+                        WireClient.query("UPDATE maskt.users SET name = name WHERE id = 1 RETURNING ssn, email"),
+                        WireClient.query("DECLARE cur CURSOR FOR SELECT ssn, email FROM maskt.users"),
+                        WireClient.query("FETCH ALL FROM cur"), WireClient.query("ROLLBACK")),
+                // extended: Parse, Bind, Describe portal, Execute in steps of 1, Sync
+                WireClient.concat(WireClient.parse("", "SELECT ssn, email, u FROM maskt.users u"), WireClient.bind("", ""),
+                        describePortal, WireClient.execute("", 1), WireClient.execute("", 0), WireClient.sync()),
+                // extended without a Describe: refused, nothing sent
+                WireClient.concat(WireClient.parse("", "SELECT ssn FROM maskt.users"), WireClient.bind("", ""),
+                        WireClient.execute("", 0), WireClient.sync()));
         try (WireClient w = WireClient.login(pgveil.port(), "agent", "agent-pw")) {
-            List<WireClient.Message> answer = w.exchange(WireClient.query(
-                    "SELECT ssn, upper(ssn), row_to_json(u), email, ssn::text FROM maskt.users u"));
-            StringBuilder raw = new StringBuilder();
-            for (WireClient.Message m : answer) {
-                raw.append(new String(m.body(), java.nio.charset.StandardCharsets.ISO_8859_1));
-            }
-            String bytes = raw.toString();
-            assertTrue(bytes.contains("****"), bytes);
-            for (String form : List.of(SSN, "123456789", "6789", java.util.HexFormat.of().formatHex(SSN.getBytes()),
-                    md5(SSN), "alice@", "alice")) {
-                assertFalse(bytes.toLowerCase(java.util.Locale.ROOT).contains(form.toLowerCase(java.util.Locale.ROOT)),
-                        form + " is in the bytes sent: " + bytes);
+            for (byte[] exchange : exchanges) {
+                w.send(exchange);
+                StringBuilder raw = new StringBuilder();
+                int readies = 0;
+                int expected = countQueries(exchange);
+                while (readies < expected) {
+                    WireClient.Message m = w.read();
+                    raw.append(m.type()).append(new String(m.body(), java.nio.charset.StandardCharsets.ISO_8859_1));
+                    if (m.type() == 'Z') {
+                        readies++;
+                    }
+                }
+                String bytes = raw.toString().toLowerCase(java.util.Locale.ROOT);
+                for (String form : List.of(SSN, "123456789", "45-6789", java.util.HexFormat.of().formatHex(SSN.getBytes()),
+                        md5(SSN), "alice@", "alice.", "987-65")) {
+                    assertFalse(bytes.contains(form.toLowerCase(java.util.Locale.ROOT)), form + " is in the bytes sent: " + raw);
+                }
             }
         }
+    }
+
+    /** How many ReadyForQuery an exchange gets: one per Query, one per Sync. */
+    static int countQueries(byte[] exchange) {
+        int n = 0;
+        for (int i = 0; i < exchange.length; ) {
+            if (exchange[i] == 'Q' || exchange[i] == 'S') {
+                n++;
+            }
+            i += 1 + java.nio.ByteBuffer.wrap(exchange, i + 1, 4).getInt();
+        }
+        return n;
     }
 
     static String md5(String s) throws Exception {

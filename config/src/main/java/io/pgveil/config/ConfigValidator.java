@@ -238,6 +238,12 @@ final class ConfigValidator {
             if (col.masker().equals("date") && col.unit() != null && !col.unit().equals("year") && !col.unit().equals("month")) {
                 out.add(new Finding(at + ".unit", "year or month"));
             }
+            for (String d : col.detectors()) {
+                if (!MaskingConfig.DETECTORS.contains(d)) {
+                    out.add(new Finding(at + ".detectors", "'" + d + "' is not a detector; one of "
+                            + String.join(", ", MaskingConfig.DETECTORS)));
+                }
+            }
             if (col.masker().equals("round") && (col.step() == null || !(col.step() > 0))) {
                 out.add(new Finding(at + ".step", "required by the round masker, and above 0"));
             }

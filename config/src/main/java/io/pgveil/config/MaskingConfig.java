@@ -16,7 +16,10 @@ public record MaskingConfig(Secret key, Derived derived, Map<String, Column> col
 
     /** The maskers a column may name. */
     public static final List<String> MASKERS = List.of("redact", "partial", "email", "tokenize", "hash", "null", "fixed",
-            "regex", "date", "round");
+            "regex", "date", "round", "detect");
+
+    /** The content detectors the {@code detect} masker knows. */
+    public static final List<String> DETECTORS = List.of("email", "phone", "card", "ssn", "iban", "jwt", "api_key");
 
     public MaskingConfig {
         derived = derived == null ? Derived.REDACT : derived;
@@ -45,12 +48,22 @@ public record MaskingConfig(Secret key, Derived derived, Map<String, Column> col
      * @param replacement    regex: what replaces it ({@code $1} for groups)
      * @param unit           date: {@code year} or {@code month}, what the date is generalised to
      * @param step           round: numbers are rounded to a multiple of it
+     * @param detectors      detect: which kinds of content are found and redacted inside the value (default: all
+     *                       of {@link #DETECTORS})
      */
     public record Column(String masker, List<String> exemptGroups, List<String> exemptSubjects, Integer keepFirst,
-                         Integer keepLast, String value, String pattern, String replacement, String unit, Double step) {
+                         Integer keepLast, String value, String pattern, String replacement, String unit, Double step,
+                         List<String> detectors) {
+        @com.fasterxml.jackson.annotation.JsonCreator
         public Column {
             exemptGroups = exemptGroups == null ? List.of() : List.copyOf(exemptGroups);
             exemptSubjects = exemptSubjects == null ? List.of() : List.copyOf(exemptSubjects);
+            detectors = detectors == null || detectors.isEmpty() ? DETECTORS : List.copyOf(detectors);
+        }
+
+        public Column(String masker, List<String> exemptGroups, List<String> exemptSubjects, Integer keepFirst,
+                      Integer keepLast, String value, String pattern, String replacement, String unit, Double step) {
+            this(masker, exemptGroups, exemptSubjects, keepFirst, keepLast, value, pattern, replacement, unit, step, null);
         }
 
         public static Column of(String masker) {

@@ -268,6 +268,7 @@ class ConfigLoaderTest {
                     users.email: { masker: tokenize }
                     public.t.note: { masker: regex, pattern: "([" }
                     public.t.amount: { masker: round }
+                    public.t.body: { masker: detect, detectors: [email, passport] }
                 """, "t.yaml", null));
         String m = e.getMessage();
         assertTrue(m.contains("masking.columns.public.users.ssn.masker: 'scramble' is not a masker"), m);
@@ -275,5 +276,6 @@ class ConfigLoaderTest {
         assertTrue(m.contains("masking.key: required by the tokenize masker of users.email"), m);
         assertTrue(m.contains("masking.columns.public.t.note.pattern: not a regular expression"), m);
         assertTrue(m.contains("masking.columns.public.t.amount.step: required by the round masker"), m);
+        assertTrue(m.contains("masking.columns.public.t.body.detectors: 'passport' is not a detector"), m);
     }
 }

@@ -38,6 +38,7 @@ public final class Maskers {
             case "regex" -> regex(Pattern.compile(column.pattern()), column.replacement() == null ? REDACTED : column.replacement());
             case "date" -> date("month".equals(column.unit()));
             case "round" -> round(BigDecimal.valueOf(column.step() == null ? 1.0 : column.step()));
+            case "detect" -> Detectors.of(column.detectors());
             default -> throw new IllegalArgumentException("unknown masker " + column.masker());
         };
     }
