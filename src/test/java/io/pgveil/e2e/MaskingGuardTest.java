@@ -203,6 +203,8 @@ class MaskingGuardTest {
                 WireClient.query("SELECT ssn, upper(ssn), row_to_json(u), email, ssn::text FROM maskt.users u"),
                 WireClient.query("SELECT * FROM maskt.users"),
                 WireClient.query("SELECT ssn::int FROM maskt.users"),
+                WireClient.query("COPY maskt.users TO STDOUT WITH (FORMAT csv)"),
+                WireClient.query("COPY (SELECT email, ssn FROM maskt.users) TO STDOUT"),
                 WireClient.concat(WireClient.query("BEGIN"),
                         WireClient.query("UPDATE maskt.users SET name = name WHERE id = 1 RETURNING ssn, email"),
                         WireClient.query("DECLARE cur CURSOR FOR SELECT ssn, email FROM maskt.users"),
@@ -446,29 +448,35 @@ class MaskingGuardTest {
     }
 
     @Test
-    void psqlCannotCopyAMaskedColumnAndFetchesItMasked() throws Exception {
+    void psqlCopiesAndFetchesMaskedColumnsMasked() throws Exception {
         Command.requireInstalled("psql");
-        for (List<String> commands : List.of(
-                List.of("COPY maskt.users TO STDOUT"),
-                List.of("COPY (SELECT ssn FROM maskt.users) TO STDOUT WITH (FORMAT csv)"),
-                List.of("COPY maskt.users (ssn) TO STDOUT WITH (FORMAT binary)"),
-                List.of("BEGIN", "DECLARE c CURSOR FOR SELECT id, ssn FROM maskt.users ORDER BY id", "FETCH ALL FROM c",
-                        "COMMIT", "SELECT 'cursor ok'"))) {
+        Map<List<String>, String> cases = new java.util.LinkedHashMap<>();
+        cases.put(List.of("COPY (SELECT id, name, ssn, email, salary FROM maskt.users ORDER BY id) TO STDOUT"),
+                "1\tAlice\t****\t****@example.com\t52000\n2\tBob\t****\t****@example.org\t62000\n");
+        cases.put(List.of("COPY (SELECT ssn, name FROM maskt.users ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)"),
+                "ssn,name\n\"****\",Alice\n\"****\",Bob\n");
+        cases.put(List.of("\\copy (SELECT email FROM maskt.users ORDER BY id) to stdout with csv"),
+                "\"****@example.com\"\n\"****@example.org\"\n");
+        cases.put(List.of("COPY maskt.users (ssn) TO STDOUT WITH (FORMAT binary)"), null);
+        cases.put(List.of("COPY maskt.users TO STDOUT WITH (DELIMITER '|')"), null);
+        cases.put(List.of("BEGIN", "DECLARE c CURSOR FOR SELECT id, ssn FROM maskt.users ORDER BY id", "FETCH ALL FROM c",
+                "COMMIT", "SELECT 'cursor ok'"), "1|****\n2|****\ncursor ok\n");
+        for (Map.Entry<List<String>, String> e : cases.entrySet()) {
             List<String> argv = new ArrayList<>(List.of("psql", "-X", "-At", "-v", "ON_ERROR_STOP=1"));
-            for (String command : commands) {
+            for (String command : e.getKey()) {
                 argv.add("-c");
                 argv.add(command);
             }
             argv.add(pgveil.libpqUrl("agent", "agent-pw"));
             Command.Result r = Command.run(argv, Map.of("LC_ALL", "C.UTF-8"), null, 60);
-            String sql = String.join("; ", commands);
-            assertFalse(r.stdout().contains(SSN), sql + " showed " + r.stdout());
-            if (sql.contains("cursor ok")) {
-                assertEquals(0, r.exitCode(), r.stderr());
-                assertEquals("1|****\n2|****\ncursor ok\n", r.stdout().replace("BEGIN\n", "")
-                        .replace("DECLARE CURSOR\n", "").replace("COMMIT\n", ""), "a cursor's rows are masked");
-            } else {
+            String sql = String.join("; ", e.getKey());
+            assertFalse(r.stdout().contains(SSN) || r.stdout().contains("alice@"), sql + " showed " + r.stdout());
+            if (e.getValue() == null) {
                 assertTrue(r.exitCode() != 0 && r.stderr().contains("masked column maskt.users."), sql + ": " + r.stderr());
+            } else {
+                assertEquals(0, r.exitCode(), sql + ": " + r.stderr());
+                assertEquals(e.getValue(), r.stdout().replace("BEGIN\n", "").replace("DECLARE CURSOR\n", "")
+                        .replace("COMMIT\n", ""), sql);
             }
         }
     }

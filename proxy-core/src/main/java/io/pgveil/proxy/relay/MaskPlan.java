@@ -83,6 +83,15 @@ final class MaskPlan {
         return new MaskPlan(maskers, binary);
     }
 
+    /** Per output column, its masker by lineage alone (a COPY's rows, which come without a RowDescription). */
+    static Masker[] byLineage(List<OutputColumn> output, ColumnMasks masks) {
+        Masker[] out = new Masker[output.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = derived(output.get(i), masks);
+        }
+        return out;
+    }
+
     /** The masker of an output judged by its lineage: none when no source is masked. */
     private static Masker derived(OutputColumn o, ColumnMasks masks) {
         Masker source = null;

@@ -30,6 +30,8 @@ final class MaskingHandler implements ResultHandler {
     private final Statements.Portal portal;
     /** The cap the statement also runs under ({@link RowCap}), or null: it judges the rows, masked. */
     private final ResultHandler cap;
+    /** For a COPY TO: how its rows are masked; null for any other statement. */
+    private final CopyMasking copy;
     private final RowDescription description = new RowDescription();
     private final DataRow row = new DataRow();
     /** For each DataRow taken and not yet handed over: whether the cap took it (to keep), or only masking. */
@@ -38,11 +40,26 @@ final class MaskingHandler implements ResultHandler {
 
     MaskingHandler(ColumnMasks masks, Catalog catalog, List<OutputColumn> output, Statements.Portal portal,
                    ResultHandler cap) {
+        this(masks, catalog, output, portal, cap, null);
+    }
+
+    MaskingHandler(ColumnMasks masks, Catalog catalog, List<OutputColumn> output, Statements.Portal portal,
+                   ResultHandler cap, CopyMasking copy) {
         this.masks = masks;
         this.catalog = catalog;
         this.output = output;
         this.portal = portal;
         this.cap = cap;
+        this.copy = copy;
+    }
+
+    /** A COPY TO's rows: masked by the lineage of its columns, in its format. */
+    @Override
+    public Framing copyData(Exchange e, ByteBuf buf, int index, int length) {
+        if (copy == null) {
+            return Framing.DROP; // no COPY was decided for this statement: nothing of it goes out unmasked
+        }
+        return copy.masksAny() ? Framing.DELIVER : Framing.FORWARD;
     }
 
     @Override
@@ -146,6 +163,12 @@ final class MaskingHandler implements ResultHandler {
                 cap.taken(e, masked, out); // kept for the portal's next Executes, masked
             } else {
                 out.toClient(masked.content());
+            }
+        } else if (m.type() == BackendMessages.COPY_DATA) {
+            try {
+                out.toClient(copy.mask(content, content.readerIndex(), content.readableBytes(), out.alloc()));
+            } finally {
+                m.release();
             }
         } else if (m.type() == BackendMessages.ERROR_RESPONSE) {
             try {

@@ -189,14 +189,17 @@ final class PolicyCheck implements Check {
             if (masked != null) {
                 return refuse(new Decision.Deny(masked, "masking"));
             }
-            if (!portal.described && !portal.statement.described) {
+            if (!portal.described && !portal.statement.described
+                    && MaskingGuard.resultOf(runs.statements().get(0)).kind() != StatementKind.COPY_TO) {
                 return refuse(new Decision.Deny("the statement reads a masked column and pgveil has not seen its row"
                         + " layout: Describe the statement or its portal before executing it, so that its rows can be"
                         + " masked", "masking"));
             }
             StatementAnalysis s = MaskingGuard.resultOf(runs.statements().get(0));
+            CopyMasking copy = s.kind() == StatementKind.COPY_TO
+                    ? new CopyMasking(MaskPlan.byLineage(s.output(), masks), CopyMasking.format(s.text())) : null;
             return new Verdict.Forward(p.analysis, allow, new MaskingHandler(masks, db.catalog(), s.output(), portal,
-                    capped(allow, p.analysis) ? rowCap(allow, s, portal, maxRows) : null), false, p.engineVersion);
+                    capped(allow, p.analysis) ? rowCap(allow, s, portal, maxRows) : null, copy), false, p.engineVersion);
         }
         if (capped(allow, p.analysis)) {
             StatementAnalysis s = p.analysis.statements().get(0);
@@ -383,8 +386,10 @@ final class PolicyCheck implements Check {
         }
         if (!parse && MaskingGuard.readsMasked(a, masks)) {
             StatementAnalysis s = MaskingGuard.resultOf(a.statements().get(0));
+            CopyMasking copy = s.kind() == StatementKind.COPY_TO
+                    ? new CopyMasking(MaskPlan.byLineage(s.output(), masks), CopyMasking.format(s.text())) : null;
             return new Verdict.Forward(a, allow, new MaskingHandler(masks, db.catalog(), s.output(), null,
-                    capped(allow, a) ? rowCap(allow, s, null, 0) : null), false, service.engine().version());
+                    capped(allow, a) ? rowCap(allow, s, null, 0) : null, copy), false, service.engine().version());
         }
         if (!parse && capped(allow, a)) {
             StatementAnalysis s = a.statements().get(0);

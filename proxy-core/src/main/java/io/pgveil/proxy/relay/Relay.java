@@ -874,6 +874,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             case BackendMessages.ERROR_RESPONSE -> error(h, buf, index, length);
             case BackendMessages.NOTICE_RESPONSE -> server(false, h, h.handler.notice(h, buf, index, length));
             case BackendMessages.READY_FOR_QUERY -> ready(h, length == 6 ? buf.getByte(index + 5) : BackendMessages.IDLE);
+            case BackendMessages.COPY_DATA -> server(false, h, h.handler.copyData(h, buf, index, length));
             case BackendMessages.COPY_IN_RESPONSE -> {
                 exchanges.copyInStarted(h);
                 yield Framing.FORWARD;

@@ -47,6 +47,11 @@ interface ResultHandler {
         return Framing.FORWARD;
     }
 
+    /** A CopyData of a COPY TO's result (it reaches the handler only when {@link #seesRows()}). */
+    default Framing copyData(Exchange e, ByteBuf buf, int index, int length) {
+        return Framing.FORWARD;
+    }
+
     /** CommandComplete, PortalSuspended or EmptyQueryResponse ({@code type} says which). */
     default Framing complete(Exchange e, byte type, ByteBuf buf, int index, int length) {
         return Framing.FORWARD;
