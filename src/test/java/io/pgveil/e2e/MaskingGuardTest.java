@@ -299,6 +299,30 @@ class MaskingGuardTest {
         }
     }
 
+    @Test
+    void notificationPayloadsAreRedactedForAnIdentityUnderMasking() throws Exception {
+        try (Connection agent = connect("agent", true);
+             Connection other = TestPostgres.get().superuser(TestPostgres.DATABASE)) {
+            try (Statement s = agent.createStatement()) {
+                s.execute("LISTEN masked_channel");
+            }
+            try (Statement s = other.createStatement()) {
+                s.execute("SELECT pg_notify('masked_channel', ssn) FROM maskt.users WHERE id = 1"); // a trigger would too
+                s.execute("NOTIFY masked_channel");
+            }
+            List<String> payloads = new ArrayList<>();
+            for (int i = 0; i < 50 && payloads.size() < 2; i++) {
+                rows(agent, "SELECT 1");
+                org.postgresql.PGNotification[] got = agent.unwrap(org.postgresql.PGConnection.class).getNotifications(100);
+                for (org.postgresql.PGNotification n : got == null ? new org.postgresql.PGNotification[0] : got) {
+                    assertEquals("masked_channel", n.getName());
+                    payloads.add(n.getParameter());
+                }
+            }
+            assertEquals(List.of("****", ""), payloads, "the payload redacted, an empty one left empty");
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void errorsThatCouldQuoteAMaskedValueAreWithheld(boolean simple) throws Exception {

@@ -33,6 +33,11 @@ interface Check {
     default void prepared(Statements.Prepared statement) {
     }
 
+    /** Whether the payloads of notifications this session receives are redacted (it is under masking). */
+    default boolean masksNotifications() {
+        return false;
+    }
+
     /** Whether the RowDescriptions Describes answer must be kept on their statements and portals. */
     default boolean tracksLayouts() {
         return false;

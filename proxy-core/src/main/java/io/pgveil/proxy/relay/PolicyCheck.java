@@ -114,6 +114,11 @@ final class PolicyCheck implements Check {
         }
     }
 
+    @Override
+    public boolean masksNotifications() {
+        return !masks.isEmpty();
+    }
+
     /** Whether Describe answers are kept: masking applies to this session, and an Execute's rows need a layout. */
     @Override
     public boolean tracksLayouts() {

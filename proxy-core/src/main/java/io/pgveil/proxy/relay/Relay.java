@@ -97,7 +97,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     /** Exchanges that ended with work left for the relay (a Sync to inject, held messages to let go). */
     private final ArrayDeque<Exchange> followUps = new ArrayDeque<>();
 
-    private enum ServerTake { FORWARD, DROP, HANDLER, REFUSAL }
+    private enum ServerTake { FORWARD, DROP, HANDLER, REFUSAL, NOTIFICATION }
 
     public Relay(RelayPort port, Setup setup, PolicyService policy) {
         this(port, setup, policy == null ? (s, st) -> PolicyCheck.off()
@@ -829,6 +829,10 @@ public final class Relay implements SessionView, ResultHandler.Answers {
                 return Framing.FORWARD;
             }
             case BackendMessages.NOTIFICATION_RESPONSE -> {
+                if (policy.masksNotifications()) {
+                    serverTake = ServerTake.NOTIFICATION; // its payload may carry a masked value from another session
+                    return Framing.DELIVER;
+                }
                 return Framing.FORWARD;
             }
             default -> {
@@ -914,9 +918,36 @@ public final class Relay implements SessionView, ResultHandler.Answers {
                 case DROP -> m.release();
                 case HANDLER -> by.handler.taken(by, m, this);
                 case REFUSAL -> replaceError(by, m);
+                case NOTIFICATION -> {
+                    ByteBuf redacted = redactedNotification(m.content());
+                    m.release();
+                    toClient(redacted);
+                }
             }
         }
         followUp();
+    }
+
+    /**
+     * A NotificationResponse for a session under masking: its process ID and channel kept, a non-empty payload
+     * replaced by {@code ****}. A trigger or another session may notify with any value; pgveil cannot tell whether
+     * it came from a masked column.
+     */
+    private ByteBuf redactedNotification(ByteBuf m) {
+        int at = m.readerIndex() + 5;
+        int end = m.readerIndex() + m.readableBytes();
+        int pid = m.getInt(at);
+        int channelEnd = m.indexOf(at + 4, end, (byte) 0);
+        if (channelEnd < 0 || channelEnd + 1 >= end) {
+            return m.retainedSlice(); // malformed: the client's driver will say so; it carries no payload to hide
+        }
+        boolean empty = m.getByte(channelEnd + 1) == 0;
+        ByteBuf out = port.alloc().buffer();
+        out.writeByte(BackendMessages.NOTIFICATION_RESPONSE).writeInt(0).writeInt(pid);
+        out.writeBytes(m, at + 4, channelEnd + 1 - (at + 4));
+        out.writeBytes(empty ? new byte[] {0} : new byte[] {'*', '*', '*', '*', 0});
+        out.setInt(1, out.readableBytes() - 1);
+        return out;
     }
 
     /** A run of server bytes the filter forwarded (or streamed rows). */
