@@ -39,7 +39,11 @@ class MaskingGuardTest {
             "maskt.notes.body", MaskingConfig.Column.of("detect"),
             "maskt.users.salary", new MaskingConfig.Column("round", null, null, null, null, null, null, null, null, 1000.0),
             "maskt.users.email", new MaskingConfig.Column("email", List.of("pii-readers"), null, null, null, null, null,
-                    null, null, null)));
+                    null, null, null),
+            "maskt.visits.ssn", MaskingConfig.Column.of("redact"),
+            "maskt.people.ssn", MaskingConfig.Column.of("redact"),
+            "maskt.docs.*", MaskingConfig.Column.of("detect"),
+            "maskt.accounts.ssn", MaskingConfig.Column.of("redact")));
     static final PolicyConfig POLICY = new PolicyConfig(null, List.of(new PolicyConfig.Rule("capped",
                     new PolicyConfig.Match(null, List.of("capped"), null, null), List.of(PolicyConfig.StatementClass.READ),
                     null, null, List.of("maskt.*"), null, 1L, null, null),
@@ -63,6 +67,21 @@ class MaskingGuardTest {
             s.execute("INSERT INTO maskt.users VALUES (1, 'Alice', '" + SSN + "', 'alice@example.com', 52345), "
                     + "(2, 'Bob', '987-65-4321', 'bob@example.org', 61999)");
             s.execute("ANALYZE maskt.users");
+            // a partitioned table and an inheritance tree: their children hold the same values under other names
+            s.execute("CREATE TABLE maskt.visits (id int, ssn text) PARTITION BY RANGE (id)");
+            s.execute("CREATE TABLE maskt.visits_1 PARTITION OF maskt.visits FOR VALUES FROM (0) TO (100) PARTITION BY RANGE (id)");
+            s.execute("CREATE TABLE maskt.visits_1a PARTITION OF maskt.visits_1 FOR VALUES FROM (0) TO (50)");
+            s.execute("INSERT INTO maskt.visits VALUES (1, '" + SSN + "')");
+            s.execute("CREATE TABLE maskt.people (id int, ssn text)");
+            s.execute("CREATE TABLE maskt.staff (badge text) INHERITS (maskt.people)");
+            s.execute("INSERT INTO maskt.staff VALUES (7, '" + SSN + "', 'B-7')");
+            s.execute("CREATE TABLE maskt.accounts (id int PRIMARY KEY, owner text NOT NULL CHECK (owner <> 'nobody'), ssn text)");
+            s.execute("INSERT INTO maskt.accounts VALUES (1, 'Alice', '" + SSN + "')");
+            // every text and JSON column of a table under content detectors (maskt.docs.*)
+            s.execute("CREATE DOMAIN maskt.note AS text");
+            s.execute("CREATE TABLE maskt.docs (id int, title varchar(80), meta jsonb, remark maskt.note, tags text[], n bigint)");
+            s.execute("INSERT INTO maskt.docs VALUES (4111, 'for ada@example.com', '{\"mail\": \"bob@example.org\"}',"
+                    + " 'ssn " + SSN + "', '{carol@example.net}', 4111111111111111)");
             s.execute("GRANT USAGE ON SCHEMA maskt TO " + TestPostgres.LOGIN);
             s.execute("GRANT SELECT ON ALL TABLES IN SCHEMA maskt TO " + TestPostgres.LOGIN);
         }
@@ -137,7 +156,7 @@ class MaskingGuardTest {
         try (Connection c = connect("agent", simple)) {
             Map<String, List<String>> cases = new java.util.LinkedHashMap<>();
             cases.put("SELECT id, ssn FROM maskt.users ORDER BY id", List.of("1|****", "2|****"));
-            cases.put("SELECT ssn AS id FROM maskt.users ORDER BY 1", List.of("****", "****"));
+            cases.put("SELECT ssn AS id FROM maskt.users", List.of("****", "****"));
             cases.put("SELECT * FROM maskt.users ORDER BY id",
                     List.of("1|Alice|****|****@example.com|52000", "2|Bob|****|****@example.org|62000"));
             cases.put("SELECT u.email FROM maskt.users u ORDER BY u.id", List.of("****@example.com", "****@example.org"));
@@ -162,6 +181,10 @@ class MaskingGuardTest {
                     List.of("****"));
             cases.put("SELECT salary FROM maskt.users ORDER BY id", List.of("52000", "62000"));
             cases.put("SELECT body FROM maskt.notes", List.of("call **** or mail ****; card ****"));
+            // a derived output's NULLs are redacted too: NULL or not would say whether ssn begins with 1
+            cases.put("SELECT CASE WHEN ssn LIKE '1%' THEN id END FROM maskt.users ORDER BY id", List.of("****", "****"));
+            cases.put("SELECT nullif(name, ssn) FROM maskt.users ORDER BY id", List.of("****", "****"));
+            cases.put("SELECT ssn, NULL::text AS nothing FROM maskt.users ORDER BY id", List.of("****|null", "****|null"));
             for (Map.Entry<String, List<String>> e : cases.entrySet()) {
                 assertEquals(e.getValue(), rows(c, e.getKey()), e.getKey());
             }
@@ -336,13 +359,42 @@ class MaskingGuardTest {
 
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
+    void errorsOfWritesToATableWithMaskedColumnsAreWithheld(boolean simple) throws Exception {
+        // a NOT NULL or CHECK violation quotes the whole failing row: the masked ssn with it
+        Map<String, String> cases = Map.of(
+                "UPDATE maskt.accounts SET owner = NULL WHERE id = 1", "23502",
+                "UPDATE maskt.accounts SET owner = 'nobody' WHERE id = 1", "23514",
+                "INSERT INTO maskt.accounts VALUES (1, 'Bob', 'x')", "23505");
+        try (Connection c = connect("agent", simple)) {
+            for (Map.Entry<String, String> e : cases.entrySet()) {
+                SQLException x = assertThrows(SQLException.class, () -> {
+                    try (Statement s = c.createStatement()) {
+                        s.executeUpdate(e.getKey());
+                    }
+                }, e.getKey());
+                assertEquals(e.getValue(), x.getSQLState(), e.getKey() + ": " + x.getMessage());
+                assertFalse(x.getMessage().contains(SSN) || x.getMessage().contains("Failing row"), x.getMessage());
+                assertTrue(x.getMessage().contains("the server's message is withheld"), x.getMessage());
+            }
+            try (Statement s = c.createStatement()) {
+                assertEquals(1, s.executeUpdate("UPDATE maskt.accounts SET owner = 'Alice' WHERE id = 1"),
+                        "a write that succeeds is answered as usual");
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
     void readingAMaskedColumnAnywhereButIntoResultRowsIsRefused(boolean simple) throws Exception {
         try (Connection c = connect("agent", simple)) {
             // a data-modifying CTE that copies: refused (by the caps on rows affected first, here)
             refusal(c, "WITH x AS (INSERT INTO maskt.copy SELECT ssn FROM maskt.users RETURNING v) SELECT count(*) FROM x");
             for (String sql : List.of(
                     "SELECT pg_notify('c', ssn) FROM maskt.users",
-                    "SELECT set_config('x.y', ssn, false) FROM maskt.users")) {
+                    "SELECT set_config('x.y', ssn, false) FROM maskt.users",
+                    "SELECT set_config('x.y', (SELECT ssn FROM maskt.users LIMIT 1), false)",
+                    "SELECT pg_sleep(CASE WHEN ssn LIKE '1%' THEN 0.01 ELSE 0 END) FROM maskt.users",
+                    "SELECT lo_from_bytea(0, convert_to(ssn, 'UTF8')) FROM maskt.users")) {
                 String m = refusal(c, sql);
                 assertTrue(m.contains("reads masked column maskt.users.ssn") || m.contains("copy values of masked column"),
                         sql + ": " + m);
@@ -367,10 +419,64 @@ class MaskingGuardTest {
                     "SELECT count(*) FROM maskt.users GROUP BY ssn",
                     "SELECT a.id FROM maskt.users a JOIN maskt.users b ON a.ssn = b.ssn",
                     "SELECT count(*) FROM maskt.users HAVING max(ssn) > '5'",
+                    // sorted or grouped on by position or name: the same as on the column
+                    "SELECT id, ssn FROM maskt.users ORDER BY 2",
+                    "SELECT id, ssn AS x FROM maskt.users ORDER BY x DESC",
+                    "SELECT ssn AS id FROM maskt.users ORDER BY id",
+                    "SELECT ssn AS x FROM maskt.users UNION SELECT name FROM maskt.users ORDER BY x",
+                    "SELECT ssn, count(*) FROM maskt.users GROUP BY 1",
+                    "SELECT upper(ssn) AS u, count(*) FROM maskt.users GROUP BY u",
+                    "SELECT DISTINCT ON (2) id, ssn FROM maskt.users",
+                    // rows compared with rows: an EXCEPT with a guessed value says whether it was right
+                    "SELECT DISTINCT ssn FROM maskt.users",
+                    "SELECT DISTINCT substr(ssn, 1, 1) FROM maskt.users",
+                    "SELECT id, ssn FROM maskt.users EXCEPT SELECT 1, '" + SSN + "'",
+                    "SELECT ssn FROM maskt.users INTERSECT ALL SELECT '" + SSN + "'",
+                    "SELECT ssn FROM maskt.users UNION SELECT 'x'",
+                    // a window sorts the rows on what it reads
+                    "SELECT id, rank() OVER (ORDER BY ssn) FROM maskt.users",
+                    "SELECT id, count(*) OVER (PARTITION BY ssn) FROM maskt.users",
+                    // what decides how many rows come back
+                    "SELECT id FROM maskt.users LIMIT (SELECT length(ssn) FROM maskt.users LIMIT 1)",
+                    "SELECT id FROM maskt.users OFFSET (SELECT ascii(ssn) FROM maskt.users LIMIT 1)",
+                    "SELECT id FROM maskt.users FETCH FIRST (SELECT ascii(ssn) FROM maskt.users LIMIT 1) ROWS ONLY",
+                    "SELECT id, generate_series(1, ascii(ssn)) FROM maskt.users",
+                    "SELECT id, regexp_matches(ssn, '1', 'g') FROM maskt.users",
+                    "SELECT u.id FROM maskt.users u, generate_series(1, ascii(u.ssn)) g",
                     "UPDATE maskt.users SET name = name WHERE ssn = '" + SSN + "'")) {
                 String m = refusal(c, sql);
                 assertTrue(m.contains("masked column maskt.users.ssn is used in"), sql + ": " + m);
             }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aPartitionOrChildOfAMaskedTableIsMaskedToo(boolean simple) throws Exception {
+        try (Connection c = connect("agent", simple)) {
+            for (String table : List.of("maskt.visits", "maskt.visits_1", "maskt.visits_1a")) {
+                assertEquals(List.of("1|****"), rows(c, "SELECT id, ssn FROM " + table), table);
+                assertEquals(List.of("****"), rows(c, "SELECT upper(ssn) FROM " + table), table);
+                String m = refusal(c, "SELECT id FROM " + table + " WHERE ssn LIKE '1%'");
+                assertTrue(m.contains("masked column " + table + ".ssn is used in WHERE"), m);
+            }
+            assertEquals(List.of("7|****"), rows(c, "SELECT id, ssn FROM maskt.people"), "the parent reads its children");
+            assertEquals(List.of("7|****|B-7"), rows(c, "SELECT * FROM maskt.staff"), "a child of a masked table");
+            assertEquals(List.of("****"), rows(c, "SELECT s FROM maskt.staff s"), "its whole row");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void schemaTableStarRunsTheDetectorsOnEveryTextAndJsonColumn(boolean simple) throws Exception {
+        try (Connection c = connect("agent", simple)) {
+            assertEquals(List.of("4111|for ****|{\"mail\": \"****\"}|ssn ****|{****}|4111111111111111"),
+                    rows(c, "SELECT id, title, meta, remark, tags, n FROM maskt.docs"),
+                    "varchar, jsonb, a domain over text and text[] are text columns; int and bigint are not");
+            assertEquals(List.of("4111"), rows(c, "SELECT id FROM maskt.docs WHERE n > 0 ORDER BY id"),
+                    "a column that holds no text is not masked, so it may be filtered on");
+            String m = refusal(c, "SELECT id FROM maskt.docs WHERE title LIKE 'for a%'");
+            assertTrue(m.contains("masked column maskt.docs.title is used in WHERE"), m);
         }
     }
 
@@ -481,6 +587,11 @@ class MaskingGuardTest {
                 "ssn,name\n\"****\",Alice\n\"****\",Bob\n");
         cases.put(List.of("\\copy (SELECT email FROM maskt.users ORDER BY id) to stdout with csv"),
                 "\"****@example.com\"\n\"****@example.org\"\n");
+        cases.put(List.of("COPY (SELECT CASE WHEN ssn LIKE '1%' THEN 1 END FROM maskt.users ORDER BY id) TO STDOUT"),
+                "****\n****\n"); // a derived output's NULL redacted too
+        cases.put(List.of("COPY (SELECT CASE WHEN ssn LIKE '1%' THEN 1 END FROM maskt.users ORDER BY id) TO STDOUT CSV"),
+                "\"****\"\n\"****\"\n");
+        cases.put(List.of("COPY maskt.visits_1a TO STDOUT"), "1\t****\n");
         cases.put(List.of("COPY maskt.users (ssn) TO STDOUT WITH (FORMAT binary)"), null);
         cases.put(List.of("COPY maskt.users TO STDOUT WITH (DELIMITER '|')"), null);
         cases.put(List.of("BEGIN", "DECLARE c CURSOR FOR SELECT id, ssn FROM maskt.users ORDER BY id", "FETCH ALL FROM c",

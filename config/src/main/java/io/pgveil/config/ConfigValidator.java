@@ -201,17 +201,26 @@ final class ConfigValidator {
         }
     }
 
+    /** The maskers that apply to any text: what {@code schema.table.*} may use. */
+    private static final List<String> TEXT_MASKERS = List.of("detect", "redact", "partial", "tokenize", "hash", "null",
+            "fixed", "regex");
+
     private static void validateMasking(List<Finding> out, MaskingConfig m) {
         for (Map.Entry<String, MaskingConfig.Column> e : new java.util.TreeMap<>(m.columns()).entrySet()) {
             String at = "masking.columns." + e.getKey();
             String[] parts = e.getKey().split("\\.", -1);
             if (parts.length != 3 || java.util.Arrays.stream(parts).anyMatch(String::isBlank)) {
-                out.add(new Finding(at, "name a column as schema.table.column"));
+                out.add(new Finding(at, "name a column as schema.table.column (or schema.table.* for every text and"
+                        + " JSON column of a table)"));
             }
             MaskingConfig.Column col = e.getValue();
             if (col == null || col.masker() == null) {
                 out.add(new Finding(at + ".masker", "missing; one of " + String.join(", ", MaskingConfig.MASKERS)));
                 continue;
+            }
+            if (parts.length == 3 && parts[2].equals("*") && !TEXT_MASKERS.contains(col.masker())) {
+                out.add(new Finding(at + ".masker", "schema.table.* stands for a table's text and JSON columns; '"
+                        + col.masker() + "' masks numbers or dates: one of " + String.join(", ", TEXT_MASKERS)));
             }
             if (!MaskingConfig.MASKERS.contains(col.masker())) {
                 out.add(new Finding(at + ".masker", "'" + col.masker() + "' is not a masker; one of "

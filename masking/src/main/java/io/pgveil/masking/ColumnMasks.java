@@ -10,10 +10,41 @@ import java.util.Map;
  * exemptions (by group or subject) applied. Built once per session; looking a column up costs a map lookup.
  */
 public final class ColumnMasks {
+    /** What an output derived from a masked column shows, whatever its value, NULL included. */
+    private static final Masker DERIVED = new Masker() {
+        private final Masker redact = Maskers.of(MaskingConfig.Column.of("redact"), null);
+
+        @Override
+        public String mask(String value) {
+            return redact.mask(value);
+        }
+
+        @Override
+        public boolean redacting() {
+            return true;
+        }
+
+        @Override
+        public String name() {
+            return "redact (derived)";
+        }
+
+        @Override
+        public String constant() {
+            return redact.constant();
+        }
+
+        @Override
+        public boolean masksNull() {
+            return true;
+        }
+    };
     public static final ColumnMasks NONE = new ColumnMasks(Map.of(), MaskingConfig.Derived.REDACT);
 
     /** schema, then table, then column: looked up without building a key. */
     private final Map<String, Map<String, Map<String, Masker>>> bySchema;
+    /** As configured ({@code schema.table.column}, the column possibly {@code *}), for {@link #over}. */
+    private final Map<String, Masker> byColumn;
     private final MaskingConfig.Derived derived;
     private final Masker redact;
 
@@ -27,8 +58,9 @@ public final class ColumnMasks {
             }
         }
         this.bySchema = nested;
+        this.byColumn = byColumn;
         this.derived = derived;
-        this.redact = Maskers.of(MaskingConfig.Column.of("redact"), null);
+        this.redact = DERIVED;
     }
 
     /** What {@code identity} sees masked under {@code config}. */
@@ -42,6 +74,59 @@ public final class ColumnMasks {
             out.put(e.getKey(), Maskers.of(c, config.key())); // as the catalog spells it
         }
         return out.isEmpty() ? NONE : new ColumnMasks(Map.copyOf(out), config.derived());
+    }
+
+    /** What pgveil knows of the database's tables that decides which columns a configured mask covers. */
+    public interface Tables {
+        /** The columns of {@code schema.table} that hold text (string, JSON or XML types), empty when unknown. */
+        java.util.Set<String> textColumns(String schema, String table);
+
+        /** The tables inheriting from {@code schema.table} or partitions of it, at any depth, with their columns. */
+        java.util.List<Table> descendants(String schema, String table);
+    }
+
+    /** A table: its schema, name and columns. */
+    public record Table(String schema, String name, java.util.Collection<String> columns) {
+    }
+
+    /**
+     * These masks as they apply to the tables {@code tables} describes: {@code schema.table.*} stands for each of
+     * the table's text columns (a column named on its own keeps its own masker), and a table's masks cover its
+     * partitions and the tables that inherit from it (whose rows are the same values, read under another name),
+     * unless they are configured themselves.
+     */
+    public ColumnMasks over(Tables tables) {
+        if (isEmpty()) {
+            return this;
+        }
+        Map<String, Masker> out = new HashMap<>();
+        for (Map.Entry<String, Masker> e : byColumn.entrySet()) {
+            if (!e.getKey().endsWith(".*")) {
+                out.put(e.getKey(), e.getValue());
+            }
+        }
+        for (Map.Entry<String, Masker> e : byColumn.entrySet()) {
+            String[] p = e.getKey().split("\\.", 3);
+            if (p.length == 3 && p[2].equals("*")) {
+                for (String column : tables.textColumns(p[0], p[1])) {
+                    out.putIfAbsent(p[0] + "." + p[1] + "." + column, e.getValue());
+                }
+            }
+        }
+        Map<String, Masker> inherited = new HashMap<>();
+        for (Map.Entry<String, Masker> e : out.entrySet()) {
+            String[] p = e.getKey().split("\\.", 3);
+            if (p.length != 3) {
+                continue;
+            }
+            for (Table t : tables.descendants(p[0], p[1])) {
+                if (t.columns().contains(p[2])) {
+                    inherited.putIfAbsent(t.schema() + "." + t.name() + "." + p[2], e.getValue());
+                }
+            }
+        }
+        inherited.forEach(out::putIfAbsent);
+        return new ColumnMasks(Map.copyOf(out), derived);
     }
 
     private static boolean exempt(MaskingConfig.Column c, Identity identity) {
@@ -66,6 +151,12 @@ public final class ColumnMasks {
         return columns == null ? null : columns.get(column);
     }
 
+    /** Whether this identity sees a column of {@code schema.table} masked. */
+    public boolean masksTable(String schema, String table) {
+        Map<String, Map<String, Masker>> tables = bySchema.get(schema);
+        return tables != null && tables.containsKey(table);
+    }
+
     /** Whether this identity sees nothing masked. */
     public boolean isEmpty() {
         return bySchema.isEmpty();
@@ -76,7 +167,7 @@ public final class ColumnMasks {
         return derived;
     }
 
-    /** The masker for a derived output, under {@code derived: redact}. */
+    /** The masker for a derived output, under {@code derived: redact}: it redacts NULL too. */
     public Masker redact() {
         return redact;
     }

@@ -29,4 +29,13 @@ public interface Masker {
     default boolean alwaysNull() {
         return false;
     }
+
+    /**
+     * Whether SQL NULL is masked too (shown as what any value would be): for outputs derived from a masked column,
+     * whose NULL or not could itself say something about the value ({@code CASE WHEN ssn LIKE '1%' THEN 1 END}).
+     * A masked column as it is keeps its NULLs.
+     */
+    default boolean masksNull() {
+        return false;
+    }
 }

@@ -39,4 +39,52 @@ class ColumnMasksTest {
         assertSame(ColumnMasks.NONE, ColumnMasks.of(MaskingConfig.DEFAULT, identity("x")));
         assertTrue(ColumnMasks.NONE.isEmpty());
     }
+
+    /** A catalog of three tables: users with two children (a partition and its sub-partition), and docs. */
+    static final ColumnMasks.Tables TABLES = new ColumnMasks.Tables() {
+        @Override
+        public java.util.Set<String> textColumns(String schema, String table) {
+            return table.equals("docs") ? java.util.Set.of("title", "body", "meta") : java.util.Set.of();
+        }
+
+        @Override
+        public List<ColumnMasks.Table> descendants(String schema, String table) {
+            return table.equals("users") ? List.of(new ColumnMasks.Table("public", "users_2024", List.of("id", "ssn")),
+                    new ColumnMasks.Table("archive", "users_2024_q1", List.of("id", "ssn", "note"))) : List.of();
+        }
+    };
+
+    @Test
+    void aTablesMasksCoverItsPartitionsAndChildren() {
+        ColumnMasks masks = ColumnMasks.of(new MaskingConfig(Secret.of("k"), null, Map.of(
+                "public.users.ssn", MaskingConfig.Column.of("redact"),
+                "archive.users_2024_q1.note", MaskingConfig.Column.of("hash"))), identity("agent")).over(TABLES);
+        assertEquals("redact", masks.masker("public", "users", "ssn").name());
+        assertEquals("redact", masks.masker("public", "users_2024", "ssn").name(), "a partition: the same values");
+        assertEquals("redact", masks.masker("archive", "users_2024_q1", "ssn").name(), "at any depth, in any schema");
+        assertEquals("hash", masks.masker("archive", "users_2024_q1", "note").name(), "its own configuration kept");
+        assertNull(masks.masker("public", "users_2024", "id"));
+    }
+
+    @Test
+    void schemaTableStarStandsForEachTextColumnOfTheTable() {
+        ColumnMasks configured = ColumnMasks.of(new MaskingConfig(Secret.of("k"), null, Map.of(
+                "public.docs.*", new MaskingConfig.Column("detect", null, null, null, null, null, null, null, null, null),
+                "public.docs.title", MaskingConfig.Column.of("redact"))), identity("agent"));
+        assertNull(configured.masker("public", "docs", "body"), "without the catalog, * names no column");
+        ColumnMasks masks = configured.over(TABLES);
+        assertEquals("detect", masks.masker("public", "docs", "body").name());
+        assertEquals("detect", masks.masker("public", "docs", "meta").name(), "JSON columns too");
+        assertEquals("redact", masks.masker("public", "docs", "title").name(), "a column named on its own wins");
+        assertNull(masks.masker("public", "docs", "id"), "a column that holds no text is clear");
+        assertEquals("ada ****", masks.masker("public", "docs", "body").mask("ada ada@example.com"));
+    }
+
+    @Test
+    void aDerivedOutputIsRedactedNullIncluded() {
+        ColumnMasks masks = ColumnMasks.of(CONFIG, identity("agent"));
+        assertTrue(masks.redact().masksNull(), "CASE WHEN ssn LIKE '1%' THEN 1 END: its NULLs say something too");
+        assertEquals("****", masks.redact().constant());
+        assertTrue(!masks.masker("public", "users", "ssn").masksNull(), "the column itself keeps its NULLs");
+    }
 }

@@ -22,15 +22,25 @@ public interface Catalog {
      * @param oid            the relation's OID (what a RowDescription names as a column's table), 0 when not known
      * @param attnums        each live column's attribute number, in the order of {@code columns}: dropped columns
      *                       leave gaps, so the n-th column is not always attribute n
+     * @param parents        the tables it inherits from or is a partition of (pg_inherits), nearest first
+     * @param textColumns    its columns of a string, JSON or XML type (or a domain or array of one)
      */
     record Relation(QualifiedName name, char kind, List<String> columns, String viewDefinition, int oid,
-                    List<Integer> attnums) {
+                    List<Integer> attnums, List<QualifiedName> parents, Set<String> textColumns) {
         public Relation {
             columns = List.copyOf(columns);
             attnums = List.copyOf(attnums);
+            parents = List.copyOf(parents);
+            textColumns = Set.copyOf(textColumns);
             if (attnums.size() != columns.size()) {
                 throw new IllegalArgumentException("one attribute number per column");
             }
+        }
+
+        /** A relation with no parents and no column known to hold text. */
+        public Relation(QualifiedName name, char kind, List<String> columns, String viewDefinition, int oid,
+                        List<Integer> attnums) {
+            this(name, kind, columns, viewDefinition, oid, attnums, List.of(), Set.of());
         }
 
         /** A relation whose columns are attributes 1..n (no dropped columns), of unknown OID. */
@@ -60,9 +70,18 @@ public interface Catalog {
         }
     }
 
-    /** A function (any overload): volatility 'i', 's' or 'v', and whether it runs as its owner. */
-    record Function(QualifiedName name, char volatility, boolean securityDefiner) {
+    /**
+     * A function (any overload): volatility 'i', 's' or 'v', whether it runs as its owner, and whether (any overload
+     * of) it returns a set.
+     */
+    record Function(QualifiedName name, char volatility, boolean securityDefiner, boolean returnsSet) {
+        public Function(QualifiedName name, char volatility, boolean securityDefiner) {
+            this(name, volatility, securityDefiner, false);
+        }
     }
+
+    /** The relations that inherit from {@code parent} or are its partitions, at any depth. */
+    List<Relation> descendants(QualifiedName parent);
 
     /** Monotonic per snapshot: analyses made against an older catalog are not reused. */
     long version();

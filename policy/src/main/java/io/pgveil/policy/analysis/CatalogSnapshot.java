@@ -11,6 +11,7 @@ public final class CatalogSnapshot implements Catalog {
     private final Map<QualifiedName, Relation> relations;
     private final Map<QualifiedName, Function> functions;
     private final Map<Integer, Relation> byOid = new java.util.HashMap<>();
+    private final Map<QualifiedName, java.util.List<Relation>> descendants = new java.util.HashMap<>();
     private final ConcurrentHashMap<QualifiedName, StatementAnalysis> views = new ConcurrentHashMap<>();
     private final Set<QualifiedName> analysing = ConcurrentHashMap.newKeySet();
 
@@ -20,11 +21,34 @@ public final class CatalogSnapshot implements Catalog {
         this.schemas = Set.copyOf(schemas);
         this.relations = Map.copyOf(relations);
         this.functions = Map.copyOf(functions);
+        Map<QualifiedName, java.util.List<Relation>> kids = new java.util.HashMap<>();
         for (Relation r : relations.values()) {
             if (r.oid() != 0) {
                 byOid.put(r.oid(), r);
             }
+            for (QualifiedName p : r.parents()) {
+                kids.computeIfAbsent(p, k -> new java.util.ArrayList<>()).add(r);
+            }
         }
+        for (QualifiedName p : kids.keySet()) {
+            java.util.List<Relation> all = new java.util.ArrayList<>();
+            java.util.Set<QualifiedName> seen = new java.util.HashSet<>(Set.of(p));
+            java.util.ArrayDeque<QualifiedName> todo = new java.util.ArrayDeque<>(Set.of(p));
+            while (!todo.isEmpty()) {
+                for (Relation k : kids.getOrDefault(todo.poll(), java.util.List.of())) {
+                    if (seen.add(k.name())) {
+                        all.add(k);
+                        todo.add(k.name());
+                    }
+                }
+            }
+            descendants.put(p, java.util.List.copyOf(all));
+        }
+    }
+
+    @Override
+    public java.util.List<Relation> descendants(QualifiedName parent) {
+        return descendants.getOrDefault(parent, java.util.List.of());
     }
 
     @Override

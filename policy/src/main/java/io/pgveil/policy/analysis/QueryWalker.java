@@ -239,6 +239,15 @@ final class QueryWalker {
             if (out == null) {
                 out = new ArrayList<>();
             }
+            // UNION, INTERSECT and EXCEPT (all but UNION ALL) compare whole rows: every output is compared
+            for (net.sf.jsqlparser.statement.select.SetOperation op : set.getOperations()) {
+                if (!(op instanceof net.sf.jsqlparser.statement.select.UnionOp && op.isAll())) {
+                    for (OutputColumn o : out) {
+                        record(o.sources(), Usage.DISTINCT);
+                    }
+                    break;
+                }
+            }
         } else if (s instanceof ParenthesedSelect ps) {
             out = select(ps.getSelect(), scope, usage);
         } else if (s instanceof Values v) {
@@ -254,22 +263,22 @@ final class QueryWalker {
         return out;
     }
 
-    /** LIMIT, OFFSET and FETCH: expressions like any other (a subquery there reads what it reads). */
+    /** LIMIT, OFFSET and FETCH: what they read decides how many rows the result has. */
     private void limits(Select s, Scope scope) throws Unanalysable {
         if (s.getLimit() != null) {
-            expression(s.getLimit().getRowCount(), scope, Usage.OTHER);
-            expression(s.getLimit().getOffset(), scope, Usage.OTHER);
+            expression(s.getLimit().getRowCount(), scope, Usage.ROW_COUNT);
+            expression(s.getLimit().getOffset(), scope, Usage.ROW_COUNT);
             if (s.getLimit().getByExpressions() != null) {
                 for (Expression e : s.getLimit().getByExpressions()) {
-                    expression(e, scope, Usage.OTHER);
+                    expression(e, scope, Usage.ROW_COUNT);
                 }
             }
         }
         if (s.getOffset() != null) {
-            expression(s.getOffset().getOffset(), scope, Usage.OTHER);
+            expression(s.getOffset().getOffset(), scope, Usage.ROW_COUNT);
         }
         if (s.getFetch() != null) {
-            expression(s.getFetch().getExpression(), scope, Usage.OTHER);
+            expression(s.getFetch().getExpression(), scope, Usage.ROW_COUNT);
         }
     }
 
@@ -326,16 +335,20 @@ final class QueryWalker {
         if (p.getWhere() != null) {
             expression(p.getWhere(), scope, Usage.WHERE);
         }
+        List<Expression> groupBy = new ArrayList<>();
         if (p.getGroupBy() != null && p.getGroupBy().getGroupByExpressionList() != null) {
             for (Object e : p.getGroupBy().getGroupByExpressionList()) {
+                groupBy.add((Expression) e);
                 expression((Expression) e, scope, Usage.GROUP_BY);
             }
         }
         if (p.getHaving() != null) {
             expression(p.getHaving(), scope, Usage.HAVING);
         }
+        List<Expression> distinctOn = new ArrayList<>();
         if (p.getDistinct() != null && p.getDistinct().getOnSelectItems() != null) {
             for (SelectItem<?> item : p.getDistinct().getOnSelectItems()) {
+                distinctOn.add(item.getExpression());
                 expression(item.getExpression(), scope, Usage.ORDER_BY);
             }
         }
@@ -369,6 +382,18 @@ final class QueryWalker {
             }
         }
         scope.outputAliases = aliases;
+        if (p.getDistinct() != null && p.getDistinct().getOnSelectItems() == null) {
+            for (OutputColumn o : out) { // SELECT DISTINCT compares whole rows
+                record(o.sources(), Usage.DISTINCT);
+            }
+        }
+        // GROUP BY 1, GROUP BY alias, DISTINCT ON (2): what they name is an output column, read to group or sort
+        for (Expression e : groupBy) {
+            byOutput(e, out, Usage.GROUP_BY);
+        }
+        for (Expression e : distinctOn) {
+            byOutput(e, out, Usage.ORDER_BY);
+        }
         if (p.getWindowDefinitions() != null) {
             for (var w : p.getWindowDefinitions()) {
                 visitWindow(w, scope);
@@ -408,12 +433,43 @@ final class QueryWalker {
         for (OrderByElement o : order) {
             Expression e = o.getExpression();
             if (e instanceof LongValue || e instanceof Column c && c.getTable() == null
-                    && scope.outputAliases.containsKey(unquote(c.getColumnName()))) {
+                    && (scope.outputAliases.containsKey(unquote(c.getColumnName())) || named(out, c) != null)) {
                 seen(e);
-                continue; // an output column's position or alias: already accounted for
+                byOutput(e, out, Usage.ORDER_BY); // an output column's position or name: its sources are sorted on
+                continue;
             }
             expression(e, scope, Usage.ORDER_BY);
         }
+    }
+
+    /**
+     * Records the sources of the output column {@code e} names by position ({@code ORDER BY 2}) or by name
+     * ({@code ORDER BY x}, {@code GROUP BY x}) as used so: sorting or grouping on an output sorts or groups on what it
+     * is made of.
+     */
+    private void byOutput(Expression e, List<OutputColumn> out, Usage usage) {
+        OutputColumn o = null;
+        if (e instanceof LongValue n && n.getValue() >= 1 && n.getValue() <= out.size()) {
+            o = out.get((int) n.getValue() - 1);
+        } else if (e instanceof Column c && c.getTable() == null) {
+            o = named(out, c);
+        }
+        if (o != null) {
+            record(o.sources(), usage);
+        }
+    }
+
+    private static OutputColumn named(List<OutputColumn> out, Column c) {
+        if (out == null) {
+            return null;
+        }
+        String name = unquote(c.getColumnName());
+        for (OutputColumn o : out) {
+            if (name.equals(o.name())) {
+                return o;
+            }
+        }
+        return null;
     }
 
     private String outputName(SelectItem<?> item) {
@@ -509,6 +565,7 @@ final class QueryWalker {
             for (net.sf.jsqlparser.expression.Function fn : functions) {
                 sources.addAll(expression(fn, scope, Usage.OTHER).sources());
             }
+            record(sources, Usage.ROW_COUNT); // a function in FROM returns a set: its arguments decide how many rows
             String first = functions.get(0).getName();
             String alias = alias(tf.getAlias(), first == null ? "rows_from" : first.toLowerCase(Locale.ROOT));
             List<String> names = aliasColumns(tf.getAlias());
@@ -846,6 +903,16 @@ final class QueryWalker {
                 } else if (f.getAttribute() instanceof Expression attribute) {
                     attribute.accept(this, context);
                 }
+                if (known != null && known.returnsSet() && f.getParameters() != null) {
+                    // generate_series(1, length(x)), regexp_matches(x, ...): its arguments decide how many rows
+                    for (Expression e : f.getParameters()) {
+                        try {
+                            record(QueryWalker.this.expression(e, scope, Usage.ROW_COUNT).sources(), Usage.ROW_COUNT);
+                        } catch (Unanalysable u) {
+                            failure = u;
+                        }
+                    }
+                }
             } finally {
                 functionDepth--;
             }
@@ -919,7 +986,19 @@ final class QueryWalker {
                 b.functions.add(ctx.resolveFunction(List.of(analytic.getName().toLowerCase(Locale.ROOT))));
             }
             direct = false;
-            return super.visit(analytic, context);
+            super.visit(analytic, context);
+            // OVER (PARTITION BY ... ORDER BY ...): the rows are partitioned and sorted on what the window reads
+            if (analytic.getWindowDefinition() != null && (analytic.getType() == net.sf.jsqlparser.expression.AnalyticType.OVER
+                    || analytic.getType() == net.sf.jsqlparser.expression.AnalyticType.WITHIN_GROUP_OVER)) {
+                for (Expression e : analytic.getWindowDefinition().getAllExpressions()) {
+                    try {
+                        record(QueryWalker.this.expression(e, scope, Usage.WINDOW).sources(), Usage.WINDOW);
+                    } catch (Unanalysable u) {
+                        failure = u;
+                    }
+                }
+            }
+            return null;
         }
 
         @Override

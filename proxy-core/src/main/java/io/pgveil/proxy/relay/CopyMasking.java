@@ -144,11 +144,11 @@ final class CopyMasking {
             }
             Masker m = fits ? maskers[f] : Redact.INSTANCE;
             boolean isNull = to - from == 2 && row[from] == '\\' && row[from + 1] == 'N';
-            if (m == null || isNull) {
+            if (m == null || isNull && !m.masksNull()) {
                 out.write(row, from, to - from);
                 continue;
             }
-            String masked = m.mask(new String(unescape(row, from, to), StandardCharsets.UTF_8));
+            String masked = m.mask(isNull ? "" : new String(unescape(row, from, to), StandardCharsets.UTF_8));
             if (masked == null) {
                 out.writeBytes(new byte[] {'\\', 'N'});
             } else {
@@ -264,11 +264,11 @@ final class CopyMasking {
                 out.write(',');
             }
             Masker m = fits ? maskers[f] : Redact.INSTANCE;
-            if (m == null || nulls.get(f)) {
+            if (m == null || nulls.get(f) && !m.masksNull()) {
                 out.write(row, raw.get(f)[0], raw.get(f)[1] - raw.get(f)[0]);
                 continue;
             }
-            String masked = m.mask(new String(values.get(f), StandardCharsets.UTF_8));
+            String masked = m.mask(nulls.get(f) ? "" : new String(values.get(f), StandardCharsets.UTF_8));
             if (masked != null) {
                 out.writeBytes(('"' + masked.replace("\"", "\"\"") + '"').getBytes(StandardCharsets.UTF_8));
             }
@@ -279,6 +279,6 @@ final class CopyMasking {
 
     /** What replaces every field of a row that does not fit the plan. */
     private static final class Redact {
-        static final Masker INSTANCE = io.pgveil.masking.Maskers.of(io.pgveil.config.MaskingConfig.Column.of("redact"), null);
+        static final Masker INSTANCE = io.pgveil.masking.ColumnMasks.NONE.redact();
     }
 }

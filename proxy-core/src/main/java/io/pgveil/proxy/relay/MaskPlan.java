@@ -146,7 +146,7 @@ final class MaskPlan {
         return row.rebuild(alloc, (column, out) -> {
             int i = column.column();
             Masker m = maskers[i];
-            if (m == null || column.isNull()) {
+            if (m == null || column.isNull() && !m.masksNull()) {
                 return false;
             }
             if (binary[i] || m.alwaysNull()) {

@@ -23,8 +23,11 @@ import java.util.TreeSet;
  *       that hold sampled column values ({@code pg_stats}, {@code pg_statistic}, ...): pgveil cannot see which
  *       columns they read.</li>
  *   <li>A statement pgveil could not analyse: it cannot tell what it reads.</li>
- *   <li>A masked column in WHERE, JOIN, ORDER BY, GROUP BY, HAVING or a window: a {@code LIKE '9%'} search or a
- *       join with a dictionary would recover its values (the inference guard).</li>
+ *   <li>A masked column in WHERE, JOIN, ORDER BY, GROUP BY (by expression, position or name), HAVING, a window, a
+ *       comparison of rows (DISTINCT, UNION, INTERSECT, EXCEPT), or
+ *       what decides how many rows come back (LIMIT, OFFSET, FETCH, a set-returning function's arguments): a
+ *       {@code LIKE '9%'} search, a join with a dictionary or a row count would recover its values (the inference
+ *       guard).</li>
  *   <li>A statement that writes and reads a masked column ({@code INSERT ... SELECT ssn}, {@code CREATE TABLE AS},
  *       {@code UPDATE ... SET other = ssn}): it would copy the values where they are not masked.</li>
  *   <li>A masked column read anywhere but into result rows (of a SELECT, of a cursor's FETCH, of RETURNING): COPY,
@@ -44,14 +47,19 @@ final class MaskingGuard {
     private static final Set<String> SAMPLES = Set.of("pg_stats", "pg_statistic", "pg_stats_ext", "pg_stats_ext_exprs",
             "pg_statistic_ext_data");
     private static final Set<Usage> INFERENCE = EnumSet.of(Usage.WHERE, Usage.JOIN, Usage.ORDER_BY, Usage.GROUP_BY,
-            Usage.HAVING, Usage.WINDOW);
+            Usage.HAVING, Usage.WINDOW, Usage.DISTINCT, Usage.ROW_COUNT);
     /** Where a column's value is written to, not read from. */
     private static final Set<Usage> TARGETS = EnumSet.of(Usage.SET, Usage.INSERT);
-    /** Built-in functions that carry a value elsewhere than the result: a notification, a setting, the WAL, a file. */
+    /**
+     * Built-in functions that carry a value elsewhere than the result: a notification, a setting, the WAL, a file,
+     * a lock or counter another session sees, the time a statement takes.
+     */
     private static final Set<String> SIDE_CHANNELS = Set.of("pg_notify", "set_config", "pg_logical_emit_message",
             "lo_from_bytea", "lo_put", "lo_create", "lo_import", "lo_export", "pg_file_write", "pg_advisory_lock",
             "pg_advisory_xact_lock", "pg_try_advisory_lock", "pg_try_advisory_xact_lock", "txid_current",
-            "pg_current_xact_id", "pg_stat_reset_single_table_counters", "nextval", "setval");
+            "pg_current_xact_id", "pg_stat_reset_single_table_counters", "nextval", "setval",
+            // time: how long a statement takes can carry a value (pg_sleep(CASE WHEN ssn LIKE '1%' THEN 1 END))
+            "pg_sleep", "pg_sleep_for", "pg_sleep_until");
     private static final Set<StatementKind> WRITES = EnumSet.of(StatementKind.INSERT, StatementKind.UPDATE,
             StatementKind.MERGE, StatementKind.CREATE, StatementKind.DELETE);
 
@@ -110,7 +118,10 @@ final class MaskingGuard {
             }
             for (Usage u : e.getValue()) {
                 if (INFERENCE.contains(u) && !filtersAllowed) {
-                    return "masked column " + c + " is used in " + u.name().replace('_', ' ') + ": an identity under"
+                    return "masked column " + c + " is used in " + (u == Usage.ROW_COUNT
+                            ? "what decides how many rows come back (LIMIT, OFFSET, a set-returning function)"
+                            : u == Usage.DISTINCT ? "a comparison of rows (DISTINCT, UNION, INTERSECT, EXCEPT)"
+                            : u.name().replace('_', ' ')) + ": an identity under"
                             + " masking may read a masked column, not filter, join, sort or group on it (that would let"
                             + " its values be inferred; a rule's allow_masked_filters accepts that risk)";
                 }
@@ -228,6 +239,30 @@ final class MaskingGuard {
                         if (masked(c, masks)) {
                             return true;
                         }
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether {@code a} reads a masked column or writes a table with masked columns: its results are masked and its
+     * errors withheld (a NOT NULL or CHECK violation quotes the whole failing row, masked columns included).
+     */
+    static boolean touchesMasked(MessageAnalysis a, ColumnMasks masks) {
+        if (readsMasked(a, masks)) {
+            return true;
+        }
+        if (masks.isEmpty() || !a.parsed()) {
+            return false;
+        }
+        for (StatementAnalysis s : a.statements()) {
+            for (StatementAnalysis t = s; t != null; t = t.inner()) {
+                for (ObjectAccess o : t.objects()) {
+                    if (o.access() == io.pgveil.policy.analysis.Access.WRITE
+                            && masks.masksTable(o.name().schema(), o.name().name())) {
+                        return true;
                     }
                 }
             }

@@ -70,7 +70,12 @@ final class PolicyCheck implements Check {
     /** The last statement decided, to decide its repeats at once. */
     private final StatementMemo memo = new StatementMemo();
     /** The columns this session's identity sees masked, and the masking configuration's version they come from. */
+    /** The masks of the configuration for this identity, and as they apply to the catalog's tables. */
+    private io.pgveil.masking.ColumnMasks configuredMasks;
     private io.pgveil.masking.ColumnMasks masks;
+    private long maskingVersion;
+    private Catalog masksCatalog;
+    /** Changes whenever {@link #masks} does: what was decided about masking before is decided again. */
     private long masksVersion;
 
     /**
@@ -86,32 +91,46 @@ final class PolicyCheck implements Check {
         this.statements = statements;
         this.initialSearchPath = startupSearchPath == null ? null : SearchPaths.parse(startupSearchPath);
         this.searchPath = initialSearchPath;
-        this.masks = service == null ? io.pgveil.masking.ColumnMasks.NONE : service.masks(identity);
-        this.masksVersion = service == null ? 0 : service.maskingVersion();
+        this.configuredMasks = service == null ? io.pgveil.masking.ColumnMasks.NONE : service.masks(identity);
+        this.maskingVersion = service == null ? 0 : service.maskingVersion();
+        this.masks = configuredMasks;
+        this.masksCatalog = null;
     }
 
     /**
-     * Whether an Execute of {@code p} reads a masked column: remembered per statement and masking version, except
-     * for a FETCH or EXECUTE, whose answer depends on what the session declared or prepared.
+     * Whether an Execute of {@code p} reads a masked column or writes a table with one (its rows are masked, its
+     * errors withheld): remembered per statement and masking version, except for a FETCH or EXECUTE, whose answer
+     * depends on what the session declared or prepared.
      */
-    private boolean readsMasked(Statements.Prepared p) {
+    private boolean touchesMasked(Statements.Prepared p) {
         if (StatementMemo.dependsOnSession(p.analysis)) {
-            return MaskingGuard.readsMasked(resolve(p.analysis), masks);
+            return MaskingGuard.touchesMasked(resolve(p.analysis), masks);
         }
         if (p.maskedAsOf != masksVersion) {
-            p.readsMasked = MaskingGuard.readsMasked(p.analysis, masks);
+            p.touchesMasked = MaskingGuard.touchesMasked(p.analysis, masks);
             p.maskedAsOf = masksVersion;
         }
-        return p.readsMasked;
+        return p.touchesMasked;
     }
 
-    /** After a reload of the masking configuration, the session's masks are built again. */
+    /**
+     * After a reload of the masking configuration, the session's masks are built again; after a new catalog, they
+     * are applied to its tables again (a table's text columns for {@code schema.table.*}, its partitions and
+     * children).
+     */
     private void refreshMasks() {
         long now = service.maskingVersion();
-        if (now != masksVersion) {
-            masks = service.masks(identity);
-            masksVersion = now;
+        Catalog catalog = db.catalog();
+        if (now == maskingVersion && catalog == masksCatalog) {
+            return;
         }
+        if (now != maskingVersion) {
+            configuredMasks = service.masks(identity);
+            maskingVersion = now;
+        }
+        masks = catalog == null ? configuredMasks : configuredMasks.over(new CatalogTables(catalog));
+        masksCatalog = catalog;
+        masksVersion++;
     }
 
     @Override
@@ -188,13 +207,13 @@ final class PolicyCheck implements Check {
             return refuse(p.decision);
         }
         refreshMasks();
-        if (!masks.isEmpty() && readsMasked(p)) {
+        if (!masks.isEmpty() && touchesMasked(p)) {
             MessageAnalysis runs = resolve(p.analysis); // a FETCH: its cursor's query
             String masked = MaskingGuard.problem(runs, masks, service.maskedFiltersAllowed(allow.rules()));
             if (masked != null) {
                 return refuse(new Decision.Deny(masked, "masking"));
             }
-            if (!portal.described && !portal.statement.described
+            if (!portal.described && !portal.statement.described && MaskingGuard.readsMasked(runs, masks)
                     && MaskingGuard.resultOf(runs.statements().get(0)).kind() != StatementKind.COPY_TO) {
                 return refuse(new Decision.Deny("the statement reads a masked column and pgveil has not seen its row"
                         + " layout: Describe the statement or its portal before executing it, so that its rows can be"
@@ -389,7 +408,7 @@ final class PolicyCheck implements Check {
         if (masked != null) {
             return refuse(new Decision.Deny(masked, "masking"));
         }
-        if (!parse && MaskingGuard.readsMasked(a, masks)) {
+        if (!parse && MaskingGuard.touchesMasked(a, masks)) {
             StatementAnalysis s = MaskingGuard.resultOf(a.statements().get(0));
             CopyMasking copy = s.kind() == StatementKind.COPY_TO
                     ? new CopyMasking(MaskPlan.byLineage(s.output(), masks), CopyMasking.format(s.text())) : null;

@@ -40,8 +40,11 @@ final class Statements {
         byte[] layout;
         /** A Describe of it was sent (its answer, the layout, comes before any later Execute's rows). */
         boolean described;
-        /** Whether it reads a masked column, as of masking version {@link #maskedAsOf} (-1: not looked at yet). */
-        boolean readsMasked;
+        /**
+         * Whether it reads a masked column or writes a table with one, as of masking version {@link #maskedAsOf}
+         * (-1: not looked at yet).
+         */
+        boolean touchesMasked;
         long maskedAsOf = -1;
 
         Prepared(String sql, MessageAnalysis analysis, Decision decision, long engineVersion) {
