@@ -34,16 +34,23 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class MaskingGuardTest {
     static final String SSN = "123-45-6789";
-    static final MaskingConfig MASKING = new MaskingConfig(Secret.of("test-key"), null, Map.of(
-            "maskt.users.ssn", MaskingConfig.Column.of("redact"),
-            "maskt.notes.body", MaskingConfig.Column.of("detect"),
-            "maskt.users.salary", new MaskingConfig.Column("round", null, null, null, null, null, null, null, null, 1000.0),
-            "maskt.users.email", new MaskingConfig.Column("email", List.of("pii-readers"), null, null, null, null, null,
-                    null, null, null),
-            "maskt.visits.ssn", MaskingConfig.Column.of("redact"),
-            "maskt.people.ssn", MaskingConfig.Column.of("redact"),
-            "maskt.docs.*", MaskingConfig.Column.of("detect"),
-            "maskt.accounts.ssn", MaskingConfig.Column.of("redact")));
+    static final MaskingConfig MASKING = new MaskingConfig(Secret.of("test-key"), null, Map.ofEntries(
+            Map.entry("maskt.users.ssn", MaskingConfig.Column.of("redact")),
+            Map.entry("maskt.notes.body", MaskingConfig.Column.of("detect")),
+            Map.entry("maskt.users.salary", new MaskingConfig.Column("round", null, null, null, null, null, null, null, null, 1000.0)),
+            Map.entry("maskt.users.email", new MaskingConfig.Column("email", List.of("pii-readers"), null, null, null, null, null,
+                    null, null, null)),
+            Map.entry("maskt.visits.ssn", MaskingConfig.Column.of("redact")),
+            Map.entry("maskt.people.ssn", MaskingConfig.Column.of("redact")),
+            Map.entry("maskt.docs.*", MaskingConfig.Column.of("detect")),
+            Map.entry("maskt.accounts.ssn", MaskingConfig.Column.of("redact")),
+            Map.entry("maskt.payroll.amount", new MaskingConfig.Column("round", null, null, null, null, null, null, null, null, 100.0)),
+            Map.entry("maskt.payroll.paid", new MaskingConfig.Column("date", null, null, null, null, null, null, null, "month", null)),
+            Map.entry("maskt.payroll.at", new MaskingConfig.Column("date", null, null, null, null, null, null, null, "year", null)),
+            Map.entry("maskt.payroll.code", new MaskingConfig.Column("partial", null, null, null, 2, null, null, null, null, null)),
+            Map.entry("maskt.payroll.big", new MaskingConfig.Column("round", null, null, null, null, null, null, null, null, 1000.0)),
+            Map.entry("maskt.payroll.ratio", new MaskingConfig.Column("round", null, null, null, null, null, null, null, null, 0.5)),
+            Map.entry("maskt.payroll.tag", MaskingConfig.Column.of("redact"))));
     static final PolicyConfig POLICY = new PolicyConfig(null, List.of(new PolicyConfig.Rule("capped",
                     new PolicyConfig.Match(null, List.of("capped"), null, null), List.of(PolicyConfig.StatementClass.READ),
                     null, null, List.of("maskt.*"), null, 1L, null, null),
@@ -75,6 +82,10 @@ class MaskingGuardTest {
             s.execute("CREATE TABLE maskt.people (id int, ssn text)");
             s.execute("CREATE TABLE maskt.staff (badge text) INHERITS (maskt.people)");
             s.execute("INSERT INTO maskt.staff VALUES (7, '" + SSN + "', 'B-7')");
+            s.execute("CREATE TABLE maskt.payroll (id int, amount numeric(12, 2), paid date, at timestamptz, code varchar(12),"
+                    + " big bigint, ratio float8, tag int)");
+            s.execute("INSERT INTO maskt.payroll VALUES (1, 52345.67, '1990-05-17', '2024-05-17 13:14:15+00', 'AB-123456',"
+                    + " 9876543210, 3.7, 42), (2, -0.05, '2001-12-31', '1999-12-31 23:59:59.5+00', 'Z', -1499, -0.2, NULL)");
             s.execute("CREATE TABLE maskt.accounts (id int PRIMARY KEY, owner text NOT NULL CHECK (owner <> 'nobody'), ssn text)");
             s.execute("INSERT INTO maskt.accounts VALUES (1, 'Alice', '" + SSN + "')");
             // every text and JSON column of a table under content detectors (maskt.docs.*)
@@ -167,12 +178,13 @@ class MaskingGuardTest {
             cases.put("SELECT format('%s', ssn) FROM maskt.users ORDER BY id", List.of("****", "****"));
             cases.put("SELECT CASE WHEN id > 0 THEN ssn END FROM maskt.users ORDER BY id", List.of("****", "****"));
             cases.put("SELECT u FROM maskt.users u ORDER BY id", List.of("****", "****"));
-            cases.put("SELECT row_to_json(u) FROM maskt.users u ORDER BY id", List.of("****", "****"));
-            cases.put("SELECT to_jsonb(u.*) FROM maskt.users u ORDER BY id", List.of("****", "****"));
+            // a JSON result takes the redaction as a JSON string, so that a driver still parses it
+            cases.put("SELECT row_to_json(u) FROM maskt.users u ORDER BY id", List.of("\"****\"", "\"****\""));
+            cases.put("SELECT to_jsonb(u.*) FROM maskt.users u ORDER BY id", List.of("\"****\"", "\"****\""));
             cases.put("SELECT ROW(id, ssn) FROM maskt.users ORDER BY id", List.of("****", "****"));
             cases.put("SELECT string_agg(ssn, ',') FROM maskt.users", List.of("****"));
             cases.put("SELECT array_agg(ssn) FROM maskt.users", List.of("****"));
-            cases.put("SELECT json_agg(ssn) FROM maskt.users", List.of("****"));
+            cases.put("SELECT json_agg(ssn) FROM maskt.users", List.of("\"****\""));
             cases.put("SELECT name FROM maskt.users UNION ALL SELECT ssn FROM maskt.users", List.of("****", "****", "****", "****"));
             cases.put("SELECT (SELECT ssn FROM maskt.users ORDER BY id LIMIT 1)", List.of("****"));
             cases.put("WITH c AS (SELECT id, ssn FROM maskt.users) SELECT ssn FROM c ORDER BY id", List.of("****", "****"));
@@ -181,8 +193,11 @@ class MaskingGuardTest {
                     List.of("****"));
             cases.put("SELECT salary FROM maskt.users ORDER BY id", List.of("52000", "62000"));
             cases.put("SELECT body FROM maskt.notes", List.of("call **** or mail ****; card ****"));
-            // a derived output's NULLs are redacted too: NULL or not would say whether ssn begins with 1
-            cases.put("SELECT CASE WHEN ssn LIKE '1%' THEN id END FROM maskt.users ORDER BY id", List.of("****", "****"));
+            // a derived output's NULLs are redacted too: NULL or not would say whether ssn begins with 1 (an integer
+            // takes no "****": every row NULL, whatever the value)
+            cases.put("SELECT CASE WHEN ssn LIKE '1%' THEN id END FROM maskt.users ORDER BY id",
+                    List.of("null", "null"));
+            cases.put("SELECT CASE WHEN ssn LIKE '1%' THEN name END FROM maskt.users ORDER BY id", List.of("****", "****"));
             cases.put("SELECT nullif(name, ssn) FROM maskt.users ORDER BY id", List.of("****", "****"));
             cases.put("SELECT ssn, NULL::text AS nothing FROM maskt.users ORDER BY id", List.of("****|null", "****|null"));
             for (Map.Entry<String, List<String>> e : cases.entrySet()) {
@@ -213,10 +228,44 @@ class MaskingGuardTest {
                     assertTrue(rs.next());
                     assertEquals(1, rs.getInt(1));
                     assertEquals("****", rs.getString(2));
-                    assertEquals(null, rs.getString(3), "a masked binary value is NULL");
+                    assertEquals(52000, rs.getInt(3), "a masked binary value in its type's binary format");
                 }
             }
         }
+    }
+
+    @Test
+    void binaryValuesAreMaskedInTheirTypesBinaryFormatAsTextValuesAre() throws Exception {
+        String sql = "SELECT id, amount, paid, at, code, big, ratio, tag FROM maskt.payroll WHERE id = ? ";
+        List<String> text = new ArrayList<>();
+        List<String> binary = new ArrayList<>();
+        for (boolean inBinary : new boolean[] {false, true}) {
+            // prepareThreshold=-1 and binaryTransferEnable: every one of these types in binary format
+            try (Connection c = inBinary ? connect("agent", false, "prepareThreshold", "-1", "binaryTransferEnable",
+                    "NUMERIC,DATE,TIMESTAMPTZ,INT4,INT8,FLOAT8,VARCHAR") : connect("agent", true);
+                 java.sql.PreparedStatement ps = c.prepareStatement(sql, ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY)) {
+                c.createStatement().execute("SET TimeZone = 'UTC'");
+                for (int id = 1; id <= 2; id++) {
+                    for (int round = 0; round < 2; round++) { // the second execution: the prepared, binary one
+                        ps.setInt(1, id);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            assertTrue(rs.next());
+                            String row = rs.getInt(1) + "|" + rs.getBigDecimal(2) + "|" + rs.getDate(3) + "|"
+                                    + rs.getObject(4, java.time.OffsetDateTime.class) + "|" + rs.getString(5) + "|"
+                                    + rs.getLong(6) + "|" + rs.getDouble(7) + "|" + rs.getObject(8);
+                            (inBinary ? binary : text).add(row);
+                        }
+                    }
+                }
+            }
+        }
+        // rounded to 100 in the value's scale or the step's, whichever is smaller; a month, a year; "Z" too short to
+        // keep 2 characters of; "****" is no integer: NULL
+        assertEquals(List.of("1|52300|1990-05-01|2024-01-01T00:00Z|*******56|9876543000|3.5|null",
+                "1|52300|1990-05-01|2024-01-01T00:00Z|*******56|9876543000|3.5|null",
+                "2|0|2001-12-01|1999-01-01T00:00Z|*|-1000|0.0|null",
+                "2|0|2001-12-01|1999-01-01T00:00Z|*|-1000|0.0|null"), text);
+        assertEquals(text, binary, "binary and text results masked alike, with the types' own values");
     }
 
     @Test

@@ -7,6 +7,7 @@ import io.pgveil.masking.Masker;
 import io.pgveil.policy.analysis.Catalog;
 import io.pgveil.policy.analysis.ColumnRef;
 import io.pgveil.policy.analysis.OutputColumn;
+import io.pgveil.proxy.pgwire.BinaryValues;
 import io.pgveil.proxy.pgwire.DataRow;
 import io.pgveil.proxy.pgwire.RowDescription;
 import java.util.List;
@@ -21,22 +22,36 @@ import java.util.List;
  * what it cannot prove clean.
  *
  * <p>Rows of a plan that masks nothing are not touched; a masked row is rebuilt into one buffer, the untouched
- * columns copied as bytes. A masked value in binary format becomes NULL (type-correct binary masking is for later).
+ * columns copied as bytes. A masked value in binary format is written in its type's binary format (strings,
+ * integers, floats, numeric, date, timestamps), or as NULL when the masked text is no value of the type.
  */
 final class MaskPlan {
     private final Masker[] maskers;
     private final boolean[] binary;
-    /** Per field, the UTF-8 of a masker's constant output (redact, fixed): written without reading the value. */
+    /**
+     * Per field, the UTF-8 of a masker's constant output (redact, fixed) as its column's type takes it in text
+     * format: written without reading the value; {@link #constantNull} when the type takes it as NULL.
+     */
     private final byte[][] constants;
+    private final boolean[] constantNull;
     private final boolean masksAny;
 
-    private MaskPlan(Masker[] maskers, boolean[] binary) {
+    /** Per field, its type's OID (how a masked value is written in binary format). */
+    private final int[] types;
+
+    private MaskPlan(Masker[] maskers, boolean[] binary, int[] types) {
         this.maskers = maskers;
         this.binary = binary;
+        this.types = types;
         this.constants = new byte[maskers.length][];
+        this.constantNull = new boolean[maskers.length];
         for (int i = 0; i < maskers.length; i++) {
             String c = maskers[i] == null ? null : maskers[i].constant();
-            constants[i] = c == null ? null : c.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            if (c != null) {
+                String typed = BinaryValues.textFor(types[i], c);
+                constants[i] = typed == null ? null : typed.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                constantNull[i] = typed == null; // "****" in an integer column: NULL
+            }
         }
         boolean any = false;
         for (Masker m : maskers) {
@@ -58,9 +73,11 @@ final class MaskPlan {
         int n = rd.fieldCount();
         Masker[] maskers = new Masker[n];
         boolean[] binary = new boolean[n];
+        int[] types = new int[n];
         boolean lineageFits = output != null && output.size() == n;
         for (int i = 0; i < n; i++) {
             binary[i] = format(rd, resultFormats, i) == 1;
+            types[i] = rd.typeOid(i);
             if (masks.isEmpty()) {
                 continue;
             }
@@ -80,7 +97,7 @@ final class MaskPlan {
             }
             maskers[i] = derived(output.get(i), masks);
         }
-        return new MaskPlan(maskers, binary);
+        return new MaskPlan(maskers, binary, types);
     }
 
     /** Per output column, its masker by lineage alone (a COPY's rows, which come without a RowDescription). */
@@ -112,8 +129,8 @@ final class MaskPlan {
         Masker[] maskers = new Masker[fields];
         java.util.Arrays.fill(maskers, masks.redact());
         boolean[] binary = new boolean[fields];
-        java.util.Arrays.fill(binary, true); // its formats are not known either: NULL is right in both
-        return new MaskPlan(maskers, binary);
+        java.util.Arrays.fill(binary, true); // its formats and types are not known either: NULL is right in both
+        return new MaskPlan(maskers, binary, new int[fields]);
     }
 
     private static int format(RowDescription rd, short[] resultFormats, int field) {
@@ -134,6 +151,31 @@ final class MaskPlan {
     }
 
     /**
+     * A masked value in binary format, of its column's type: read as text, masked, written back in binary; NULL when
+     * the masked text is no value of the type ({@code ****} in an integer column) or the type is not one
+     * {@link BinaryValues} knows.
+     */
+    private void writeBinary(DataRow column, ByteBuf out, Masker m, int i) {
+        String masked;
+        if (m.alwaysNull()) {
+            masked = null;
+        } else if (constants[i] != null) {
+            masked = m.constant();
+        } else {
+            String text = column.isNull() ? null
+                    : BinaryValues.text(types[i], column.buffer(), column.valueIndex(), column.length());
+            masked = text == null ? null : m.mask(text);
+        }
+        masked = BinaryValues.textFor(types[i], masked);
+        byte[] bytes = masked == null ? null : BinaryValues.binary(types[i], masked);
+        if (bytes == null) {
+            DataRow.writeNull(out);
+        } else {
+            DataRow.writeValue(out, bytes);
+        }
+    }
+
+    /**
      * The DataRow in {@code buf[index, index + length)} with its masked fields masked, as a new message; the view
      * {@code row} is reused.
      */
@@ -149,7 +191,11 @@ final class MaskPlan {
             if (m == null || column.isNull() && !m.masksNull()) {
                 return false;
             }
-            if (binary[i] || m.alwaysNull()) {
+            if (binary[i]) {
+                writeBinary(column, out, m, i);
+                return true;
+            }
+            if (m.alwaysNull() || constantNull[i]) {
                 DataRow.writeNull(out);
                 return true;
             }
@@ -157,7 +203,7 @@ final class MaskPlan {
                 DataRow.writeValue(out, constants[i]); // no String of the value, no decoding
                 return true;
             }
-            String masked = m.mask(column.text());
+            String masked = BinaryValues.textFor(types[i], m.mask(column.text()));
             if (masked == null) {
                 DataRow.writeNull(out);
             } else {

@@ -50,14 +50,14 @@ class MaskPlanTest {
                 List.of(), null);
     }
 
-    /** A RowDescription of fields {name, tableOid, attnum} in text format. */
+    /** A RowDescription of fields {name, tableOid, attnum[, type OID, text when not given]} in text format. */
     static RowDescription rowDescription(Object[]... fields) {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         body.writeBytes(ByteBuffer.allocate(2).putShort((short) fields.length).array());
         for (Object[] f : fields) {
             body.writeBytes((f[0] + "\0").getBytes(StandardCharsets.UTF_8));
             body.writeBytes(ByteBuffer.allocate(18).putInt((Integer) f[1]).putShort(((Integer) f[2]).shortValue())
-                    .putInt(25).putShort((short) -1).putInt(-1).putShort((short) 0).array());
+                    .putInt(f.length > 3 ? (Integer) f[3] : 25).putShort((short) -1).putInt(-1).putShort((short) 0).array());
         }
         ByteBuf buf = message('T', body.toByteArray());
         return new RowDescription().wrap(buf, 0, buf.readableBytes());
@@ -156,10 +156,24 @@ class MaskPlanTest {
     }
 
     @Test
-    void aBinaryValueIsMaskedAsNull() {
-        RowDescription rd = rowDescription(new Object[] {"ssn", USERS_OID, 4}, new Object[] {"id", USERS_OID, 1});
-        MaskPlan plan = MaskPlan.of(rd, CATALOG, AGENT, null, true, new short[] {1});
-        assertEquals(java.util.Arrays.asList(null, "\0\0\0\1"), masked(plan, "123-45-6789", "\0\0\0\1"));
+    void aBinaryValueIsMaskedInItsTypesBinaryFormatOrAsNull() {
+        // ssn (text), id (int4, clear), n (int4, derived from ssn: "****" is no integer, so NULL)
+        RowDescription rd = rowDescription(new Object[] {"ssn", USERS_OID, 4}, new Object[] {"id", USERS_OID, 1},
+                new Object[] {"n", 0, 0, 23});
+        MaskPlan plan = MaskPlan.of(rd, CATALOG, AGENT, List.of(out("ssn", true, col(USERS, "ssn")),
+                out("id", true, col(USERS, "id")), out("n", false, col(USERS, "ssn"))), true, new short[] {1});
+        assertEquals(java.util.Arrays.asList("****", "\0\0\0\1", null),
+                masked(plan, "123-45-6789", "\0\0\0\1", "\0\0\0\7"));
+    }
+
+    @Test
+    void aMaskedTextValueIsOneTheColumnsTypeTakes() {
+        // derived from ssn, in text format: an int4 takes no "****" (NULL), a json takes it as a JSON string
+        RowDescription rd = rowDescription(new Object[] {"n", 0, 0, 23}, new Object[] {"j", 0, 0, 114},
+                new Object[] {"t", 0, 0, 1043});
+        MaskPlan plan = MaskPlan.of(rd, CATALOG, AGENT, List.of(out("n", false, col(USERS, "ssn")),
+                out("j", false, col(USERS, "ssn")), out("t", false, col(USERS, "ssn"))), true, null);
+        assertEquals(java.util.Arrays.asList(null, "\"****\"", "****"), masked(plan, "5", "{\"a\": 1}", "x"));
     }
 
     @Test
