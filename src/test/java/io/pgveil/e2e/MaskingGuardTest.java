@@ -268,6 +268,36 @@ class MaskingGuardTest {
         assertEquals(text, binary, "binary and text results masked alike, with the types' own values");
     }
 
+    /** psycopg 3 parses every value by its type, in text and in binary format: masked values must be values of it. */
+    @Test
+    void psycopgReadsMaskedValuesAsValuesOfTheirTypesInTextAndInBinary() throws Exception {
+        Command.Result have = Command.run(List.of("python3", "-c", "import psycopg"), Map.of(), null, 30);
+        org.junit.jupiter.api.Assumptions.assumeTrue(have.exitCode() == 0,
+                "psycopg is not installed (pip install psycopg psycopg-binary; .ci/run does this)");
+        String script = String.join("\n",
+                "import sys, psycopg",
+                "with psycopg.connect(sys.argv[1]) as c:",
+                "    c.execute(\"SET TimeZone = 'UTC'\")",
+                "    for binary in (False, True):",
+                "        cur = c.cursor(binary=binary)",
+                "        cur.execute(\"SELECT id, amount, paid, at, code, big, ratio, tag,"
+                        + " (SELECT row_to_json(u) FROM maskt.users u WHERE u.id = p.id), upper(code)"
+                        + " FROM maskt.payroll p ORDER BY id\")",
+                "        print(repr(cur.fetchall()))");
+        String dsn = "host=127.0.0.1 port=" + pgveil.port() + " dbname=" + TestPostgres.DATABASE
+                + " user=agent password=agent-pw sslmode=disable";
+        Command.Result r = Command.run(List.of("python3", "-c", script, dsn), Map.of(), null, 60);
+        assertEquals(0, r.exitCode(), r.stderr());
+        String[] lines = r.stdout().strip().split("\n");
+        assertEquals(2, lines.length, r.stdout());
+        assertEquals("[(1, Decimal('52300'), datetime.date(1990, 5, 1), datetime.datetime(2024, 1, 1, 0, 0,"
+                + " tzinfo=datetime.timezone.utc), '*******56', 9876543000, 3.5, None, '****', '****'),"
+                + " (2, Decimal('0'), datetime.date(2001, 12, 1), datetime.datetime(1999, 1, 1, 0, 0,"
+                + " tzinfo=datetime.timezone.utc), '*', -1000, 0.0, None, '****', '****')]", lines[0]);
+        assertEquals(lines[0], lines[1], "binary results masked as text results are");
+        assertFalse(r.stdout().contains("52345") || r.stdout().contains("AB-1") || r.stdout().contains(SSN), r.stdout());
+    }
+
     @Test
     void theValueIsNowhereInTheBytesTheClientReceives() throws Exception {
         byte[] describePortal = WireClient.typed('D', new byte[] {'P', 0});
