@@ -57,8 +57,9 @@ class MaskingGuardTest {
             new PolicyConfig.Rule("maskt", new PolicyConfig.Match(null, List.of("agents", "pii-readers"), null, null),
             List.of(PolicyConfig.StatementClass.READ, PolicyConfig.StatementClass.WRITE, PolicyConfig.StatementClass.DDL),
             null, null, List.of("maskt.*", "pg_catalog.pg_*"), null, null,
-            // query_to_xml is let through by the rules, so that what refuses it here is masking
-            new PolicyConfig.Guardrails(null, null, null, null, List.of("query_to_xml")), null)),
+            // query_to_xml is let through by the rules, and ALTER of maskt's tables, so that what refuses them here
+            // is masking
+            new PolicyConfig.Guardrails(List.of("pg_catalog.*"), null, null, null, List.of("query_to_xml")), null)),
             null, null, null);
     static Pgveil pgveil;
 
@@ -556,6 +557,28 @@ class MaskingGuardTest {
                     "a column that holds no text is not masked, so it may be filtered on");
             String m = refusal(c, "SELECT id FROM maskt.docs WHERE title LIKE 'for a%'");
             assertTrue(m.contains("masked column maskt.docs.title is used in WHERE"), m);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void whatWouldChangeWhatMaskingCoversIsRefused(boolean simple) throws Exception {
+        try (Connection c = connect("agent", simple)) {
+            for (String sql : List.of(
+                    "ALTER TABLE maskt.users RENAME COLUMN ssn TO s",
+                    "ALTER TABLE maskt.users RENAME TO people2",
+                    "ALTER TABLE maskt.users SET SCHEMA public",
+                    "ALTER TABLE maskt.users ADD COLUMN c text GENERATED ALWAYS AS (ssn) STORED",
+                    "ALTER TABLE maskt.users ALTER COLUMN ssn TYPE varchar(20)")) {
+                String m = refusal(c, sql);
+                assertTrue(m.contains("maskt.users has masked columns; an identity under masking may not alter it"), sql + ": " + m);
+            }
+            assertEquals(List.of("****", "****"), rows(c, "SELECT ssn FROM maskt.users"), "nothing was altered");
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE maskt.scratch (id int)");
+                s.execute("ALTER TABLE maskt.scratch RENAME COLUMN id TO n"); // a table without masked columns
+                s.execute("DROP TABLE maskt.scratch");
+            }
         }
     }
 

@@ -22,7 +22,9 @@ import java.util.TreeSet;
  *   <li>SQL passed as a string ({@code query_to_xml}, {@code table_to_xml}, {@code dblink}, ...) and the catalogs
  *       that hold sampled column values ({@code pg_stats}, {@code pg_statistic}, ...): pgveil cannot see which
  *       columns they read.</li>
- *   <li>A statement pgveil could not analyse: it cannot tell what it reads.</li>
+ *   <li>A statement pgveil could not analyse: it cannot tell what it reads. Functions, procedures and DO blocks,
+ *       whose bodies it cannot see into; an ALTER of a table with masked columns (a renamed column would no longer
+ *       be masked).</li>
  *   <li>A masked column in WHERE, JOIN, ORDER BY, GROUP BY (by expression, position or name), HAVING, a window, a
  *       comparison of rows (DISTINCT, UNION, INTERSECT, EXCEPT), or
  *       what decides how many rows come back (LIMIT, OFFSET, FETCH, a set-returning function's arguments): a
@@ -109,6 +111,15 @@ final class MaskingGuard {
             if (SAMPLES.contains(o.name().name()) && "pg_catalog".equals(o.name().schema())) {
                 return o.name() + " holds sampled values of columns; it is not readable by an identity under masking";
             }
+            if (o.access() == io.pgveil.policy.analysis.Access.ALTER && masks.masksTable(o.name().schema(), o.name().name())) {
+                // a renamed column or table, a generated column, an attached partition: what masking covers would change
+                return o.name() + " has masked columns; an identity under masking may not alter it";
+            }
+        }
+        if (s.kind() == StatementKind.CODE || s.kind() == StatementKind.DO) {
+            // a function, procedure or DO block reads what its body says, which pgveil cannot see into
+            return "an identity under masking may not create functions, procedures or DO blocks: pgveil cannot see"
+                    + " which columns their bodies read";
         }
         Set<String> read = new TreeSet<>();
         for (Map.Entry<ColumnRef, Set<Usage>> e : s.columns().entrySet()) {
