@@ -89,6 +89,10 @@ class MaskingGuardTest {
                     + " 9876543210, 3.7, 42), (2, -0.05, '2001-12-31', '1999-12-31 23:59:59.5+00', 'Z', -1499, -0.2, NULL)");
             s.execute("CREATE TABLE maskt.accounts (id int PRIMARY KEY, owner text NOT NULL CHECK (owner <> 'nobody'), ssn text)");
             s.execute("INSERT INTO maskt.accounts VALUES (1, 'Alice', '" + SSN + "')");
+            // a trigger that echoes the masked column in a notice, as an audit trigger might
+            s.execute("CREATE FUNCTION maskt.announce() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                    + " RAISE NOTICE 'account of % (ssn %) changed', NEW.owner, NEW.ssn; RETURN NEW; END $$");
+            s.execute("CREATE TRIGGER announce BEFORE UPDATE ON maskt.accounts FOR EACH ROW EXECUTE FUNCTION maskt.announce()");
             // every text and JSON column of a table under content detectors (maskt.docs.*)
             s.execute("CREATE DOMAIN maskt.note AS text");
             s.execute("CREATE TABLE maskt.docs (id int, title varchar(80), meta jsonb, remark maskt.note, tags text[], n bigint)");
@@ -459,7 +463,16 @@ class MaskingGuardTest {
             try (Statement s = c.createStatement()) {
                 assertEquals(1, s.executeUpdate("UPDATE maskt.accounts SET owner = 'Alice' WHERE id = 1"),
                         "a write that succeeds is answered as usual");
+                // the trigger's RAISE NOTICE quotes the ssn (as it does directly, below): the notice is dropped
+                for (java.sql.SQLWarning w = s.getWarnings(); w != null; w = w.getNextWarning()) {
+                    assertFalse(w.getMessage().contains(SSN), "a notice echoed the masked value: " + w.getMessage());
+                }
             }
+        }
+        try (Connection direct = TestPostgres.get().superuser(TestPostgres.DATABASE); Statement s = direct.createStatement()) {
+            s.executeUpdate("UPDATE maskt.accounts SET owner = 'Alice' WHERE id = 1");
+            assertTrue(s.getWarnings() != null && s.getWarnings().getMessage().contains(SSN),
+                    "directly, the trigger's notice quotes the value");
         }
     }
 
