@@ -520,6 +520,8 @@ class MaskingGuardTest {
                     "SELECT ssn, count(*) FROM maskt.users GROUP BY 1",
                     "SELECT upper(ssn) AS u, count(*) FROM maskt.users GROUP BY u",
                     "SELECT DISTINCT ON (2) id, ssn FROM maskt.users",
+                    "SELECT count(*) FROM maskt.users GROUP BY GROUPING SETS ((id), (ssn), ())",
+                    "SELECT count(*) FROM maskt.users GROUP BY ROLLUP (ssn)",
                     // rows compared with rows: an EXCEPT with a guessed value says whether it was right
                     "SELECT DISTINCT ssn FROM maskt.users",
                     "SELECT DISTINCT substr(ssn, 1, 1) FROM maskt.users",

@@ -342,6 +342,14 @@ final class QueryWalker {
                 expression((Expression) e, scope, Usage.GROUP_BY);
             }
         }
+        if (p.getGroupBy() != null && p.getGroupBy().getGroupingSets() != null) {
+            for (ExpressionList<?> set : p.getGroupBy().getGroupingSets()) { // GROUPING SETS ((a), (b, c), ())
+                for (Expression e : set) {
+                    groupBy.add(e);
+                    expression(e, scope, Usage.GROUP_BY);
+                }
+            }
+        }
         if (p.getHaving() != null) {
             expression(p.getHaving(), scope, Usage.HAVING);
         }
