@@ -11,34 +11,7 @@ import java.util.Map;
  */
 public final class ColumnMasks {
     /** What an output derived from a masked column shows, whatever its value, NULL included. */
-    private static final Masker DERIVED = new Masker() {
-        private final Masker redact = Maskers.of(MaskingConfig.Column.of("redact"), null);
-
-        @Override
-        public String mask(String value) {
-            return redact.mask(value);
-        }
-
-        @Override
-        public boolean redacting() {
-            return true;
-        }
-
-        @Override
-        public String name() {
-            return "redact (derived)";
-        }
-
-        @Override
-        public String constant() {
-            return redact.constant();
-        }
-
-        @Override
-        public boolean masksNull() {
-            return true;
-        }
-    };
+    private static final Masker DERIVED = Maskers.derivedRedaction();
     public static final ColumnMasks NONE = new ColumnMasks(Map.of(), MaskingConfig.Derived.REDACT);
 
     /** schema, then table, then column: looked up without building a key. */

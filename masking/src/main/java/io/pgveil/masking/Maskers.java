@@ -68,6 +68,18 @@ public final class Maskers {
 
     /** A masker whose output is {@code value} (null: SQL NULL) whatever it masks. */
     private static Masker constant(String name, String value) {
+        return constant(name, value, false);
+    }
+
+    /**
+     * What an output derived from a masked column shows: {@code ****} whatever its value, NULL included (whether it is
+     * NULL could say something about the value).
+     */
+    static Masker derivedRedaction() {
+        return constant("redact (derived)", REDACTED, true);
+    }
+
+    private static Masker constant(String name, String value, boolean masksNull) {
         return new Masker() {
             @Override
             public String mask(String ignored) {
@@ -92,6 +104,11 @@ public final class Maskers {
             @Override
             public boolean alwaysNull() {
                 return value == null;
+            }
+
+            @Override
+            public boolean masksNull() {
+                return masksNull;
             }
         };
     }

@@ -78,18 +78,28 @@ public final class BinaryValues {
         };
     }
 
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON_MAPPER = new com.fasterxml.jackson.databind.ObjectMapper();
+    /** Reads one whole JSON value: trailing text ({@code 1 ****}) makes it no JSON. */
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON_MAPPER = new com.fasterxml.jackson.databind.ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
+    /** {@code masked} when it is JSON, else {@code masked} as a JSON string. */
     private static String json(String masked) {
-        try {
-            JSON_MAPPER.readTree(masked);
+        if (isJson(masked)) {
             return masked;
+        }
+        try {
+            return JSON_MAPPER.writeValueAsString(masked);
+        } catch (java.io.IOException impossible) {
+            return null;
+        }
+    }
+
+    private static boolean isJson(String text) {
+        try {
+            JSON_MAPPER.readTree(text);
+            return true;
         } catch (java.io.IOException e) {
-            try {
-                return JSON_MAPPER.writeValueAsString(masked);
-            } catch (java.io.IOException impossible) {
-                return null;
-            }
+            return false;
         }
     }
 
@@ -130,8 +140,8 @@ public final class BinaryValues {
         try {
             return switch (typeOid) {
                 case NAME, TEXT, UNKNOWN, BPCHAR, VARCHAR -> text.getBytes(StandardCharsets.UTF_8);
-                case JSON -> json(text) == text ? text.getBytes(StandardCharsets.UTF_8) : null;
-                case JSONB -> json(text) == text ? jsonb(text) : null;
+                case JSON -> isJson(text) ? text.getBytes(StandardCharsets.UTF_8) : null;
+                case JSONB -> isJson(text) ? jsonb(text) : null;
                 case INT2 -> java.nio.ByteBuffer.allocate(2).putShort(Short.parseShort(text.trim())).array();
                 case INT4 -> java.nio.ByteBuffer.allocate(4).putInt(Integer.parseInt(text.trim())).array();
                 case INT8 -> java.nio.ByteBuffer.allocate(8).putLong(Long.parseLong(text.trim())).array();

@@ -75,6 +75,9 @@ class BinaryValuesTest {
         assertNull(BinaryValues.binary(BinaryValues.DATE, "****"));
         assertNull(BinaryValues.binary(BinaryValues.TIMESTAMPTZ, "2024-05-01"));
         assertNull(BinaryValues.binary(2950, "****"), "uuid: not a type masking writes in binary");
+        assertNull(BinaryValues.binary(BinaryValues.JSONB, "1 ****"), "trailing text: no JSON");
+        assertEquals("\"1 ****\"", BinaryValues.textFor(BinaryValues.JSON, "1 ****"));
+        assertEquals("{\"a\": \"****\"}", BinaryValues.textFor(BinaryValues.JSON, "{\"a\": \"****\"}"));
         assertNull(BinaryValues.text(BinaryValues.INT4, Unpooled.wrappedBuffer(new byte[3]), 0, 3), "malformed");
         assertNull(BinaryValues.text(BinaryValues.DATE, Unpooled.wrappedBuffer(new byte[] {0x7f, -1, -1, -1}), 0, 4),
                 "infinity");
