@@ -137,6 +137,30 @@ class StatementSizeTest {
 
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
+    void compositeKeyListsAndLongChainsAreDecidedAndRun(boolean simple) throws Exception {
+        StringBuilder keys = new StringBuilder("SELECT count(*) FROM bulk.items WHERE (id, name) IN (");
+        for (int i = 0; i < 1_000; i++) { // (PostgreSQL's own stack does not take 10,000 of them)
+            keys.append(i == 0 ? "" : ", ").append('(').append(i).append(", 'item ").append(i).append("')");
+        }
+        StringBuilder or = new StringBuilder("SELECT count(*) FROM bulk.items WHERE id = 0");
+        for (int i = 1; i < 2_000; i++) {
+            or.append(" OR id = ").append(i);
+        }
+        try (Connection c = alice(simple); Statement s = c.createStatement()) {
+            assertEquals(ROWS, s.executeUpdate(values(ROWS)));
+            assertEquals(1_000, count(c, keys.append(')').toString()));
+            assertEquals(2_000, count(c, or.toString()));
+            assertEquals(1, count(c, "SELECT count(*) FROM bulk.items WHERE id = 5 AND name" + " || ''".repeat(500) + " = 'item 5'"));
+            SQLException e = assertThrows(SQLException.class, () -> count(c, or + " OR id = (SELECT id FROM bulk_private.secrets)"));
+            assertEquals("42501", e.getSQLState(), e.getMessage());
+            e = assertThrows(SQLException.class, () -> count(c, keys.substring(0, keys.length() - 1)
+                    + ", ((SELECT id FROM bulk_private.secrets), 'x'))"));
+            assertEquals("42501", e.getSQLState(), e.getMessage());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
     void aSubqueryHiddenInOneElementIsStillSeen(boolean simple) throws Exception {
         try (Connection c = alice(simple)) {
             for (String sql : List.of(

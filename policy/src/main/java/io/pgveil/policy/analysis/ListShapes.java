@@ -196,8 +196,28 @@ final class ListShapes {
         return -1;
     }
 
-    /** Whether one element of a shape is a constant: [sign] value {:: type}. */
+    /** Whether one element of a shape is a constant, or a row of them in parentheses ({@code (?, ?)}). */
     static boolean constant(String item) {
+        int n = item.length();
+        if (n < 2 || item.charAt(0) != '(') {
+            return plainConstant(item);
+        }
+        int i = 1;
+        while (i < n) {
+            int end = itemEnd(item, i);
+            if (end < 0 || !plainConstant(item.substring(i, end).trim())) {
+                return false;
+            }
+            if (item.charAt(end) == ')') {
+                return end == n - 1;
+            }
+            i = end + 1;
+        }
+        return false;
+    }
+
+    /** Whether one element of a shape is a plain constant: [sign] value {:: type}. */
+    static boolean plainConstant(String item) {
         int i = 0;
         int n = item.length();
         if (i < n && (item.charAt(i) == '-' || item.charAt(i) == '+')) {

@@ -24,6 +24,12 @@ import net.sf.jsqlparser.statement.Statement;
  */
 public final class SqlAnalyzer {
     private static final int MAX_DEPTH = 8;
+    /**
+     * The stack an analysis thread needs: JSqlParser's parser and visitors recurse once per operand of a chain
+     * ({@code a = 1 OR a = 2 OR ...}, {@code x || y || ...}), so an ORM's 10,000-term OR overflows a default 1 MB
+     * stack; PostgreSQL flattens such chains and runs them. 32 MB takes what the time budget lets through.
+     */
+    public static final long STACK_BYTES = 32L << 20;
 
     private final ScheduledExecutorService watchdog;
     private final long budgetMillis;
@@ -43,6 +49,12 @@ public final class SqlAnalyzer {
         this.witness = witness;
     }
 
+    /** A thread, not started, with the stack analyses need ({@link #STACK_BYTES}): run {@link #analyze} on these. */
+    public static Thread thread(Runnable r, String name) {
+        return new Thread(null, r, name, STACK_BYTES);
+    }
+
+    /** The analysis of one message's SQL; call it on a {@link #thread} (any other thread fails deep chains closed). */
     public MessageAnalysis analyze(String sql, AnalysisContext ctx) {
         List<Token> tokens;
         try {

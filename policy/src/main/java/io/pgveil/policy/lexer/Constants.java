@@ -30,8 +30,20 @@ public final class Constants {
 
     // ---- tokens ----
 
-    /** Whether the tokens [from, to) are one constant: [sign] value {:: type}. */
+    /**
+     * Whether the tokens [from, to) are one constant element: a {@link #plainConstant plain constant}, or a row of
+     * them in parentheses ({@code (1, 'a')}, as in {@code (a, b) IN ((1, 'a'), (2, 'b'))}, the lists ORMs build for
+     * composite keys).
+     */
     public static boolean constant(List<Token> tokens, int from, int to) {
+        if (to - from >= 2 && punct(tokens.get(from), "(") && punct(tokens.get(to - 1), ")")) {
+            return rowOf(tokens, from + 1, to - 1, false);
+        }
+        return plainConstant(tokens, from, to);
+    }
+
+    /** Whether the tokens [from, to) are one constant: [sign] value {:: type}. */
+    public static boolean plainConstant(List<Token> tokens, int from, int to) {
         int i = from;
         if (i < to && tokens.get(i).kind() == Token.Kind.OPERATOR
                 && (tokens.get(i).text().equals("-") || tokens.get(i).text().equals("+"))) {
@@ -61,6 +73,14 @@ public final class Constants {
 
     /** Whether the tokens [from, close) are constants separated by commas (a row of VALUES without its parentheses). */
     public static boolean constantRow(List<Token> tokens, int from, int close) {
+        return rowOf(tokens, from, close, true);
+    }
+
+    /** Constants separated by commas in [from, close); {@code rows}: an element may itself be a row of plain ones. */
+    private static boolean rowOf(List<Token> tokens, int from, int close, boolean rows) {
+        if (from >= close) {
+            return false;
+        }
         int start = from;
         int depth = 0; // a cast's modifier, numeric(10, 2), holds commas of its own
         for (int i = from; i <= close; i++) {
@@ -69,7 +89,7 @@ public final class Constants {
             } else if (i < close && (punct(tokens.get(i), ")") || punct(tokens.get(i), "]"))) {
                 depth--;
             } else if (i == close || depth == 0 && punct(tokens.get(i), ",")) {
-                if (!constant(tokens, start, i)) {
+                if (depth != 0 || !(rows ? constant(tokens, start, i) : plainConstant(tokens, start, i))) {
                     return false;
                 }
                 start = i + 1;
@@ -192,12 +212,28 @@ public final class Constants {
      * {@code closer} after it, or -1 when it is not a constant this level can vouch for.
      */
     public static int elementEnd(String sql, int from, char closer, boolean scs) {
+        return elementEnd(sql, from, closer, scs, true);
+    }
+
+    /** {@link #elementEnd}; {@code rows}: the element may be a row of plain constants in parentheses. */
+    private static int elementEnd(String sql, int from, char closer, boolean scs, boolean rows) {
         int n = sql.length();
         int i = skipSpace(sql, from);
         if (i >= n || commentAt(sql, i)) {
             return -1;
         }
         char c = sql.charAt(i);
+        if (c == '(') {
+            if (!rows) {
+                return -1;
+            }
+            int close = plainElementsEnd(sql, i + 1, scs);
+            if (close < 0) {
+                return -1;
+            }
+            i = skipSpace(sql, close + 1);
+            return i < n && (sql.charAt(i) == ',' || sql.charAt(i) == closer) ? i : -1;
+        }
         if (c == '+' || c == '-') {
             if (i + 1 < n && SqlLexer.isOperatorChar(sql.charAt(i + 1))) {
                 return -1;
@@ -240,6 +276,21 @@ public final class Constants {
             i = castEnd(sql, i + 2);
         }
         return -1;
+    }
+
+    /** From just after a row's "(": plain constants separated by commas to its ")", the index of the ")"; or -1. */
+    private static int plainElementsEnd(String sql, int from, boolean scs) {
+        int i = from;
+        while (true) {
+            int end = elementEnd(sql, i, ')', scs, false);
+            if (end < 0) {
+                return -1;
+            }
+            if (sql.charAt(end) == ')') {
+                return end;
+            }
+            i = end + 1;
+        }
     }
 
     /**

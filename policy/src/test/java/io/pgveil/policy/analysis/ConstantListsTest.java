@@ -85,6 +85,45 @@ class ConstantListsTest {
     }
 
     @Test
+    void rowsOfConstantsInAnInListAreConstantsToo() throws Exception {
+        // (a, b) IN ((1, 'x'), (2, 'y'), ...): what ORMs send for composite keys.
+        assertEquals("select id from t where (id, name) in ((1, 'pgveil_lit_0'))",
+                canonical("SELECT id FROM t WHERE (id, name) IN ((1, 'x'), (2, 'y'), (-3, NULL), ($1, $2::text))"));
+        assertEquals("select id from t where (id, name) in ((1, 'pgveil_lit_0'), ((select id from private.secrets), 'pgveil_lit_1'))",
+                canonical("SELECT id FROM t WHERE (id, name) IN ((1, 'x'), (2, 'y'), ((SELECT id FROM private.secrets), 'z'), (4, 'w'))"));
+        assertEquals("select id from t where (id, name) in ((1, 'pgveil_lit_0'), (id, 'pgveil_lit_1'), ((1, 2), 3))",
+                canonical("SELECT id FROM t WHERE (id, name) IN ((1, 'x'), (id, 'y'), ((1, 2), 3))"));
+        MessageAnalysis a = ANALYZER.analyze("SELECT id FROM t WHERE (id, name) IN (" + rows(50_000, "(#, 'n#')")
+                + ", (1, (SELECT secret FROM private.secrets)))", CTX);
+        assertTrue(a.parsed(), a.unparsed());
+        assertTrue(a.statements().get(0).objects().contains(new ObjectAccess(SECRETS, Access.READ, "table")));
+        MessageAnalysis big = ANALYZER.analyze("SELECT id FROM t WHERE (id, name) IN (" + rows(100_000, "(#, 'n#')") + ")", CTX);
+        assertTrue(big.parsed(), big.unparsed());
+        assertEquals(ANALYZER.analyze("SELECT id FROM t WHERE (id, name) IN ((1, 'a'))", CTX).statements().get(0).columns(),
+                big.statements().get(0).columns());
+    }
+
+    @Test
+    void longChainsAreAnalysedOnAnAnalysisThread() throws Exception {
+        // An OR of 10,000 comparisons (an ORM's "any of these"), a 10,000-term sum and concatenation: JSqlParser's
+        // tree is as deep as the chain is long; on an analysis thread's stack they are analysed, not refused.
+        String or = "SELECT id FROM t WHERE id = 0" + " OR id = 1".repeat(9_999) + " OR id = (SELECT id FROM private.secrets)";
+        String sum = "SELECT id" + " + 1".repeat(10_000) + " FROM t";
+        String concat = "SELECT name" + " || 'x'".repeat(10_000) + " FROM t";
+        java.util.concurrent.atomic.AtomicReference<List<MessageAnalysis>> out = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread t = SqlAnalyzer.thread(() -> out.set(List.of(ANALYZER.analyze(or, CTX), ANALYZER.analyze(sum, CTX),
+                ANALYZER.analyze(concat, CTX))), "test-analysis");
+        t.start();
+        t.join();
+        for (MessageAnalysis a : out.get()) {
+            assertTrue(a.parsed(), a.unparsed());
+        }
+        assertTrue(out.get().get(0).statements().get(0).objects().contains(new ObjectAccess(SECRETS, Access.READ, "table")),
+                "the subquery at the end of the chain is seen");
+        assertTrue(out.get().get(2).statements().get(0).columns().toString().contains("name"));
+    }
+
+    @Test
     void aCastNamesATypeAndNothingAfterIt() {
         // Words after a cast's type are a type's only when PostgreSQL's multi-word type names use them: here "or
         // name" reads a column, which the analysis must see, whether or not the lexer shortened the list.

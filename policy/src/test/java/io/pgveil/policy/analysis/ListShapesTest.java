@@ -43,6 +43,12 @@ class ListShapesTest {
         assertEquals("insert into t (id, name) values (?, ?)", fp(rows(1000)).constants());
         assertEquals(fp(rows(3)).constants(), fp(rows(100_000)).constants());
         assertEquals("values (?, ?::numeric(?, ?))", fp("VALUES (1, 2::numeric(10, 2)), (3, 4::numeric(10, 2))").numbers());
+        assertEquals("select id from t where (id, name) in ((?, ?))",
+                fp("SELECT id FROM t WHERE (id, name) IN ((1, 'a'), (2, 'b'), (3, 'c'))").constants());
+        assertEquals(fp("SELECT id FROM t WHERE (id, name) IN (($1, $2), ($3, $4))").numbers(),
+                fp("SELECT id FROM t WHERE (id, name) IN (($1, $2), ($3, $4), ($5, $6), ($7, $8))").numbers());
+        assertNotEquals(fp("SELECT id FROM t WHERE (id, name) IN ((1, 'a'), (2, 'b'))").constants(),
+                fp("SELECT id FROM t WHERE (id, name) IN ((1, 'a'), (id, 'b'))").constants());
     }
 
     @Test

@@ -26,11 +26,13 @@ class ShortenedListsTest {
         "$1", "TRUE", "false", "Null", "DEFAULT", "'2024-01-01'::date", "1::numeric(10, 2)", "'{}'::text[]",
         "'x'::timestamp with time zone", "1::pg_catalog.int4", "2::double precision", "$$d$$", "$t$x$t$",
         "U&'d\\0061'", "1 /* c */", "'é'", "'\\'", "1::\"int4\"", "'a'::varchar ( 3 ) [ ]",
+        "(1)", "(1, 'a')", "( -1 ,'x'::date )", "(NULL, $2, E'\\'')",
     };
     /** Elements that are not constants; each must keep its list whole. */
     private static final String[] OTHERS = {
         "id", "(SELECT secret FROM private.secrets)", "f(1)", "1 + 2", "true::boolean or flag", "fal\u017Fe",
-        "'a'\n'b'", "-(SELECT 1)", "--1\n2", "1 -- c\n", "ARRAY[1]", "(1)", "'x' COLLATE \"C\"", "1::int is null",
+        "'a'\n'b'", "-(SELECT 1)", "--1\n2", "1 -- c\n", "ARRAY[1]", "(1, id)", "((1, 2))",
+        "(1, (SELECT 1))", "(f(1), 2)", "(1)::int", "(1,)", "()", "'x' COLLATE \"C\"", "1::int is null",
         "\u212Aey", "- - 1", "1e", "$1x",
     };
 
@@ -58,8 +60,9 @@ class ShortenedListsTest {
 
     private static String statement(Random r) {
         int n = 1 + r.nextInt(5);
-        return switch (r.nextInt(4)) {
+        return switch (r.nextInt(5)) {
             case 0 -> "SELECT id FROM t WHERE id IN (" + list(r, n) + ")";
+            case 4 -> "SELECT id FROM t WHERE (id, name) IN (" + list(r, n) + ")";
             case 1 -> "SELECT ARRAY[" + list(r, n) + "] FROM t";
             case 2 -> "SELECT id FROM t WHERE (id) NOT IN (" + list(r, n) + ") AND id IN (" + list(r, 2) + ")";
             default -> {

@@ -102,7 +102,18 @@ final class PolicyCommand implements Runnable {
     static int guarded(String command, Body body) throws Exception {
         ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor();
         try {
-            return body.run(analyzer(watchdog));
+            // On a thread with the analysis stack, as in the proxy, so a long chain gets the same decision here.
+            java.util.concurrent.FutureTask<Integer> task = new java.util.concurrent.FutureTask<>(() -> body.run(analyzer(watchdog)));
+            Thread t = SqlAnalyzer.thread(task, "pgveil-policy-" + command);
+            t.start();
+            try {
+                return task.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof Exception cause) {
+                    throw cause;
+                }
+                throw e;
+            }
         } catch (ConfigException e) {
             System.err.println("pgveil policy " + command + ": the policy cannot be used:\n" + e.getMessage());
             return Main.EXIT_CONFIG;

@@ -86,7 +86,11 @@ public final class PolicyService implements AutoCloseable {
         this.limits = policy.analysis();
         AtomicInteger n = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(limits.workers(), limits.workers(), 0, TimeUnit.SECONDS,
-                new ArrayBlockingQueue<>(4096), r -> daemon(r, "pgveil-analysis-" + n.incrementAndGet()));
+                new ArrayBlockingQueue<>(4096), r -> {
+                    Thread t = SqlAnalyzer.thread(r, "pgveil-analysis-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
         this.timers = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pgveil-policy-timer"));
         this.analyzer = new SqlAnalyzer(timers, limits.timeBudget().toMillis());
         PolicyConfig effective = loader.effectivePolicy(policy);
