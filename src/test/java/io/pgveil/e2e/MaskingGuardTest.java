@@ -506,6 +506,10 @@ class MaskingGuardTest {
     @ValueSource(booleans = {false, true})
     void aMaskedColumnIsNotFilteredJoinedSortedOrGroupedOn(boolean simple) throws Exception {
         try (Connection c = connect("agent", simple)) {
+            // Sorting on an unmasked column by position runs; the same text sorting on ssn's position, right after
+            // it in the same session (a number of another value in one shape) is still refused below.
+            assertEquals(List.of("1|****", "2|****"), rows(c, "SELECT id, ssn FROM maskt.users ORDER BY 1"));
+            assertEquals(List.of("1|****", "2|****"), rows(c, "SELECT DISTINCT ON (1) id, ssn FROM maskt.users"));
             for (String sql : List.of(
                     "SELECT id FROM maskt.users WHERE ssn LIKE '9%'",
                     "SELECT id FROM maskt.users ORDER BY ssn",

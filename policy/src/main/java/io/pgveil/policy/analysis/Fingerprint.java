@@ -8,7 +8,8 @@ import io.pgveil.policy.lexer.SqlLexer;
  * letters are lower-cased, and constants become {@code ?}; a list of identical constants (an IN list, an ARRAY,
  * the rows of VALUES) becomes its first element ({@link ListShapes}). Two texts with the same shape differ only in
  * their constants and in how long such lists are. {@link #numbers()} normalises numeric constants only (safe for every statement, since pgveil's
- * decisions never depend on a number's value); {@link #constants()} also normalises string constants (safe only
+ * decisions never depend on a number's value; a number that is a position, {@code ORDER BY 2}, is kept: see
+ * {@link Positions}); {@link #constants()} also normalises string constants (safe only
  * when the analysis says string values did not matter).
  *
  * <p>One pass, no tokens allocated: it runs on the event loop for every simple-protocol query, and
@@ -177,6 +178,7 @@ public final class Fingerprint {
         int i = 0;
         int skipFrom = -1;
         int skipTo = -1;
+        Positions.Tracker positions = new Positions.Tracker();
         while (i < n && !a.failed()) {
             if (i == skipFrom) {
                 i = skipTo; // the elements after the first of a list of constants (see constantList)
@@ -234,6 +236,7 @@ public final class Fingerprint {
                 }
                 a.add(sql, i, end + 1);
                 b.add(sql, i, end + 1);
+                positions.other('"');
                 i = end + 1;
                 continue;
             }
@@ -252,6 +255,7 @@ public final class Fingerprint {
                 }
                 a.add(sql, i, end + 1);
                 b.add('?');
+                positions.other('\'');
                 i = end + 1;
                 continue;
             }
@@ -265,9 +269,11 @@ public final class Fingerprint {
                     }
                     a.add(sql, i, close + tag.length());
                     b.add('?');
+                    positions.other('$');
                     i = close + tag.length();
                     continue;
                 }
+                positions.other('$');
                 a.add(c);
                 b.add(c);
                 i++;
@@ -280,8 +286,14 @@ public final class Fingerprint {
             }
             if ((Character.isDigit(c) || c == '.' && i + 1 < n && Character.isDigit(sql.charAt(i + 1))) && !identPart(sql, i - 1)) {
                 int j = SqlLexer.numberEnd(sql, i);
-                a.add('?');
-                b.add('?');
+                if (positions.keepsNumber()) {
+                    a.add(sql, i, j); // a position (ORDER BY 2), not a value
+                    b.add(sql, i, j);
+                } else {
+                    a.add('?');
+                    b.add('?');
+                }
+                positions.other('0');
                 i = j;
                 continue;
             }
@@ -294,6 +306,7 @@ public final class Fingerprint {
                     b.add(lower);
                     i++;
                 }
+                positions.word(sql, word, i);
                 if (skipTo < 0 && i - word <= 6) {
                     long span = constantList(sql, word, i, standardConformingStrings);
                     if (span >= 0) {
@@ -303,6 +316,7 @@ public final class Fingerprint {
                 }
                 continue;
             }
+            positions.other(c);
             a.add(c);
             b.add(c);
             i++;

@@ -4,7 +4,9 @@ import io.pgveil.policy.lexer.SqlLexer;
 import io.pgveil.policy.lexer.SqlSyntaxException;
 import io.pgveil.policy.lexer.Token;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -112,6 +114,13 @@ public final class SqlAnalyzer {
         final String source;
         final AnalysisContext ctx;
         boolean literalSensitive;
+        /**
+         * The parsed statements' analyses by their parser input with numbers as {@code ?}: a script of 10,000
+         * INSERTs in one Query parses each shape once. Numbers never change an analysis except as positions
+         * ({@code ORDER BY 2}, kept: {@link Positions}), the cache's rule too; string constants may, so a
+         * remembered analysis that depended on them is reused only for the same ones.
+         */
+        final Map<String, Remembered> remembered = new HashMap<>();
 
         Run(String source, AnalysisContext ctx) {
             this.source = source;
@@ -133,7 +142,16 @@ public final class SqlAnalyzer {
                 return classified;
             }
             List<String> literals = new ArrayList<>();
-            String canonical = canonical(tokens, literals);
+            StringBuilder shape = new StringBuilder();
+            String canonical = canonical(tokens, literals, shape);
+            String key = shape.toString();
+            Remembered r = remembered.get(key);
+            if (r != null && (!r.literalSensitive || r.literals.equals(literals))) {
+                literalSensitive |= r.literalSensitive;
+                StatementAnalysis a = r.analysis;
+                return new StatementAnalysis(a.kind(), text, a.objects(), a.columns(), a.output(), a.functions(),
+                        a.risks(), null, a.detail(), a.cursor());
+            }
             Statement parsed = parse(canonical);
             AnalysisBuilder b = new AnalysisBuilder(StatementKind.SELECT, text);
             QueryWalker walker = new QueryWalker(ctx, b, literals,
@@ -146,8 +164,16 @@ public final class SqlAnalyzer {
                 }
             }
             literalSensitive |= b.literalSensitive;
-            return b.build();
+            StatementAnalysis a = b.build();
+            if (a.inner() == null && remembered.size() < 1_000) {
+                remembered.put(key, new Remembered(a, literals, b.literalSensitive));
+            }
+            return a;
         }
+    }
+
+    /** A statement's analysis, with the string constants it was made with and whether they changed it. */
+    private record Remembered(StatementAnalysis analysis, List<String> literals, boolean literalSensitive) {
     }
 
     private Statement parse(String canonical) throws Unanalysable {
@@ -211,9 +237,17 @@ public final class SqlAnalyzer {
      * {@code ARRAY[...]}) shortened to its first element (see {@link ConstantLists}).
      */
     static String canonical(List<Token> tokens, List<String> literals) {
+        return canonical(tokens, literals, null);
+    }
+
+    /** {@link #canonical}; {@code shape}, when given, gets the same text with each number written as {@code ?}. */
+    static String canonical(List<Token> tokens, List<String> literals, StringBuilder shape) {
         StringBuilder sb = new StringBuilder();
         int previousEnd = -1;
         boolean[] collapsed = ConstantLists.collapsed(tokens);
+        boolean[] positions = shape == null ? null : Positions.keptNumbers(tokens);
+        int[] numbers = shape == null ? null : new int[16]; // where each number written as ? starts and ends in sb
+        int numberCount = 0;
         for (int i = 0; i < tokens.size(); i++) {
             Token t = tokens.get(i);
             if (collapsed != null && collapsed[i]) {
@@ -244,9 +278,26 @@ public final class SqlAnalyzer {
                     literals.add(t.text());
                 }
                 case QUOTED_IDENTIFIER -> sb.append('"').append(t.text().replace("\"", "\"\"")).append('"');
-                default -> sb.append(t.text());
+                default -> {
+                    if (numbers != null && t.kind() == Token.Kind.NUMBER && (positions == null || !positions[i])) {
+                        if (numberCount + 2 > numbers.length) {
+                            numbers = java.util.Arrays.copyOf(numbers, numbers.length * 2);
+                        }
+                        numbers[numberCount++] = sb.length();
+                        numbers[numberCount++] = sb.length() + t.text().length();
+                    }
+                    sb.append(t.text());
+                }
             }
             previousEnd = t.end();
+        }
+        if (shape != null) {
+            int copied = 0;
+            for (int k = 0; k < numberCount; k += 2) {
+                shape.append(sb, copied, numbers[k]).append('?');
+                copied = numbers[k + 1];
+            }
+            shape.append(sb, copied, sb.length());
         }
         return sb.toString();
     }

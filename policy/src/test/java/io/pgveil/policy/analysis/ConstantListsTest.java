@@ -124,6 +124,32 @@ class ConstantListsTest {
     }
 
     @Test
+    void aScriptOfStatementsOfOneShapeIsAnalysedAsEachOfThem() {
+        // One Query with 1,000 INSERTs: each shape parsed once, each statement analysed with its own text.
+        StringBuilder script = new StringBuilder();
+        for (int i = 0; i < 1_000; i++) {
+            script.append("INSERT INTO t (id, name) VALUES (").append(i).append(", 'n").append(i).append("');\n");
+        }
+        script.append("SELECT id, name FROM t ORDER BY 1; SELECT id, name FROM t ORDER BY 2;");
+        script.append("SELECT id FROM t WHERE id IN (SELECT id FROM private.secrets);");
+        MessageAnalysis a = ANALYZER.analyze(script.toString(), CTX);
+        assertTrue(a.parsed(), a.unparsed());
+        assertEquals(1_003, a.statements().size());
+        for (int i = 0; i < 1_000; i++) {
+            StatementAnalysis s = a.statements().get(i);
+            assertEquals("INSERT INTO t (id, name) VALUES (" + i + ", 'n" + i + "')", s.text());
+            assertEquals(Set.of(new ObjectAccess(T, Access.WRITE, "table")), s.objects());
+            assertTrue(s.has(Risk.MULTIPLE_STATEMENTS));
+        }
+        // the numbers of ORDER BY are positions: each statement records the column it sorts on
+        assertTrue(a.statements().get(1_000).columns().get(new ColumnRef(T, "id")).contains(Usage.ORDER_BY));
+        assertFalse(a.statements().get(1_000).columns().get(new ColumnRef(T, "name")).contains(Usage.ORDER_BY));
+        assertTrue(a.statements().get(1_001).columns().get(new ColumnRef(T, "name")).contains(Usage.ORDER_BY));
+        assertFalse(a.statements().get(1_001).columns().get(new ColumnRef(T, "id")).contains(Usage.ORDER_BY));
+        assertTrue(a.statements().get(1_002).objects().contains(new ObjectAccess(SECRETS, Access.READ, "table")));
+    }
+
+    @Test
     void aCastNamesATypeAndNothingAfterIt() {
         // Words after a cast's type are a type's only when PostgreSQL's multi-word type names use them: here "or
         // name" reads a column, which the analysis must see, whether or not the lexer shortened the list.

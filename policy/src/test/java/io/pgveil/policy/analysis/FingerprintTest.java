@@ -1,6 +1,8 @@
 package io.pgveil.policy.analysis;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -27,6 +29,29 @@ class FingerprintTest {
                 "select E'\\'x', $q$ a;b $q$, $1, t1.c2 from t1",
                 "select ?, ?, $1, t1.c2 from t1");
         shapes("select 0x1F, 1_000, .5, x1", "select ?, ?, ?, x1", "select ?, ?, ?, x1");
+    }
+
+    @Test
+    void aNumberThatIsAPositionIsKept() {
+        // ORDER BY 2 sorts on the second output column: the analysis records its sources, so ORDER BY 1 and
+        // ORDER BY 2 must not share an analysis (nor the per-session repeat check's decision).
+        shapes("SELECT name, ssn FROM u WHERE id = 5 ORDER BY 2 DESC, 1 LIMIT 10 OFFSET 20",
+                "select name, ssn from u where id = ? order by 2 desc, 1 limit ? offset ?",
+                "select name, ssn from u where id = ? order by 2 desc, 1 limit ? offset ?");
+        shapes("select ssn, count(*) from u group by 1 having count(*) > 3", "select ssn, count(*) from u group by 1 having count(*) > ?",
+                "select ssn, count(*) from u group by 1 having count(*) > ?");
+        shapes("select distinct on (2) id, ssn from u", "select distinct on (2) id, ssn from u", "select distinct on (2) id, ssn from u");
+        shapes("select (select 1 from t order by 1) x, 5 from t where a = 5 order by name, 2",
+                "select (select ? from t order by 1) x, ? from t where a = ? order by name, 2",
+                "select (select ? from t order by 1) x, ? from t where a = ? order by name, 2");
+        // only ASCII letters fold: "lımit" is an identifier, which does not end the clause
+        shapes("select a, b from t order by l\u0131mit, 2", "select a, b from t order by l\u0131mit, 2",
+                "select a, b from t order by l\u0131mit, 2");
+        assertNotEquals(Fingerprint.of("SELECT id, ssn FROM u ORDER BY 1", true).numbers(),
+                Fingerprint.of("SELECT id, ssn FROM u ORDER BY 2", true).numbers());
+        String shape = Fingerprint.of("SELECT id, ssn FROM u ORDER BY 1", true).numbers();
+        assertFalse(Fingerprint.hasNumbersShape("SELECT id, ssn FROM u ORDER BY 2", true, shape));
+        assertFalse(Fingerprint.hasNumbersShape("SELECT id, ssn FROM u ORDER  BY 2", true, shape));
     }
 
     private static void shapes(String sql, String numbers, String constants) {
