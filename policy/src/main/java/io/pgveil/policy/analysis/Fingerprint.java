@@ -365,7 +365,7 @@ public final class Fingerprint {
     }
 
     /** Whether the text at {@code at} is {@code lower} in any ASCII case. */
-    private static boolean word(String sql, int at, String lower) {
+    static boolean word(String sql, int at, String lower) {
         for (int k = 0; k < lower.length(); k++) {
             char c = sql.charAt(at + k);
             if ((c >= 'A' && c <= 'Z' ? (char) (c + 32) : c) != lower.charAt(k)) {

@@ -56,13 +56,7 @@ final class Positions {
         }
 
         private static boolean is(String s, int at, String lower) {
-            for (int k = 0; k < lower.length(); k++) {
-                char c = s.charAt(at + k);
-                if ((c >= 'A' && c <= 'Z' ? (char) (c + 32) : c) != lower.charAt(k)) {
-                    return false;
-                }
-            }
-            return true;
+            return Fingerprint.word(s, at, lower);
         }
 
         /** Any other token: a bracket, a semicolon, an operator, a constant. */
