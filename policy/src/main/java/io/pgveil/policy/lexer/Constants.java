@@ -15,8 +15,7 @@ import java.util.Set;
  * {@code with time zone}): {@code true::boolean or flag} is an expression reading a column, not a constant.
  *
  * <p>The character level ({@link #elementsRun}, {@link #rowsRun}) accepts less than the token level: no comments,
- * no dollar quotes, no {@code U&} strings, no backslash in a string that would read it as an escape, no quoted type
- * names. What it accepts, the token level accepts too, so skipping characters it vouches for gives the tokens the
+ * no {@code U&} strings, no quoted type names. What it accepts, the token level accepts too, so skipping characters it vouches for gives the tokens the
  * token level would have collapsed anyway; anything it is unsure of is left to the tokens.
  */
 public final class Constants {
@@ -253,6 +252,10 @@ public final class Constants {
             i = stringEnd(sql, i + 1, !scs && (c == 'n' || c == 'N'));
         } else if ((c >= '0' && c <= '9') || (c == '.' && next >= '0' && next <= '9')) {
             i = numberEnd(sql, i);
+        } else if (c == '$' && SqlLexer.dollarTagLength(sql, i) > 0) {
+            int tag = SqlLexer.dollarTagLength(sql, i);
+            int close = sql.indexOf(sql.substring(i, i + tag), i + tag);
+            i = close < 0 ? -1 : close + tag;
         } else if (c == '$' && next >= '0' && next <= '9') {
             i++;
             while (i < n && sql.charAt(i) >= '0' && sql.charAt(i) <= '9') {
@@ -294,8 +297,11 @@ public final class Constants {
     }
 
     /**
-     * The index after the string whose opening quote is at {@code quote}; -1 when it does not end, or when
-     * {@code backslashEscapes} and it holds a backslash (escapes are the lexer's to decode and check).
+     * The index after the string whose opening quote is at {@code quote}, or -1 when it does not end. With
+     * {@code backslashEscapes} (E'', or any string without standard_conforming_strings) a backslash takes the
+     * character after it, as in PostgreSQL's lexer, where every escape starts with a backslash and one more
+     * character: {@code \'} does not end the string. Decoding the escapes (and refusing bad ones) is PostgreSQL's
+     * to do for the elements skipped; the first element is a token, decoded by the lexer.
      */
     private static int stringEnd(String sql, int quote, boolean backslashEscapes) {
         int n = sql.length();
@@ -309,10 +315,7 @@ public final class Constants {
                 }
                 return j + 1;
             }
-            if (c == '\\' && backslashEscapes) {
-                return -1;
-            }
-            j++;
+            j += c == '\\' && backslashEscapes ? 2 : 1;
         }
         return -1;
     }

@@ -440,6 +440,11 @@ public final class SqlLexer {
 
     /** Length of a dollar-quote delimiter ($tag$ or $$) starting at {@code at}, or 0. */
     private int dollarTagAt(int at) {
+        return dollarTagLength(sql, at);
+    }
+
+    /** Length of a dollar-quote delimiter ($tag$ or $$) starting at {@code at} in {@code sql}, or 0. */
+    static int dollarTagLength(String sql, int at) {
         int j = at + 1;
         if (j < sql.length() && sql.charAt(j) == '$') {
             return 2;

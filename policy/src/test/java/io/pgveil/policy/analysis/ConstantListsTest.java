@@ -53,6 +53,11 @@ class ConstantListsTest {
         cases.put("INSERT INTO t (id) VALUES (1), (f(3)), (2), (id), (4), (1 + 2), (5)",
                 "insert into t (id) values (1), (f(3)), (id), (1 + 2)");
         cases.put("INSERT INTO t (id) VALUES ((SELECT 1)), (2), (3)", "insert into t (id) values ((select 1))");
+        // escapes and dollar quotes: a backslash takes the next character in E'', a dollar quote ends at its tag
+        cases.put("INSERT INTO t (id, name) VALUES (1, E'a\\''), (2, E'\\'), ('), ((SELECT id FROM private.secrets), 'x')",
+                "insert into t (id, name) values (1, 'pgveil_lit_0'), ((select id from private.secrets), 'pgveil_lit_1')");
+        cases.put("INSERT INTO t (id, name) VALUES (1, $$a$$), (2, $q$b'), ($$ $q$), ((SELECT id FROM private.secrets), $$x$$)",
+                "insert into t (id, name) values (1, 'pgveil_lit_0'), ((select id from private.secrets), 'pgveil_lit_1')");
         cases.put("SELECT id FROM t WHERE id IN (1, 2, (SELECT id FROM private.secrets), 3)",
                 "select id from t where id in (1, (select id from private.secrets))");
         cases.put("SELECT id FROM t WHERE id IN (1, 2, id)", "select id from t where id in (1, id)");
@@ -121,6 +126,21 @@ class ConstantListsTest {
         assertTrue(out.get().get(0).statements().get(0).objects().contains(new ObjectAccess(SECRETS, Access.READ, "table")),
                 "the subquery at the end of the chain is seen");
         assertTrue(out.get().get(2).statements().get(0).columns().toString().contains("name"));
+    }
+
+    @Test
+    void escapedAndDollarQuotedStringsAreSkippedWithoutTokens() throws Exception {
+        String escaped = "INSERT INTO t (id, name) VALUES " + rows(100_000, "(#, E'it\\'s #\\n')");
+        String dollar = "INSERT INTO t (id, name) VALUES " + rows(100_000, "(#, $$it's #$$)");
+        for (String sql : List.of(escaped, dollar)) {
+            assertTrue(SqlLexer.tokenizeShortened(sql, true).size() < 30, "the lexer skipped the rows: " + sql.substring(0, 60));
+            assertEquals(Set.of(new ObjectAccess(T, Access.WRITE, "table")), ANALYZER.analyze(sql, CTX).statements().get(0).objects());
+        }
+        // without standard_conforming_strings a plain string's backslash escapes too
+        String old = "INSERT INTO t (id, name) VALUES " + rows(1_000, "(#, 'it\\'s')") + ", ((SELECT id FROM private.secrets), 'x')";
+        assertTrue(SqlLexer.tokenizeShortened(old, false).size() < 40);
+        AnalysisContext off = new AnalysisContext(CTX.searchPath(), CTX.currentRole(), false, CTX.catalog());
+        assertTrue(ANALYZER.analyze(old, off).statements().get(0).objects().contains(new ObjectAccess(SECRETS, Access.READ, "table")));
     }
 
     @Test
