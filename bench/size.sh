@@ -7,12 +7,16 @@
 #   bench/size.sh              # REPEAT=9 after WARMUP=20 rounds: about a minute
 #   ROWS=100000 bench/size.sh
 #   LITERAL_MB=5 bench/size.sh
+#   SHAPES=1 bench/size.sh     # also the other shapes bulk work sends (for information): rows with E'' escapes,
+#                              # dollar quotes, NULLs and negative numbers; a composite-key IN list of 1,000 rows; an
+#                              # OR of 2,000 comparisons; a script of $ROWS INSERTs in one Query (psql's \;)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REPEAT="${REPEAT:-9}"
 WARMUP="${WARMUP:-20}"   # rounds before timing: the JIT compiles the paths a long-running pgveil has compiled
 ROWS="${ROWS:-10000}"
 LITERAL_MB="${LITERAL_MB:-0}"   # > 0: also an INSERT of a string of this many MB, timed after the others
+SHAPES="${SHAPES:-0}"
 report="$results/size-$(date +%Y%m%d-%H%M%S).txt"
 
 bench_setup
@@ -39,6 +43,21 @@ select="$WORK/select.sql"
   printf 'SELECT count(*) FROM size_items WHERE id IN ('
   awk -v n="$ROWS" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", (i ? ", " : ""), i; print ");" }'
 } > "$select"
+
+# file name awk-program: a file with \timing, a small first statement, and the statement the awk program prints
+shape() {
+  { echo '\timing on'; echo 'SELECT 1;'; awk -v n="$ROWS" -v q="'" "BEGIN { $2 }"; } > "$WORK/$1.sql"
+}
+extra=()
+if [ "$SHAPES" = 1 ]; then
+  shape escapes 'printf "INSERT INTO size_items (id, name) VALUES "; for (i = 0; i < n; i++) printf "%s(%d, E%sit\\%ss %d\\n%s)", (i ? ", " : ""), i, q, q, i, q; print ";"'
+  shape dollar 'printf "INSERT INTO size_items (id, name) VALUES "; for (i = 0; i < n; i++) printf "%s(%d, $$it%ss %d$$)", (i ? ", " : ""), i, q, i; print ";"'
+  shape nulls 'printf "INSERT INTO size_items (id, name) VALUES "; for (i = 0; i < n; i++) printf "%s(-%d, NULL)", (i ? ", " : ""), i; print ";"'
+  shape tuples 'printf "SELECT count(*) FROM size_items WHERE (id, name) IN ("; for (i = 0; i < 1000; i++) printf "%s(%d, %sname %d%s)", (i ? ", " : ""), i, q, i, q; print ");"'
+  shape orchain 'printf "SELECT count(*) FROM size_items WHERE id = 0"; for (i = 1; i < 2000; i++) printf " OR id = %d", i; print ";"'
+  shape script 'for (i = 0; i < n; i++) printf "INSERT INTO size_items (id, name) VALUES (%d, %sname %d%s) %s\n", i, q, i, q, (i < n - 1 ? "\\;" : ";")'
+  extra=(escapes dollar nulls tuples orchain script)
+fi
 
 literal="$WORK/literal.sql"
 {
@@ -67,6 +86,7 @@ for _ in $(seq "$WARMUP"); do # warm-up rounds (the JIT, the analysis cache), no
     psql_admin -d bench -c "TRUNCATE public.size_items" >/dev/null
     run "$t" "$insert" >/dev/null
     run "$t" "$select" >/dev/null
+    for x in "${extra[@]}"; do run "$t" "$WORK/$x.sql" >/dev/null; done
   done
 done
 for _ in $(seq "$REPEAT"); do
@@ -74,6 +94,10 @@ for _ in $(seq "$REPEAT"); do
     psql_admin -d bench -c "TRUNCATE public.size_items" >/dev/null
     times[$t-insert]+="$(run "$t" "$insert") "
     times[$t-select]+="$(run "$t" "$select") "
+    for x in "${extra[@]}"; do
+      psql_admin -d bench -c "TRUNCATE public.size_items" >/dev/null
+      times[$t-$x]+="$(run "$t" "$WORK/$x.sql") "
+    done
   done
 done
 # The literal apart, after the others: megabytes written between them would slow whichever ran next.
@@ -86,15 +110,21 @@ if [ "$LITERAL_MB" -gt 0 ]; then
     done
   done
 fi
-printf "%-28s %10s %10s %8s\n" statement direct pgveil ratio | tee -a "$report"
-for s in insert select $([ "$LITERAL_MB" -gt 0 ] && echo literal); do
+printf "%-32s %10s %10s %8s\n" statement direct pgveil ratio | tee -a "$report"
+for s in insert select "${extra[@]}" $([ "$LITERAL_MB" -gt 0 ] && echo literal); do
   d=$(median ${times[direct-$s]})
   p=$(median ${times[policy-$s]})
   case $s in
     insert) label="INSERT of $ROWS rows" ;;
     select) label="IN list of $ROWS constants" ;;
+    escapes) label="$ROWS rows, E'' escapes" ;;
+    dollar) label="$ROWS rows, dollar quotes" ;;
+    nulls) label="$ROWS rows, NULL, negative" ;;
+    tuples) label="(a, b) IN 1,000 rows" ;;
+    orchain) label="OR of 2,000 comparisons" ;;
+    script) label="$ROWS INSERTs in one Query" ;;
     *) label="INSERT of a $LITERAL_MB MB literal" ;;
   esac
-  printf "%-28s %10s %10s %8s\n" "$label" "$d" "$p" "$(ratio "$p" "$d")" | tee -a "$report"
+  printf "%-32s %10s %10s %8s\n" "$label" "$d" "$p" "$(ratio "$p" "$d")" | tee -a "$report"
 done
 echo "report: $report"

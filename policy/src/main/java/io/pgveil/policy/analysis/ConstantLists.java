@@ -33,7 +33,129 @@ final class ConstantLists {
                 out = elements(tokens, i + 2, punct(next, "(") ? ")" : "]", out);
             }
         }
+        return orChains(tokens, out);
+    }
+
+    /**
+     * The OR chains ORMs build for "any of these" ({@code id = 1 OR id = 2 OR ...}, and for composite keys
+     * {@code (a = 1 AND b = 2) OR (a = 3 AND b = 4) OR ...}): a term between two ORs that is a
+     * {@link #comparisons comparison of columns with constants} of the same shape as an earlier such term of the
+     * chain (the same tokens, constants aside) reads the same columns in the same way, so it is left out with the
+     * OR before it; the first and the last term of a chain, and every term of any other form, are kept. The parser's
+     * tree is as deep as the chain is long: a 2,000-term OR took longer than the time budget on a cold JVM.
+     */
+    private static boolean[] orChains(List<Token> tokens, boolean[] out) {
+        int n = tokens.size();
+        int depth = 0;
+        int[] lastOr = new int[8];      // per depth: the last OR seen there, or -1
+        int[] reference = new int[16];  // per depth: the first comparison term's [start, end), or -1
+        java.util.Arrays.fill(lastOr, -1);
+        java.util.Arrays.fill(reference, -1);
+        for (int i = 0; i < n; i++) {
+            Token t = tokens.get(i);
+            if (out != null && out[i]) {
+                continue;
+            }
+            if (punct(t, "(") || punct(t, "[")) {
+                depth++;
+                if (depth >= lastOr.length) {
+                    int old = lastOr.length;
+                    lastOr = java.util.Arrays.copyOf(lastOr, old * 2);
+                    reference = java.util.Arrays.copyOf(reference, old * 4);
+                    java.util.Arrays.fill(lastOr, old, lastOr.length, -1);
+                    java.util.Arrays.fill(reference, old * 2, reference.length, -1);
+                }
+                lastOr[depth] = -1;
+                reference[2 * depth] = -1;
+            } else if (punct(t, ")") || punct(t, "]")) {
+                depth = Math.max(0, depth - 1);
+            } else if (t.kind() == Token.Kind.SEMICOLON) {
+                depth = 0;
+                lastOr[0] = -1;
+                reference[0] = -1;
+            } else if (t.is("or")) {
+                int previous = lastOr[depth];
+                lastOr[depth] = i;
+                if (previous < 0 || !comparisons(tokens, previous + 1, i)) {
+                    continue;
+                }
+                int refStart = reference[2 * depth];
+                if (refStart < 0) {
+                    reference[2 * depth] = previous + 1;
+                    reference[2 * depth + 1] = i;
+                } else if (sameShape(tokens, refStart, reference[2 * depth + 1], previous + 1, i)) {
+                    out = leaveOut(out, n, previous, i); // "OR term", up to this OR
+                }
+            }
+        }
         return out;
+    }
+
+    /**
+     * Whether the tokens [from, to) are {@code column op constant [AND column op constant ...]}, in one pair of
+     * parentheses or none: a column a (qualified) name, op a comparison, a constant a number, string, parameter,
+     * {@code NULL}, {@code TRUE} or {@code FALSE} with an optional sign. No call, cast, subquery or other bracket.
+     */
+    private static boolean comparisons(List<Token> tokens, int from, int to) {
+        if (to - from >= 2 && punct(tokens.get(from), "(") && punct(tokens.get(to - 1), ")")) {
+            from++;
+            to--;
+        }
+        int i = from;
+        while (true) {
+            if (i >= to || !tokens.get(i).isIdentifier()) {
+                return false;
+            }
+            i++;
+            while (i + 1 < to && punct(tokens.get(i), ".") && tokens.get(i + 1).isIdentifier()) {
+                i += 2;
+            }
+            if (i >= to || tokens.get(i).kind() != Token.Kind.OPERATOR || !COMPARISONS.contains(tokens.get(i).text())) {
+                return false;
+            }
+            i++;
+            if (i < to && tokens.get(i).kind() == Token.Kind.OPERATOR
+                    && (tokens.get(i).text().equals("-") || tokens.get(i).text().equals("+"))) {
+                i++;
+            }
+            if (i >= to) {
+                return false;
+            }
+            Token v = tokens.get(i);
+            if (!(v.kind() == Token.Kind.NUMBER || v.kind() == Token.Kind.STRING || v.kind() == Token.Kind.PARAMETER
+                    || v.is("null") || v.is("true") || v.is("false"))) {
+                return false;
+            }
+            i++;
+            if (i == to) {
+                return true;
+            }
+            if (!tokens.get(i).is("and")) {
+                return false;
+            }
+            i++;
+        }
+    }
+
+    private static final java.util.Set<String> COMPARISONS = java.util.Set.of("=", "<>", "!=", "<", ">", "<=", ">=");
+
+    /** Whether [a, aEnd) and [b, bEnd) are the same tokens but for the values of numbers, strings and parameters. */
+    private static boolean sameShape(List<Token> tokens, int a, int aEnd, int b, int bEnd) {
+        if (aEnd - a != bEnd - b) {
+            return false;
+        }
+        for (int k = 0; k < aEnd - a; k++) {
+            Token x = tokens.get(a + k);
+            Token y = tokens.get(b + k);
+            if (x.kind() != y.kind()) {
+                return false;
+            }
+            boolean value = x.kind() == Token.Kind.NUMBER || x.kind() == Token.Kind.STRING || x.kind() == Token.Kind.PARAMETER;
+            if (!value && !x.text().equals(y.text())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Marks tokens [from, to) as left out. */

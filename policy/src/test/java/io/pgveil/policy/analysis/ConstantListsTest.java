@@ -109,6 +109,31 @@ class ConstantListsTest {
     }
 
     @Test
+    void orChainsOfComparisonsWithConstantsKeepTheirFirstAndLastTerms() throws Exception {
+        Map<String, String> cases = new java.util.LinkedHashMap<>();
+        cases.put("SELECT id FROM t WHERE id = 0 OR id = 1 OR id = 2 OR id = -3 OR id = 4",
+                "select id from t where id = 0 or id = 1 or id = -3 or id = 4"); // -3: another shape (a sign), kept
+        cases.put("SELECT id FROM t WHERE (id = 1 AND name = 'a') OR (id = 2 AND name = 'b') OR (id = 3 AND name = 'c') OR (id = 4 AND name = 'd') OR (id = 5 AND name = 'e')",
+                "select id from t where (id = 1 and name = 'pgveil_lit_0') or (id = 2 and name = 'pgveil_lit_1') or (id = 5 and name = 'pgveil_lit_2')");
+        cases.put("SELECT id FROM t WHERE (id = $1 AND name = $2) OR (id = $3 AND name = $4) OR (id = $5 AND name = $6) OR (id = $7 AND name = $8)",
+                "select id from t where (id = $1 and name = $2) or (id = $3 and name = $4) or (id = $7 and name = $8)");
+        // another column, a subquery, a call, a cast: kept wherever they stand
+        cases.put("SELECT id FROM t WHERE id = 0 OR id = 1 OR name = 'x' OR id = 2 OR id = (SELECT id FROM private.secrets) OR id = 3 OR id = 4",
+                "select id from t where id = 0 or id = 1 or name = 'pgveil_lit_0' or id = (select id from private.secrets) or id = 4");
+        cases.put("SELECT id FROM t WHERE id = 0 OR id = 1 OR id = f(2) OR id = '3'::int OR t.id = 4 OR id = 5",
+                "select id from t where id = 0 or id = 1 or id = f(2) or id = 'pgveil_lit_0'::int or t.id = 4 or id = 5");
+        cases.put("SELECT id FROM t WHERE NOT id = 0 OR id = 1 OR id = 2 OR NOT id = 3 OR id = 4",
+                "select id from t where not id = 0 or id = 1 or not id = 3 or id = 4");
+        for (Map.Entry<String, String> c : cases.entrySet()) {
+            assertEquals(c.getValue(), canonical(c.getKey()), c.getKey());
+        }
+        MessageAnalysis a = ANALYZER.analyze("SELECT id FROM t WHERE id = 0" + " OR id = 1".repeat(20_000)
+                + " OR id = (SELECT id FROM private.secrets) OR id = 1", CTX);
+        assertTrue(a.parsed(), a.unparsed());
+        assertTrue(a.statements().get(0).objects().contains(new ObjectAccess(SECRETS, Access.READ, "table")));
+    }
+
+    @Test
     void longChainsAreAnalysedOnAnAnalysisThread() throws Exception {
         // An OR of 10,000 comparisons (an ORM's "any of these"), a 10,000-term sum and concatenation: JSqlParser's
         // tree is as deep as the chain is long; on an analysis thread's stack they are analysed, not refused.
