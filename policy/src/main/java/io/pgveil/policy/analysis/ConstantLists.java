@@ -94,7 +94,7 @@ final class ConstantLists {
     /**
      * Whether the tokens [from, to) are {@code column op constant [AND column op constant ...]}, in one pair of
      * parentheses or none: a column a (qualified) name, op a comparison, a constant a number, string, parameter,
-     * {@code NULL}, {@code TRUE} or {@code FALSE} with an optional sign. No call, cast, subquery or other bracket.
+     * {@code NULL}, {@code TRUE} or {@code FALSE} with an optional sign ({@link Constants#valueEnd}). No call, cast, subquery or other bracket.
      */
     private static boolean comparisons(List<Token> tokens, int from, int to) {
         if (to - from >= 2 && punct(tokens.get(from), "(") && punct(tokens.get(to - 1), ")")) {
@@ -113,20 +113,10 @@ final class ConstantLists {
             if (i >= to || tokens.get(i).kind() != Token.Kind.OPERATOR || !COMPARISONS.contains(tokens.get(i).text())) {
                 return false;
             }
-            i++;
-            if (i < to && tokens.get(i).kind() == Token.Kind.OPERATOR
-                    && (tokens.get(i).text().equals("-") || tokens.get(i).text().equals("+"))) {
-                i++;
-            }
-            if (i >= to) {
+            i = Constants.valueEnd(tokens, i + 1, to);
+            if (i < 0) {
                 return false;
             }
-            Token v = tokens.get(i);
-            if (!(v.kind() == Token.Kind.NUMBER || v.kind() == Token.Kind.STRING || v.kind() == Token.Kind.PARAMETER
-                    || v.is("null") || v.is("true") || v.is("false"))) {
-                return false;
-            }
-            i++;
             if (i == to) {
                 return true;
             }

@@ -43,21 +43,10 @@ public final class Constants {
 
     /** Whether the tokens [from, to) are one constant: [sign] value {:: type}. */
     public static boolean plainConstant(List<Token> tokens, int from, int to) {
-        int i = from;
-        if (i < to && tokens.get(i).kind() == Token.Kind.OPERATOR
-                && (tokens.get(i).text().equals("-") || tokens.get(i).text().equals("+"))) {
-            i++;
-        }
-        if (i >= to) {
+        int i = valueEnd(tokens, from, to);
+        if (i < 0) {
             return false;
         }
-        Token v = tokens.get(i);
-        boolean value = v.kind() == Token.Kind.STRING || v.kind() == Token.Kind.NUMBER || v.kind() == Token.Kind.PARAMETER
-                || v.is("true") || v.is("false") || v.is("null") || v.is("default");
-        if (!value) {
-            return false;
-        }
-        i++;
         while (i < to) {
             if (!punct(tokens.get(i), "::")) {
                 return false;
@@ -68,6 +57,25 @@ public final class Constants {
             }
         }
         return true;
+    }
+
+    /**
+     * After an optional sign at {@code from}, a string, number, parameter, {@code true}, {@code false}, {@code null}
+     * or {@code default} before {@code to}: the index after it, or -1.
+     */
+    public static int valueEnd(List<Token> tokens, int from, int to) {
+        int i = from;
+        if (i < to && tokens.get(i).kind() == Token.Kind.OPERATOR
+                && (tokens.get(i).text().equals("-") || tokens.get(i).text().equals("+"))) {
+            i++;
+        }
+        if (i >= to) {
+            return -1;
+        }
+        Token v = tokens.get(i);
+        boolean value = v.kind() == Token.Kind.STRING || v.kind() == Token.Kind.NUMBER || v.kind() == Token.Kind.PARAMETER
+                || v.is("true") || v.is("false") || v.is("null") || v.is("default");
+        return value ? i + 1 : -1;
     }
 
     /** Whether the tokens [from, close) are constants separated by commas (a row of VALUES without its parentheses). */
