@@ -86,7 +86,6 @@ for _ in $(seq "$WARMUP"); do # warm-up rounds (the JIT, the analysis cache), no
     psql_admin -d bench -c "TRUNCATE public.size_items" >/dev/null
     run "$t" "$insert" >/dev/null
     run "$t" "$select" >/dev/null
-    for x in "${extra[@]}"; do run "$t" "$WORK/$x.sql" >/dev/null; done
   done
 done
 for _ in $(seq "$REPEAT"); do
@@ -94,12 +93,23 @@ for _ in $(seq "$REPEAT"); do
     psql_admin -d bench -c "TRUNCATE public.size_items" >/dev/null
     times[$t-insert]+="$(run "$t" "$insert") "
     times[$t-select]+="$(run "$t" "$select") "
-    for x in "${extra[@]}"; do
-      psql_admin -d bench -c "TRUNCATE public.size_items" >/dev/null
-      times[$t-$x]+="$(run "$t" "$WORK/$x.sql") "
-    done
   done
 done
+# The other shapes apart, after the others (what they write would slow whichever ran next), each shape's two
+# targets in turn, the order swapped every round.
+if [ "${#extra[@]}" -gt 0 ]; then
+  for round in $(seq $((WARMUP / 4 + REPEAT))); do
+    order="direct policy"
+    [ $((round % 2)) = 0 ] && order="policy direct"
+    for x in "${extra[@]}"; do
+      for t in $order; do
+        psql_admin -d bench -c "TRUNCATE public.size_items" >/dev/null
+        ms="$(run "$t" "$WORK/$x.sql")"
+        [ "$round" -gt $((WARMUP / 4)) ] && times[$t-$x]+="$ms "
+      done
+    done
+  done
+fi
 # The literal apart, after the others: megabytes written between them would slow whichever ran next.
 if [ "$LITERAL_MB" -gt 0 ]; then
   for round in $(seq $((WARMUP / 4 + REPEAT))); do
