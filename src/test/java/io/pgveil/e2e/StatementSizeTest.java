@@ -151,7 +151,20 @@ class StatementSizeTest {
             assertEquals(1_000, count(c, keys.append(')').toString()));
             assertEquals(2_000, count(c, or.toString()));
             assertEquals(1, count(c, "SELECT count(*) FROM bulk.items WHERE id = 5 AND name" + " || ''".repeat(500) + " = 'item 5'"));
-            SQLException e = assertThrows(SQLException.class, () -> count(c, or + " OR id = (SELECT id FROM bulk_private.secrets)"));
+            // Django's bulk_update: a CASE arm per row
+            StringBuilder update = new StringBuilder("UPDATE \"bulk\".\"items\" SET \"name\" = CASE");
+            StringBuilder ids = new StringBuilder();
+            for (int i = 0; i < 1_000; i++) {
+                update.append(" WHEN (\"bulk\".\"items\".\"id\" = ").append(i).append(") THEN 'v").append(i).append('\'');
+                ids.append(i == 0 ? "" : ", ").append(i);
+            }
+            String where = " ELSE NULL END WHERE \"bulk\".\"items\".\"id\" IN (" + ids + ")";
+            assertEquals(1_000, s.executeUpdate(update + where));
+            assertEquals(1, count(c, "SELECT count(*) FROM bulk.items WHERE id = 500 AND name = 'v500'"));
+            SQLException e = assertThrows(SQLException.class, () -> s.executeUpdate(update
+                    + " WHEN (\"bulk\".\"items\".\"id\" = 7) THEN (SELECT secret FROM bulk_private.secrets)" + where));
+            assertEquals("42501", e.getSQLState(), e.getMessage());
+            e = assertThrows(SQLException.class, () -> count(c, or + " OR id = (SELECT id FROM bulk_private.secrets)"));
             assertEquals("42501", e.getSQLState(), e.getMessage());
             e = assertThrows(SQLException.class, () -> count(c, keys.substring(0, keys.length() - 1)
                     + ", ((SELECT id FROM bulk_private.secrets), 'x'))"));

@@ -33,7 +33,94 @@ final class ConstantLists {
                 out = elements(tokens, i + 2, punct(next, "(") ? ")" : "]", out);
             }
         }
-        return orChains(tokens, out);
+        return orChains(tokens, caseArms(tokens, out));
+    }
+
+    /**
+     * The CASE that bulk updates build ({@code SET name = CASE WHEN (id = 1) THEN 'a' WHEN (id = 2) THEN 'b' ... END},
+     * Django's {@code bulk_update}; {@code CASE id WHEN 1 THEN 'a' ...}): an arm {@code WHEN c THEN v} whose condition
+     * is a {@link #comparisons comparison of columns with constants} (or, in a simple CASE, a constant) and whose
+     * result is a {@link Constants#plainConstant constant}, of the same shape as the first such arm of its CASE (the
+     * same tokens, constants aside), reads what that arm reads: it is left out. Arms of any other form are kept.
+     */
+    private static boolean[] caseArms(List<Token> tokens, boolean[] out) {
+        int n = tokens.size();
+        int i = 0;
+        while (i < n) {
+            if (!tokens.get(i).is("when")) {
+                i++;
+                continue;
+            }
+            int refStart = -1;
+            int refEnd = -1;
+            int arm = i;
+            while (true) { // the arms of one CASE, each ending where the next WHEN, the ELSE or the END stands
+                int end = armEnd(tokens, arm);
+                if (end < 0) {
+                    i = arm + 1;
+                    break;
+                }
+                if (constantArm(tokens, arm, end)) {
+                    if (refStart < 0) {
+                        refStart = arm;
+                        refEnd = end;
+                    } else if (sameShape(tokens, refStart, refEnd, arm, end)) {
+                        out = leaveOut(out, n, arm, end);
+                    }
+                }
+                if (!tokens.get(end).is("when")) {
+                    i = end;
+                    break;
+                }
+                arm = end;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * From the WHEN at {@code when}: the index of the WHEN, ELSE or END after its arm at the same bracket depth, or
+     * -1 when the arm holds a CASE of its own or brackets do not balance.
+     */
+    private static int armEnd(List<Token> tokens, int when) {
+        int depth = 0;
+        for (int k = when + 1; k < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (punct(t, "(") || punct(t, "[")) {
+                depth++;
+            } else if (punct(t, ")") || punct(t, "]")) {
+                if (--depth < 0) {
+                    return -1;
+                }
+            } else if (t.is("case") || t.kind() == Token.Kind.SEMICOLON) {
+                return -1;
+            } else if (depth == 0 && (t.is("when") || t.is("else") || t.is("end"))) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    /** Whether [when, end) is {@code WHEN comparisons-or-constant THEN constant}. */
+    private static boolean constantArm(List<Token> tokens, int when, int end) {
+        int then = -1;
+        int depth = 0;
+        for (int k = when + 1; k < end; k++) {
+            Token t = tokens.get(k);
+            if (punct(t, "(") || punct(t, "[")) {
+                depth++;
+            } else if (punct(t, ")") || punct(t, "]")) {
+                depth--;
+            } else if (depth == 0 && t.is("then")) {
+                if (then >= 0) {
+                    return false;
+                }
+                then = k;
+            }
+        }
+        return then > when + 1 && then + 1 < end
+                && (comparisons(tokens, when + 1, then) || Constants.plainConstant(tokens, when + 1, then))
+                && Constants.plainConstant(tokens, then + 1, end);
     }
 
     /**

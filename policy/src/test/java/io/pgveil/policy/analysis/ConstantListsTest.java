@@ -134,6 +134,34 @@ class ConstantListsTest {
     }
 
     @Test
+    void theArmsOfABulkUpdatesCaseKeepTheirFirst() throws Exception {
+        Map<String, String> cases = new java.util.LinkedHashMap<>();
+        // Django's bulk_update
+        cases.put("UPDATE \"t\" SET \"name\" = CASE WHEN (\"t\".\"id\" = 1) THEN 'a' WHEN (\"t\".\"id\" = 2) THEN 'b' WHEN (\"t\".\"id\" = 3) THEN 'c' ELSE NULL END WHERE \"t\".\"id\" IN (1, 2, 3)",
+                "update \"t\" set \"name\" = case when (\"t\".\"id\" = 1) then 'pgveil_lit_0' else null end where \"t\".\"id\" in (1)");
+        cases.put("SELECT CASE id WHEN 1 THEN 'a' WHEN 2 THEN 'b' WHEN 3 THEN 'c' END FROM t",
+                "select case id when 1 then 'pgveil_lit_0' end from t");
+        // another column, a subquery, a call, a nested CASE: kept
+        cases.put("UPDATE t SET name = CASE WHEN id = 1 THEN 'a' WHEN at = 2 THEN 'b' WHEN id = 3 THEN (SELECT secret FROM private.secrets) "
+                        + "WHEN id = 4 THEN f('d') WHEN id = 5 THEN CASE WHEN id = 6 THEN 'e' WHEN id = 7 THEN 'f' END WHEN id = 8 THEN 'g' END",
+                "update t set name = case when id = 1 then 'pgveil_lit_0' when at = 2 then 'pgveil_lit_1' when id = 3 then (select secret from private.secrets) "
+                        + "when id = 4 then f('pgveil_lit_2') when id = 5 then case when id = 6 then 'pgveil_lit_3' end when id = 8 then 'pgveil_lit_4' end");
+        // (after an arm holding a CASE the outer arms start a new run: kept, which costs parsing, never a wrong analysis)
+        for (Map.Entry<String, String> c : cases.entrySet()) {
+            assertEquals(c.getValue(), canonical(c.getKey()), c.getKey());
+        }
+        StringBuilder big = new StringBuilder("UPDATE t SET name = CASE");
+        for (int i = 0; i < 20_000; i++) {
+            big.append(" WHEN (t.id = ").append(i).append(") THEN 'v").append(i).append("'");
+        }
+        MessageAnalysis a = ANALYZER.analyze(big + " WHEN t.id = -1 THEN (SELECT secret FROM private.secrets) END WHERE id IN ("
+                + rows(20_000, "#") + ")", CTX);
+        assertTrue(a.parsed(), a.unparsed());
+        assertTrue(a.statements().get(0).objects().contains(new ObjectAccess(SECRETS, Access.READ, "table")));
+        assertTrue(a.statements().get(0).objects().contains(new ObjectAccess(T, Access.WRITE, "table")));
+    }
+
+    @Test
     void longChainsAreAnalysedOnAnAnalysisThread() throws Exception {
         // An OR of 10,000 comparisons (an ORM's "any of these"), a 10,000-term sum and concatenation: JSqlParser's
         // tree is as deep as the chain is long; on an analysis thread's stack they are analysed, not refused.
