@@ -33,7 +33,8 @@ final class ConstantLists {
                 out = elements(tokens, i + 2, punct(next, "(") ? ")" : "]", out);
             }
         }
-        return orChains(tokens, caseArms(tokens, out));
+        out = chains(tokens, caseArms(tokens, out), "or", ConstantLists::comparisons);
+        return chains(tokens, out, "union", ConstantLists::constantSelect);
     }
 
     /**
@@ -124,19 +125,21 @@ final class ConstantLists {
     }
 
     /**
-     * The OR chains ORMs build for "any of these" ({@code id = 1 OR id = 2 OR ...}, and for composite keys
-     * {@code (a = 1 AND b = 2) OR (a = 3 AND b = 4) OR ...}): a term between two ORs that is a
-     * {@link #comparisons comparison of columns with constants} of the same shape as an earlier such term of the
-     * chain (the same tokens, constants aside) reads the same columns in the same way, so it is left out with the
-     * OR before it; the first and the last term of a chain, and every term of any other form, are kept. The parser's
-     * tree is as deep as the chain is long: a 2,000-term OR took longer than the time budget on a cold JVM.
+     * Chains of terms joined by one word, the way generated SQL repeats one term with other constants: the OR chains
+     * ORMs build for "any of these" ({@code id = 1 OR id = 2 OR ...}, and for composite keys
+     * {@code (a = 1 AND b = 2) OR (a = 3 AND b = 4) OR ...}: {@link #comparisons}), and UNION chains of rows of
+     * constants ({@code SELECT 1, 'a' UNION ALL SELECT 2, 'b' UNION ALL ...}: {@link #constantSelect}). A term between
+     * two of the words that {@code term} accepts, of the same shape as an earlier such term of the chain (the same
+     * tokens, constants aside), reads what that one reads, so it is left out with the word before it; the first and
+     * the last term of a chain, and every term of any other form, are kept. The parser's tree is as deep as the chain
+     * is long: a 2,000-term OR took longer than the time budget on a cold JVM.
      */
-    private static boolean[] orChains(List<Token> tokens, boolean[] out) {
+    private static boolean[] chains(List<Token> tokens, boolean[] out, String word, Term term) {
         int n = tokens.size();
         int depth = 0;
-        int[] lastOr = new int[8];      // per depth: the last OR seen there, or -1
+        int[] lastWord = new int[8];      // per depth: the last joining word seen there, or -1
         int[] reference = new int[16];  // per depth: the first comparison term's [start, end), or -1
-        java.util.Arrays.fill(lastOr, -1);
+        java.util.Arrays.fill(lastWord, -1);
         java.util.Arrays.fill(reference, -1);
         for (int i = 0; i < n; i++) {
             Token t = tokens.get(i);
@@ -145,25 +148,25 @@ final class ConstantLists {
             }
             if (punct(t, "(") || punct(t, "[")) {
                 depth++;
-                if (depth >= lastOr.length) {
-                    int old = lastOr.length;
-                    lastOr = java.util.Arrays.copyOf(lastOr, old * 2);
+                if (depth >= lastWord.length) {
+                    int old = lastWord.length;
+                    lastWord = java.util.Arrays.copyOf(lastWord, old * 2);
                     reference = java.util.Arrays.copyOf(reference, old * 4);
-                    java.util.Arrays.fill(lastOr, old, lastOr.length, -1);
+                    java.util.Arrays.fill(lastWord, old, lastWord.length, -1);
                     java.util.Arrays.fill(reference, old * 2, reference.length, -1);
                 }
-                lastOr[depth] = -1;
+                lastWord[depth] = -1;
                 reference[2 * depth] = -1;
             } else if (punct(t, ")") || punct(t, "]")) {
                 depth = Math.max(0, depth - 1);
             } else if (t.kind() == Token.Kind.SEMICOLON) {
                 depth = 0;
-                lastOr[0] = -1;
+                lastWord[0] = -1;
                 reference[0] = -1;
-            } else if (t.is("or")) {
-                int previous = lastOr[depth];
-                lastOr[depth] = i;
-                if (previous < 0 || !comparisons(tokens, previous + 1, i)) {
+            } else if (t.is(word)) {
+                int previous = lastWord[depth];
+                lastWord[depth] = i;
+                if (previous < 0 || !term.test(tokens, previous + 1, i)) {
                     continue;
                 }
                 int refStart = reference[2 * depth];
@@ -171,11 +174,28 @@ final class ConstantLists {
                     reference[2 * depth] = previous + 1;
                     reference[2 * depth + 1] = i;
                 } else if (sameShape(tokens, refStart, reference[2 * depth + 1], previous + 1, i)) {
-                    out = leaveOut(out, n, previous, i); // "OR term", up to this OR
+                    out = leaveOut(out, n, previous, i); // "OR term" (or "UNION term"), up to this word
                 }
             }
         }
         return out;
+    }
+
+    /** What a chain's term must be for {@link #chains} to leave out its repeats. */
+    private interface Term {
+        boolean test(List<Token> tokens, int from, int to);
+    }
+
+    /** Whether the tokens [from, to) are {@code [ALL | DISTINCT] SELECT constant, ...} (no FROM, no alias, nothing else). */
+    private static boolean constantSelect(List<Token> tokens, int from, int to) {
+        int i = from;
+        if (i < to && (tokens.get(i).is("all") || tokens.get(i).is("distinct"))) {
+            i++;
+        }
+        if (i >= to || !tokens.get(i).is("select")) {
+            return false;
+        }
+        return Constants.plainRow(tokens, i + 1, to);
     }
 
     /**

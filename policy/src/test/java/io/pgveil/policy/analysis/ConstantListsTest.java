@@ -134,6 +134,23 @@ class ConstantListsTest {
     }
 
     @Test
+    void unionChainsOfRowsOfConstantsKeepTheirFirstAndLast() throws Exception {
+        assertEquals("select 1 as id, 'pgveil_lit_0' as name union all select 2, 'pgveil_lit_1' union all select 5, 'pgveil_lit_2'",
+                canonical("SELECT 1 AS id, 'a' AS name UNION ALL SELECT 2, 'b' UNION ALL SELECT 3, 'c' UNION ALL SELECT 4, 'd' UNION ALL SELECT 5, 'e'"));
+        assertEquals("select 1 union all select 2 union all select secret from private.secrets union all select 6",
+                canonical("SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT secret FROM private.secrets UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6"));
+        assertEquals("select 1 union all select 2 intersect select 3 union all select 4",
+                canonical("SELECT 1 UNION ALL SELECT 2 INTERSECT SELECT 3 UNION ALL SELECT 4"));
+        StringBuilder big = new StringBuilder("INSERT INTO t (id, name) SELECT 0, 'n0'");
+        for (int i = 1; i < 20_000; i++) {
+            big.append(" UNION ALL SELECT ").append(i).append(", 'n").append(i).append('\'');
+        }
+        MessageAnalysis a = ANALYZER.analyze(big + " UNION ALL SELECT id, secret FROM private.secrets UNION ALL SELECT 1, 'x'", CTX);
+        assertTrue(a.parsed(), a.unparsed());
+        assertTrue(a.statements().get(0).objects().contains(new ObjectAccess(SECRETS, Access.READ, "table")));
+    }
+
+    @Test
     void theArmsOfABulkUpdatesCaseKeepTheirFirst() throws Exception {
         Map<String, String> cases = new java.util.LinkedHashMap<>();
         // Django's bulk_update
