@@ -151,6 +151,13 @@ class StatementSizeTest {
             assertEquals(1_000, count(c, keys.append(')').toString()));
             assertEquals(2_000, count(c, or.toString()));
             assertEquals(1, count(c, "SELECT count(*) FROM bulk.items WHERE id = 5 AND name" + " || ''".repeat(500) + " = 'item 5'"));
+            // an inline table: rows of constants joined by UNION ALL
+            StringBuilder inline = new StringBuilder("INSERT INTO bulk.items (id, name) SELECT 200000, 'u0'");
+            for (int i = 1; i < 2_000; i++) {
+                inline.append(" UNION ALL SELECT ").append(200_000 + i).append(", 'u").append(i).append('\'');
+            }
+            assertEquals(2_000, s.executeUpdate(inline.toString()));
+            assertEquals(2_000, count(c, "SELECT count(*) FROM bulk.items WHERE id >= 200000"));
             // Django's bulk_update: a CASE arm per row
             StringBuilder update = new StringBuilder("UPDATE \"bulk\".\"items\" SET \"name\" = CASE");
             StringBuilder ids = new StringBuilder();
