@@ -36,6 +36,7 @@ public final class SqlAnalyzer {
     private final ScheduledExecutorService watchdog;
     private final long budgetMillis;
     private final boolean witness;
+    private final boolean shorten;
 
     public SqlAnalyzer(ScheduledExecutorService watchdog, long budgetMillis) {
         this(watchdog, budgetMillis, true);
@@ -46,9 +47,18 @@ public final class SqlAnalyzer {
      *                to measure what it costs)
      */
     public SqlAnalyzer(ScheduledExecutorService watchdog, long budgetMillis, boolean witness) {
+        this(watchdog, budgetMillis, witness, true);
+    }
+
+    /**
+     * @param shorten whether lists and chains of constants are shortened before parsing (always, in pgveil; off only
+     *                in tests that check the shortened analysis against the whole one)
+     */
+    SqlAnalyzer(ScheduledExecutorService watchdog, long budgetMillis, boolean witness, boolean shorten) {
         this.watchdog = watchdog;
         this.budgetMillis = budgetMillis;
         this.witness = witness;
+        this.shorten = shorten;
     }
 
     /** A thread, not started, with the stack analyses need ({@link #STACK_BYTES}): run {@link #analyze} on these. */
@@ -60,7 +70,8 @@ public final class SqlAnalyzer {
     public MessageAnalysis analyze(String sql, AnalysisContext ctx) {
         List<Token> tokens;
         try {
-            tokens = SqlLexer.tokenizeShortened(sql, ctx.standardConformingStrings());
+            tokens = shorten ? SqlLexer.tokenizeShortened(sql, ctx.standardConformingStrings())
+                    : SqlLexer.tokenize(sql, ctx.standardConformingStrings());
         } catch (SqlSyntaxException e) {
             return MessageAnalysis.unparsed("the SQL cannot be split into statements: " + e.getMessage());
         }
@@ -143,7 +154,7 @@ public final class SqlAnalyzer {
             }
             List<String> literals = new ArrayList<>();
             StringBuilder shape = new StringBuilder();
-            String canonical = canonical(tokens, literals, shape);
+            String canonical = canonical(tokens, literals, shape, shorten);
             String key = shape.toString();
             Remembered r = remembered.get(key);
             if (r != null && (!r.literalSensitive || r.literals.equals(literals))) {
@@ -237,14 +248,17 @@ public final class SqlAnalyzer {
      * {@code ARRAY[...]}) shortened to its first element (see {@link ConstantLists}).
      */
     static String canonical(List<Token> tokens, List<String> literals) {
-        return canonical(tokens, literals, null);
+        return canonical(tokens, literals, null, true);
     }
 
-    /** {@link #canonical}; {@code shape}, when given, gets the same text with each number written as {@code ?}. */
-    static String canonical(List<Token> tokens, List<String> literals, StringBuilder shape) {
+    /**
+     * {@link #canonical}; {@code shape}, when given, gets the same text with each number written as {@code ?};
+     * {@code shorten}: lists and chains of constants shortened ({@link ConstantLists}).
+     */
+    static String canonical(List<Token> tokens, List<String> literals, StringBuilder shape, boolean shorten) {
         StringBuilder sb = new StringBuilder();
         int previousEnd = -1;
-        boolean[] collapsed = ConstantLists.collapsed(tokens);
+        boolean[] collapsed = shorten ? ConstantLists.collapsed(tokens) : null;
         boolean[] positions = shape == null ? null : Positions.keptNumbers(tokens);
         int[] numbers = shape == null ? null : new int[16]; // where each number written as ? starts and ends in sb
         int numberCount = 0;

@@ -14,9 +14,10 @@ import org.junit.jupiter.api.Test;
 
 /** Lists of constants are parsed as one element; one element that is not a constant and the list is parsed whole. */
 class ConstantListsTest {
-    private static final QualifiedName T = QualifiedName.of("public", "t");
-    private static final QualifiedName SECRETS = QualifiedName.of("private", "secrets");
-    private static final AnalysisContext CTX = new AnalysisContext(List.of("public"), "app", true,
+    static final QualifiedName T = QualifiedName.of("public", "t");
+    static final QualifiedName SECRETS = QualifiedName.of("private", "secrets");
+    /** t (id, name, at) and private.secrets (id, secret); also {@link ShortenedChainsTest}'s. */
+    static final AnalysisContext CTX = new AnalysisContext(List.of("public"), "app", true,
             new CatalogSnapshot(1, Set.of("public", "private", "pg_catalog"), Map.of(
                     T, new Catalog.Relation(T, 'r', List.of("id", "name", "at"), null),
                     SECRETS, new Catalog.Relation(SECRETS, 'r', List.of("id", "secret"), null)), Map.of()));
