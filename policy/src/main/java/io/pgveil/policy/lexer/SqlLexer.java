@@ -172,7 +172,7 @@ public final class SqlLexer {
                     && Constants.constant(tokens, o + 1, last + 1)) {
                 int end = Constants.elementsRun(sql, i + 1, paren ? ')' : ']', standardConformingStrings);
                 if (end >= 0) {
-                    i = end;
+                    skipTo(end);
                     return true;
                 }
             }
@@ -182,11 +182,22 @@ public final class SqlLexer {
                 && Constants.constantRow(tokens, lastCloseOpened + 1, last)) {
             int end = Constants.rowsRun(sql, i + 1, standardConformingStrings);
             if (end >= 0) {
-                i = end;
+                skipTo(end);
                 return true;
             }
         }
         return false;
+    }
+
+    /**
+     * Goes on at {@code end}, past constants that get no tokens; the last token's span grows over them, so that a
+     * statement's text (from its first token's start to its last token's end) still holds every row it has.
+     */
+    private void skipTo(int end) {
+        int last = tokens.size() - 1;
+        Token t = tokens.get(last);
+        tokens.set(last, new Token(t.kind(), t.text(), t.start(), end));
+        i = end;
     }
 
     private char peek(int ahead) {

@@ -7,7 +7,8 @@ package io.pgveil.policy.lexer;
  * @param text  the token's meaning: identifiers case-folded (unquoted) or decoded (quoted, U&amp;"..."),
  *              string literals decoded (escapes, dollar quotes), everything else as written
  * @param start offset of the first character in the source
- * @param end   offset after the last character
+ * @param end   offset after the last character; for the token before constants that
+ *              {@link SqlLexer#tokenizeShortened} skipped without tokens, after the last of them
  */
 public record Token(Kind kind, String text, int start, int end) {
     public enum Kind {
