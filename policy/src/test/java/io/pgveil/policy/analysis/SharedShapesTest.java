@@ -1,0 +1,111 @@
+package io.pgveil.policy.analysis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the analysis cache and the per-session repeat check rely on: texts with one numbers shape have one analysis
+ * (their text aside), and texts with one constants shape too when string values did not change it. Over generated
+ * statements where numbers are values in some places and positions in others ({@code ORDER BY 2}, {@code GROUP BY 1},
+ * {@code DISTINCT ON (2)}, in subqueries, windows and aggregates), next to lists and chains of any length.
+ */
+class SharedShapesTest {
+    private static final SqlAnalyzer ANALYZER = new SqlAnalyzer(null, 60_000);
+    private static final String[] SELECTS = {"id, name", "name, id", "id, name, at", "count(*), name"};
+
+    private static String n(Random r) {
+        return Integer.toString(1 + r.nextInt(3));
+    }
+
+    private static String s(Random r) {
+        return "'" + "ab".charAt(r.nextInt(2)) + "'";
+    }
+
+    private static String list(Random r) {
+        StringBuilder sb = new StringBuilder(n(r));
+        for (int i = r.nextInt(4); i > 0; i--) {
+            sb.append(", ").append(n(r));
+        }
+        return sb.toString();
+    }
+
+    private static String statement(Random r) {
+        String cols = SELECTS[r.nextInt(SELECTS.length)];
+        String where = switch (r.nextInt(4)) {
+            case 0 -> " WHERE id = " + n(r);
+            case 1 -> " WHERE id IN (" + list(r) + ")";
+            case 2 -> " WHERE id = " + n(r) + " OR id = " + n(r) + " OR id = " + n(r);
+            default -> " WHERE name = " + s(r);
+        };
+        String tail = switch (r.nextInt(9)) {
+            case 0 -> " ORDER BY " + n(r);
+            case 1 -> " ORDER BY " + n(r) + " DESC, " + n(r) + " LIMIT " + n(r) + " OFFSET " + n(r);
+            case 2 -> " GROUP BY " + n(r) + (r.nextBoolean() ? ", " + n(r) : "") + " HAVING count(*) > " + n(r);
+            case 3 -> " ORDER BY name, " + n(r);
+            case 4 -> " LIMIT " + n(r);
+            case 5 -> " ORDER BY (SELECT " + n(r) + ") LIMIT " + n(r);
+            default -> "";
+        };
+        String select = r.nextInt(5) == 0 ? "SELECT DISTINCT ON (" + n(r) + ") " + cols : "SELECT " + cols;
+        String sql = select + " FROM t" + where + (cols.startsWith("count") ? " GROUP BY " + n(r) : tail);
+        return switch (r.nextInt(7)) {
+            case 0 -> "SELECT x.* FROM (" + sql + ") x ORDER BY " + n(r);
+            case 3 -> "SELECT set_config(" + (r.nextBoolean() ? "'role'" : "'application_name'") + ", " + s(r) + ", false)";
+            case 4 -> "SELECT id FROM t WHERE name = " + s(r) + " AND upper(" + s(r) + ") = name";
+            case 1 -> "SELECT id, rank() OVER (ORDER BY " + n(r) + ") FROM t WHERE id = " + n(r);
+            case 2 -> "SELECT string_agg(name, ',' ORDER BY " + n(r) + ") FROM t GROUP BY " + n(r);
+            default -> sql;
+        };
+    }
+
+    /** An analysis without its texts, for comparing analyses of different texts. */
+    private static List<Object> facts(MessageAnalysis a) {
+        List<Object> out = new ArrayList<>();
+        out.add(a.parsed());
+        if (a.parsed()) {
+            for (StatementAnalysis s : a.statements()) {
+                out.add(List.of(s.kind(), s.objects(), s.columns(), s.output(), s.functions(), s.risks()));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void textsOfOneShapeHaveOneAnalysis() {
+        Random r = new Random(42);
+        Map<String, List<Object>> byNumbers = new HashMap<>();
+        Map<String, List<Object>> byConstants = new HashMap<>();
+        Map<String, String> example = new HashMap<>();
+        int shared = 0;
+        int sharedConstants = 0;
+        for (int k = 0; k < 6_000; k++) {
+            String sql = statement(r);
+            Fingerprint f = Fingerprint.of(sql, true);
+            MessageAnalysis a = ANALYZER.analyze(sql, ConstantListsTest.CTX);
+            List<Object> facts = facts(a);
+            List<Object> before = byNumbers.putIfAbsent(f.numbers(), facts);
+            example.putIfAbsent(f.numbers(), sql);
+            if (before != null) {
+                assertEquals(before, facts, "one shape, two analyses: " + sql + " and " + example.get(f.numbers()));
+                shared++;
+            }
+            if (!a.literalSensitive()) { // what the cache keeps under the constants shape
+                before = byConstants.putIfAbsent(f.constants(), facts);
+                example.putIfAbsent("c" + f.constants(), sql);
+                if (before != null) {
+                    assertEquals(before, facts, "one constants shape, two analyses: " + sql + " and " + example.get("c" + f.constants()));
+                    sharedConstants++;
+                }
+            }
+        }
+        assertTrue(shared > 2_000, shared + " texts shared a numbers shape with an earlier one");
+        assertTrue(sharedConstants > 2_000, sharedConstants + " texts shared a constants shape with an earlier one");
+    }
+}
