@@ -55,8 +55,18 @@ class SharedShapesTest {
         };
         String select = r.nextInt(5) == 0 ? "SELECT DISTINCT ON (" + n(r) + ") " + cols : "SELECT " + cols;
         String sql = select + " FROM t" + where + (cols.startsWith("count") ? " GROUP BY " + n(r) : tail);
-        return switch (r.nextInt(7)) {
+        return switch (r.nextInt(18)) {
             case 0 -> "SELECT x.* FROM (" + sql + ") x ORDER BY " + n(r);
+            case 7 -> "EXPLAIN " + sql;
+            case 8 -> "PREPARE p" + n(r) + " AS " + sql;
+            case 9 -> "DECLARE c CURSOR FOR " + sql;
+            case 10 -> "COPY (" + sql + ") TO STDOUT";
+            case 11 -> "WITH x AS (" + sql + ") SELECT * FROM x ORDER BY " + n(r);
+            case 12 -> "INSERT INTO t (id, name) SELECT id, name FROM t ORDER BY " + n(r) + " LIMIT " + n(r);
+            case 13 -> "SELECT id, name FROM t UNION SELECT id, name FROM t ORDER BY " + n(r);
+            case 14 -> "SELECT id, name, count(*) FROM t GROUP BY GROUPING SETS ((" + n(r) + "), (" + n(r) + "))";
+            case 15 -> "VALUES (" + n(r) + ", 'x'), (" + n(r) + ", 'y') ORDER BY " + n(r);
+            case 16 -> "SELECT id, name FROM t ORDER BY " + n(r) + " FETCH FIRST " + n(r) + " ROWS ONLY";
             case 3 -> "SELECT set_config(" + (r.nextBoolean() ? "'role'" : "'application_name'") + ", " + s(r) + ", false)";
             case 4 -> "SELECT id FROM t WHERE name = " + s(r) + " AND upper(" + s(r) + ") = name";
             case 1 -> "SELECT id, rank() OVER (ORDER BY " + n(r) + ") FROM t WHERE id = " + n(r);
