@@ -88,6 +88,36 @@ class SharedShapesTest {
     }
 
     @Test
+    void aScriptsStatementsAreAnalysedAsEachAlone() {
+        // The analyzer parses each shape once per message: each statement of a script still gets its own analysis.
+        Random r = new Random(7);
+        for (int k = 0; k < 1_000; k++) {
+            List<String> statements = new ArrayList<>();
+            for (int i = 2 + r.nextInt(5); i > 0; i--) {
+                statements.add(statement(r));
+            }
+            MessageAnalysis script = ANALYZER.analyze(String.join(";\n", statements), ConstantListsTest.CTX);
+            List<Object> alone = new ArrayList<>();
+            alone.add(true);
+            boolean parsed = true;
+            for (String sql : statements) {
+                MessageAnalysis a = ANALYZER.analyze(sql, ConstantListsTest.CTX);
+                parsed &= a.parsed();
+                if (a.parsed()) {
+                    StatementAnalysis s = a.statements().get(0);
+                    Map<Risk, String> risks = new java.util.EnumMap<>(Risk.class);
+                    risks.putAll(s.risks());
+                    risks.put(Risk.MULTIPLE_STATEMENTS, statements.size() + " statements in one message");
+                    alone.add(List.of(s.kind(), s.objects(), s.columns(), s.output(), s.functions(), Map.copyOf(risks)));
+                }
+            }
+            if (parsed) {
+                assertEquals(alone, facts(script), String.join(";\n", statements));
+            }
+        }
+    }
+
+    @Test
     void textsOfOneShapeHaveOneAnalysis() {
         Random r = new Random(42);
         Map<String, List<Object>> byNumbers = new HashMap<>();
