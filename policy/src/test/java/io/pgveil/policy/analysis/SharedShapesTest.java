@@ -55,7 +55,15 @@ class SharedShapesTest {
         };
         String select = r.nextInt(5) == 0 ? "SELECT DISTINCT ON (" + n(r) + ") " + cols : "SELECT " + cols;
         String sql = select + " FROM t" + where + (cols.startsWith("count") ? " GROUP BY " + n(r) : tail);
-        return switch (r.nextInt(18)) {
+        return switch (r.nextInt(24)) {
+            case 18 -> "INSERT INTO t (id, name) VALUES (" + n(r) + ", " + s(r) + ")" + (", (" + n(r) + ", E'x\\'')").repeat(r.nextInt(3))
+                    + (", (" + n(r) + ", $$" + n(r) + "$$)").repeat(r.nextInt(2)) + (r.nextBoolean() ? " RETURNING " + n(r) : "");
+            case 19 -> "SELECT id FROM t WHERE name IN (" + s(r) + (", " + s(r)).repeat(r.nextInt(4)) + ") /* c */ ORDER BY " + n(r);
+            case 20 -> "UPDATE t SET name = CASE WHEN (t.id = " + n(r) + ") THEN " + s(r) + (" WHEN (t.id = " + n(r) + ") THEN " + s(r)).repeat(r.nextInt(4))
+                    + " END WHERE id IN (" + list(r) + ")";
+            case 21 -> "SELECT " + n(r) + ", " + s(r) + (" UNION ALL SELECT " + n(r) + ", " + s(r)).repeat(r.nextInt(4)) + " ORDER BY " + n(r);
+            case 22 -> "SELECT id FROM t WHERE (id, name) IN ((" + n(r) + ", " + s(r) + ")" + (", (" + n(r) + ", " + s(r) + ")").repeat(r.nextInt(4)) + ")";
+            case 23 -> "SELECT id, name FROM t WHERE id = ANY (ARRAY[" + list(r) + "]) GROUP BY " + n(r) + ", " + n(r);
             case 0 -> "SELECT x.* FROM (" + sql + ") x ORDER BY " + n(r);
             case 7 -> "EXPLAIN " + sql;
             case 8 -> "PREPARE p" + n(r) + " AS " + sql;
