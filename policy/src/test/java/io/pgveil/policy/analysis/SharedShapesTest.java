@@ -126,6 +126,23 @@ class SharedShapesTest {
     }
 
     @Test
+    void theRepeatCheckSaysWhatTheShapesSay() {
+        // A session reuses its last decision when a text has the last one's numbers shape: never for another shape.
+        Random r = new Random(11);
+        String previous = statement(r);
+        int repeats = 0;
+        for (int k = 0; k < 20_000; k++) {
+            String sql = r.nextInt(3) == 0 ? previous.replace('1', '2') : statement(r);
+            String shape = Fingerprint.of(previous, true).numbers();
+            boolean same = shape.equals(Fingerprint.of(sql, true).numbers());
+            assertEquals(same, Fingerprint.hasNumbersShape(sql, true, shape), sql + " after " + previous);
+            repeats += same ? 1 : 0;
+            previous = sql;
+        }
+        assertTrue(repeats > 2_000, repeats + " repeats");
+    }
+
+    @Test
     void textsOfOneShapeHaveOneAnalysis() {
         Random r = new Random(42);
         Map<String, List<Object>> byNumbers = new HashMap<>();
