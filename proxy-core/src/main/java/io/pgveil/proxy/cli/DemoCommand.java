@@ -56,46 +56,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         String agentToken = issuer.mint(AGENT, Duration.ofHours(8));
         String analystToken = issuer.mint(ANALYST, Duration.ofHours(8));
-        int p = server.port();
-        String db0 = DemoDatabase.DATABASE;
-        System.out.println("""
-
-                pgveil demo is running. DEVELOPMENT ONLY: the embedded PostgreSQL, its data and the token issuer
-                below vanish on exit, and the issuer hands tokens to anyone on this machine.
-
-                  embedded PostgreSQL   127.0.0.1:%d   (pgveil logs in as "%s")
-                  dev token issuer      %s
-                  pgveil                127.0.0.1:%d
-
-                An AI agent (subject agent-7, group agents -> role agent_reader: orders, customers with contact data masked):
-                  PGPASSWORD='%s' \\
-                    psql "host=127.0.0.1 port=%d dbname=%s user=agent sslmode=disable"
-
-                An analyst (subject ana@example.com, group analysts -> role analyst):
-                  PGPASSWORD='%s' \\
-                    psql "host=127.0.0.1 port=%d dbname=%s user=analyst sslmode=disable"
-
-                JDBC, with a fresh token from the issuer (client-credentials grant):
-                  PGVEIL_CLIENT_SECRET=agent-secret bin/pgveil token --issuer %s --client-id agent \\
-                    --format jdbc --port %d --database %s --sslmode disable
-
-                Break-glass static user (runs as pgveil's login role):
-                  psql "postgresql://%s:%s@127.0.0.1:%d/%s?sslmode=disable"
-
-                Try, as each:  select current_user, current_setting('pgveil.subject');
-                               select * from support_tickets;          -- row-level security per identity
-                               select full_name, email, card_number, date_of_birth from customers limit 3;
-                                                                       -- masked for the agent, clear for the analyst
-                               select id from customers where email like 'a%';  -- refused: a masked column filtered
-                               set role app_login;                     -- refused by pgveil
-                               select * from internal.secrets;         -- refused by the policy (rule agents-no-secrets)
-                               select * from customers;                -- the agent: stopped after 100 rows
-                               update orders set status = 'x';         -- refused: no WHERE (guardrail require_where)
-                Why: the error names the rule; docs/policy.md explains the model and pgveil policy explain.
-
-                Ctrl-C stops pgveil (gracefully), the issuer and the embedded PostgreSQL.
-                """.formatted(db.port(), DemoDatabase.LOGIN_ROLE, issuer.issuer(), p, agentToken, p, db0, analystToken, p, db0,
-                issuer.issuer(), p, db0, DEMO_USER, DEMO_PASSWORD, p, db0));
+        System.out.println(banner(db, issuer, server.port(), agentToken, analystToken));
         ServeUntilSignal.serve(() -> {
             server.stop(Duration.ofSeconds(2));
             issuer.close();
@@ -137,6 +98,49 @@ final class DemoCommand implements Callable<Integer> {
                         null, null, null),
                 "public.customers.date_of_birth", new MaskingConfig.Column("date", analysts, null, null, null, null, null,
                         null, "year", null)));
+    }
+
+    /** What {@code pgveil demo} prints once it runs: where everything is, how to connect as each identity, what to try. */
+    static String banner(DemoDatabase db, DevIssuer issuer, int p, String agentToken, String analystToken) {
+        String db0 = DemoDatabase.DATABASE;
+        return """
+
+                pgveil demo is running. DEVELOPMENT ONLY: the embedded PostgreSQL, its data and the token issuer
+                below vanish on exit, and the issuer hands tokens to anyone on this machine.
+
+                  embedded PostgreSQL   127.0.0.1:%d   (pgveil logs in as "%s")
+                  dev token issuer      %s
+                  pgveil                127.0.0.1:%d
+
+                An AI agent (subject agent-7, group agents -> role agent_reader: orders, customers with contact data masked):
+                  PGPASSWORD='%s' \\
+                    psql "host=127.0.0.1 port=%d dbname=%s user=agent sslmode=disable"
+
+                An analyst (subject ana@example.com, group analysts -> role analyst):
+                  PGPASSWORD='%s' \\
+                    psql "host=127.0.0.1 port=%d dbname=%s user=analyst sslmode=disable"
+
+                JDBC, with a fresh token from the issuer (client-credentials grant):
+                  PGVEIL_CLIENT_SECRET=agent-secret bin/pgveil token --issuer %s --client-id agent \\
+                    --format jdbc --port %d --database %s --sslmode disable
+
+                Break-glass static user (runs as pgveil's login role):
+                  psql "postgresql://%s:%s@127.0.0.1:%d/%s?sslmode=disable"
+
+                Try, as each:  select current_user, current_setting('pgveil.subject');
+                               select * from support_tickets;          -- row-level security per identity
+                               select full_name, email, card_number, date_of_birth from customers limit 3;
+                                                                       -- masked for the agent, clear for the analyst
+                               select id from customers where email like 'a%%';  -- refused: a masked column filtered
+                               set role app_login;                     -- refused by pgveil
+                               select * from internal.secrets;         -- refused by the policy (rule agents-no-secrets)
+                               select * from customers;                -- the agent: stopped after 100 rows
+                               update orders set status = 'x';         -- refused: no WHERE (guardrail require_where)
+                Why: the error names the rule; docs/policy.md explains the model and pgveil policy explain.
+
+                Ctrl-C stops pgveil (gracefully), the issuer and the embedded PostgreSQL.
+                """.formatted(db.port(), DemoDatabase.LOGIN_ROLE, issuer.issuer(), p, agentToken, p, db0, analystToken, p, db0,
+                issuer.issuer(), p, db0, DEMO_USER, DEMO_PASSWORD, p, db0);
     }
 
     static PgveilConfig config(DemoDatabase db, DevIssuer issuer, int port) {

@@ -86,4 +86,18 @@ class DemoMaskingTest {
             assertTrue(e.getMessage().contains("masked column public.customers.email is used in WHERE"), e.getMessage());
         }
     }
+
+    @Test
+    void theBannerPrintsAndItsHintsDoWhatItSays() throws Exception {
+        // (a "%" in the banner's SQL once made String.formatted throw, and pgveil demo stopped before serving)
+        String banner = DemoCommand.banner(db, issuer, server.port(), "agent-token", "analyst-token");
+        assertTrue(banner.contains("select id from customers where email like 'a%';"), banner);
+        assertTrue(banner.contains("pgveil                127.0.0.1:" + server.port()), banner);
+        assertTrue(banner.contains("PGPASSWORD='agent-token'"), banner);
+        try (Connection c = connect(DemoCommand.AGENT)) {
+            SQLException e = assertThrows(SQLException.class, () -> firstRow(c, "select id from customers where email like 'a%'"));
+            assertEquals("42501", e.getSQLState(), e.getMessage());
+        }
+    }
+
 }
