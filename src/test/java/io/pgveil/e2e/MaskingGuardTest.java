@@ -542,7 +542,10 @@ class MaskingGuardTest {
                     "SELECT id, generate_series(1, ascii(ssn)) FROM maskt.users",
                     "SELECT id, regexp_matches(ssn, '1', 'g') FROM maskt.users",
                     "SELECT u.id FROM maskt.users u, generate_series(1, ascii(u.ssn)) g",
-                    "UPDATE maskt.users SET name = name WHERE ssn = '" + SSN + "'")) {
+                    "UPDATE maskt.users SET name = name WHERE ssn = '" + SSN + "'",
+                    // an OR chain's repeats are left out of the analysis only within one run of one scope
+                    "SELECT id FROM (SELECT 1 AS id, '1' AS ssn) x WHERE id = 0 OR ssn = '1' OR id = 9 UNION "
+                            + "SELECT id FROM maskt.users WHERE id = 0 OR ssn = '" + SSN + "' OR id = 9")) {
                 String m = refusal(c, sql);
                 assertTrue(m.contains("masked column maskt.users.ssn is used in"), sql + ": " + m);
             }

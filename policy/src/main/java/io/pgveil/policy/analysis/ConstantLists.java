@@ -129,16 +129,17 @@ final class ConstantLists {
      * ORMs build for "any of these" ({@code id = 1 OR id = 2 OR ...}, and for composite keys
      * {@code (a = 1 AND b = 2) OR (a = 3 AND b = 4) OR ...}: {@link #comparisons}), and UNION chains of rows of
      * constants ({@code SELECT 1, 'a' UNION ALL SELECT 2, 'b' UNION ALL ...}: {@link #constantSelect}). A term between
-     * two of the words that {@code term} accepts, of the same shape as an earlier such term of the chain (the same
-     * tokens, constants aside), reads what that one reads, so it is left out with the word before it; the first and
-     * the last term of a chain, and every term of any other form, are kept. The parser's tree is as deep as the chain
+     * two of the words that {@code term} accepts, of the same shape as an earlier such term of the same run (terms
+     * {@code term} accepts one after another, so in one expression and one scope; the same tokens, constants aside),
+     * reads what that one reads, so it is left out with the word before it; the first and the last term of a chain,
+     * and every term of any other form, are kept. The parser's tree is as deep as the chain
      * is long: a 2,000-term OR took longer than the time budget on a cold JVM.
      */
     private static boolean[] chains(List<Token> tokens, boolean[] out, String word, Term term) {
         int n = tokens.size();
         int depth = 0;
         int[] lastWord = new int[8];      // per depth: the last joining word seen there, or -1
-        int[] reference = new int[16];  // per depth: the first comparison term's [start, end), or -1
+        int[] reference = new int[16];  // per depth: the first term of the current run [start, end), or -1
         java.util.Arrays.fill(lastWord, -1);
         java.util.Arrays.fill(reference, -1);
         for (int i = 0; i < n; i++) {
@@ -166,7 +167,13 @@ final class ConstantLists {
             } else if (t.is(word)) {
                 int previous = lastWord[depth];
                 lastWord[depth] = i;
-                if (previous < 0 || !term.test(tokens, previous + 1, i)) {
+                if (previous < 0) {
+                    continue;
+                }
+                if (!term.test(tokens, previous + 1, i)) {
+                    // A term of another form may end one chain and start another in another scope (... OR a = 3
+                    // UNION SELECT ... FROM b WHERE a = 4 OR ...): a run of repeats starts anew after it.
+                    reference[2 * depth] = -1;
                     continue;
                 }
                 int refStart = reference[2 * depth];

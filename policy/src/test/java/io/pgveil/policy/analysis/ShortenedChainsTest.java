@@ -53,6 +53,19 @@ class ShortenedChainsTest {
         return sb.toString();
     }
 
+    /** An OR chain over private.secrets (id, secret): the same shapes as {@link #orChain}'s, another scope. */
+    private static String secretsChain(Random r) {
+        StringBuilder sb = new StringBuilder();
+        int n = 3 + r.nextInt(5);
+        for (int i = 0; i < n; i++) {
+            sb.append(i == 0 ? "" : " OR ").append(switch (r.nextInt(3)) {
+                case 0 -> "secret = " + pick(r, VALUES);
+                default -> "id = " + r.nextInt(9);
+            });
+        }
+        return sb.toString();
+    }
+
     private static String caseExpression(Random r) {
         StringBuilder sb = new StringBuilder(r.nextBoolean() ? "CASE" : "CASE id");
         boolean simple = sb.length() > 4;
@@ -104,10 +117,12 @@ class ShortenedChainsTest {
     }
 
     private static String statement(Random r) {
-        return switch (r.nextInt(10)) {
+        return switch (r.nextInt(12)) {
             case 7 -> "INSERT INTO t (id, name) VALUES " + list(r, true) + (r.nextBoolean() ? " RETURNING id" : "");
             case 8 -> "SELECT id FROM t WHERE id IN (" + list(r, false) + ") OR (id, name) IN (" + list(r, true) + ")";
             case 9 -> "SELECT ARRAY[" + list(r, false) + "] FROM t WHERE " + orChain(r);
+            case 10, 11 -> "SELECT id FROM t WHERE " + orChain(r) + (r.nextBoolean() ? " UNION " : " UNION ALL ")
+                    + "SELECT id FROM private.secrets WHERE " + secretsChain(r);
             case 0 -> "SELECT id FROM t WHERE " + orChain(r);
             case 1 -> "SELECT id FROM t WHERE NOT (" + orChain(r) + ") AND name = 'z'";
             case 2 -> "UPDATE t SET name = " + caseExpression(r) + " WHERE id IN (1, 2, 3)";
