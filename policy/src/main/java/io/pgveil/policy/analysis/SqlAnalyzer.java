@@ -78,7 +78,7 @@ public final class SqlAnalyzer {
         List<List<Token>> statements = SqlLexer.statements(tokens);
         List<StatementAnalysis> out = new ArrayList<>();
         boolean literalSensitive = false;
-        Run run = new Run(sql, ctx);
+        Run run = new Run(sql, ctx, statements.size() > 1);
         try {
             for (List<Token> statement : statements) {
                 StatementAnalysis a = run.statement(statement, 0);
@@ -114,7 +114,7 @@ public final class SqlAnalyzer {
                 return null;
             }
             AnalysisContext viewCtx = new AnalysisContext(List.of(), ctx.currentRole(), true, ctx.catalog());
-            return new Run(view.viewDefinition(), viewCtx).statement(statements.get(0), depth + 1);
+            return new Run(view.viewDefinition(), viewCtx, false).statement(statements.get(0), depth + 1);
         } catch (SqlSyntaxException | Unanalysable e) {
             return null;
         }
@@ -126,16 +126,18 @@ public final class SqlAnalyzer {
         final AnalysisContext ctx;
         boolean literalSensitive;
         /**
-         * The parsed statements' analyses by their parser input with numbers as {@code ?}: a script of 10,000
-         * INSERTs in one Query parses each shape once. Numbers never change an analysis except as positions
+         * In a script, the parsed statements' analyses by their parser input with numbers as {@code ?} (null for one
+         * statement): a script of 10,000 INSERTs in one Query parses each shape once. Numbers never change an analysis except as positions
          * ({@code ORDER BY 2}, kept: {@link Positions}), the cache's rule too; string constants may, so a
          * remembered analysis that depended on them is reused only for the same ones.
          */
-        final Map<String, Remembered> remembered = new HashMap<>();
+        final Map<String, Remembered> remembered;
 
-        Run(String source, AnalysisContext ctx) {
+        /** @param script whether the message holds more than one statement (only then are analyses remembered) */
+        Run(String source, AnalysisContext ctx, boolean script) {
             this.source = source;
             this.ctx = ctx;
+            this.remembered = script ? new HashMap<>() : null;
         }
 
         StatementAnalysis statement(List<Token> tokens, int depth) throws Unanalysable {
@@ -153,10 +155,10 @@ public final class SqlAnalyzer {
                 return classified;
             }
             List<String> literals = new ArrayList<>();
-            StringBuilder shape = new StringBuilder();
+            StringBuilder shape = remembered == null ? null : new StringBuilder();
             String canonical = canonical(tokens, literals, shape, shorten);
-            String key = shape.toString();
-            Remembered r = remembered.get(key);
+            String key = shape == null ? null : shape.toString();
+            Remembered r = key == null ? null : remembered.get(key);
             if (r != null && (!r.literalSensitive || r.literals.equals(literals))) {
                 literalSensitive |= r.literalSensitive;
                 StatementAnalysis a = r.analysis;
@@ -176,7 +178,7 @@ public final class SqlAnalyzer {
             }
             literalSensitive |= b.literalSensitive;
             StatementAnalysis a = b.build();
-            if (a.inner() == null && remembered.size() < 1_000) {
+            if (key != null && a.inner() == null && remembered.size() < 1_000) {
                 remembered.put(key, new Remembered(a, literals, b.literalSensitive));
             }
             return a;

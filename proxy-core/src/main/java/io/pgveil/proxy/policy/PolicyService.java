@@ -86,11 +86,7 @@ public final class PolicyService implements AutoCloseable {
         this.limits = policy.analysis();
         AtomicInteger n = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(limits.workers(), limits.workers(), 0, TimeUnit.SECONDS,
-                new ArrayBlockingQueue<>(4096), r -> {
-                    Thread t = SqlAnalyzer.thread(r, "pgveil-analysis-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
+                new ArrayBlockingQueue<>(4096), r -> daemon(SqlAnalyzer.thread(r, "pgveil-analysis-" + n.incrementAndGet())));
         this.timers = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pgveil-policy-timer"));
         this.analyzer = new SqlAnalyzer(timers, limits.timeBudget().toMillis());
         PolicyConfig effective = loader.effectivePolicy(policy);
@@ -104,7 +100,10 @@ public final class PolicyService implements AutoCloseable {
     }
 
     private static Thread daemon(Runnable r, String name) {
-        Thread t = new Thread(r, name);
+        return daemon(new Thread(r, name));
+    }
+
+    private static Thread daemon(Thread t) {
         t.setDaemon(true);
         return t;
     }
