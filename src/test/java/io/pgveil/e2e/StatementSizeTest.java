@@ -179,6 +179,48 @@ class StatementSizeTest {
         }
     }
 
+    static String rows(String head, int n, String row) {
+        StringBuilder sb = new StringBuilder(head);
+        for (int i = 0; i < n; i++) {
+            sb.append(i == 0 ? "" : ", ").append(row.replace("#", Integer.toString(i)));
+        }
+        return sb.toString();
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void batchesWhoseRowsCallFunctionsAreDecidedAndRun(boolean simple) throws Exception {
+        // What ETL jobs and hand-written bulk SQL send: every row stamped with now() or keyed by gen_random_uuid(),
+        // or looking something up; rows of one form are analysed as one, a row of another form is still seen.
+        String head = "INSERT INTO bulk.items (id, name, payload) VALUES ";
+        try (Connection c = alice(simple); Statement s = c.createStatement()) {
+            assertEquals(ROWS, s.executeUpdate(rows(head, ROWS, "(#, 'item #', now()::text)")));
+            assertEquals(ROWS, s.executeUpdate(rows(head, ROWS, "(# + 100000, gen_random_uuid()::text, CURRENT_TIMESTAMP::text)")));
+            assertEquals(2 * ROWS, count(c, "SELECT count(*) FROM bulk.items WHERE payload IS NOT NULL"));
+            assertEquals(2_000, s.executeUpdate(rows(head, 2_000,
+                    "(# + 300000, (SELECT name FROM bulk.items WHERE id = #), date '2024-01-01'::text)")));
+            assertEquals(1, count(c, "SELECT count(*) FROM bulk.items WHERE id = 300005 AND name = 'item 5'"));
+            SQLException e = assertThrows(SQLException.class, () -> s.executeUpdate(rows(head, 50_000, "(#, 'x', now()::text)")
+                    + ", (7, (SELECT secret FROM bulk_private.secrets LIMIT 1), now()::text)"));
+            assertEquals("42501", e.getSQLState(), e.getMessage());
+            assertTrue(e.getMessage().contains("rule no-bulk-private denies read on table bulk_private.secrets"), e.getMessage());
+            // a row of the same form, but the setting it names changes who the session is
+            String before = user(c);
+            e = assertThrows(SQLException.class, () -> s.executeQuery(rows("SELECT * FROM (VALUES ", 1_000,
+                    "(#, set_config('application_name', 'batch #', false))") + ", (1000, set_config('role', 'postgres', false))) v"));
+            assertEquals("42501", e.getSQLState(), e.getMessage());
+            assertTrue(e.getMessage().contains("would change the session's database role or identity"), e.getMessage());
+            assertEquals(before, user(c));
+        }
+        Command.requireInstalled("psql");
+        Path file = dir.resolve("stamped.sql");
+        Files.writeString(file, rows(head, ROWS, "(# + 400000, 'item #', now()::text)") + ";\n", StandardCharsets.UTF_8);
+        Command.Result r = Command.run(List.of("psql", "-X", "-v", "ON_ERROR_STOP=1", "-At", "-f", file.toString(),
+                pgveil.libpqUrl(Pgveil.USER, Pgveil.PASSWORD)), Map.of("LC_ALL", "C.UTF-8"), null, 120);
+        assertEquals(0, r.exitCode(), r.stderr());
+        assertEquals("INSERT 0 " + ROWS + "\n", r.stdout());
+    }
+
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void aSubqueryHiddenInOneElementIsStillSeen(boolean simple) throws Exception {

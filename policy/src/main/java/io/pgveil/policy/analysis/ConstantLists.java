@@ -21,20 +21,110 @@ final class ConstantLists {
     private ConstantLists() {
     }
 
-    /** For each token, whether it is left out; null when nothing is. */
+    /**
+     * Which tokens the analysis leaves out, and whether it left out an element whose string constants differ from
+     * the ones of the element kept for it ({@code stringsVaried}: then the analysis holds for the left-out ones only
+     * if it does not depend on string constants, {@link AnalysisBuilder#literalSensitive}).
+     */
+    record Shortened(boolean[] leftOut, boolean stringsVaried) {
+    }
+
+    /** For each token, whether it is left out; null when nothing is (strings may vary: {@link #shorten}). */
     static boolean[] collapsed(List<Token> tokens) {
+        return shorten(tokens, true).leftOut();
+    }
+
+    /**
+     * What to leave out of the tokens. {@code stringsMayVary}: an element that is not a constant may be left out for
+     * an earlier one of its list that differs from it in string constants too ({@code lower('A')}, {@code lower('B')});
+     * else only in numbers that are not positions and in parameters.
+     */
+    static Shortened shorten(List<Token> tokens, boolean stringsMayVary) {
+        Shapes shapes = new Shapes(tokens, stringsMayVary);
         boolean[] out = null;
         for (int i = 0; i + 1 < tokens.size(); i++) {
             Token t = tokens.get(i);
             Token next = tokens.get(i + 1);
             if (t.is("values") && punct(next, "(")) {
-                out = rows(tokens, i + 1, out);
+                out = rows(tokens, i + 1, out, shapes);
             } else if ((t.is("in") && punct(next, "(")) || (t.is("array") && punct(next, "["))) {
-                out = elements(tokens, i + 2, punct(next, "(") ? ")" : "]", out);
+                out = elements(tokens, i + 2, punct(next, "(") ? ")" : "]", out, shapes);
             }
         }
         out = chains(tokens, caseArms(tokens, out), "or", ConstantLists::comparisons);
-        return chains(tokens, out, "union", ConstantLists::constantSelect);
+        return new Shortened(chains(tokens, out, "union", ConstantLists::constantSelect), shapes.stringsVaried);
+    }
+
+    /**
+     * Whether two elements of one list read the same: the same tokens but for numbers that are not positions
+     * ({@link Positions}: {@code ORDER BY 2} in a subquery is kept as written), parameters, and, when allowed,
+     * string constants. The analysis of {@code (7, now())} is the analysis of {@code (8, now())}, and of
+     * {@code ((SELECT name FROM t WHERE id = 7))} that of {@code ((SELECT name FROM t WHERE id = 8))}.
+     */
+    private static final class Shapes {
+        private final List<Token> tokens;
+        private final boolean stringsMayVary;
+        private boolean[] positions;
+        private boolean positionsKnown;
+        boolean stringsVaried;
+
+        Shapes(List<Token> tokens, boolean stringsMayVary) {
+            this.tokens = tokens;
+            this.stringsMayVary = stringsMayVary;
+        }
+
+        boolean same(int a, int aEnd, int b, int bEnd) {
+            if (aEnd - a != bEnd - b) {
+                return false;
+            }
+            boolean strings = false;
+            for (int k = 0; k < aEnd - a; k++) {
+                Token x = tokens.get(a + k);
+                Token y = tokens.get(b + k);
+                if (x.kind() != y.kind()) {
+                    return false;
+                }
+                if (x.kind() == Token.Kind.PARAMETER || x.text().equals(y.text())) {
+                    continue;
+                }
+                if (x.kind() == Token.Kind.STRING && stringsMayVary) {
+                    strings = true;
+                } else if (x.kind() != Token.Kind.NUMBER || position(a + k) || position(b + k)) {
+                    return false;
+                }
+            }
+            stringsVaried |= strings;
+            return true;
+        }
+
+        /** Whether [b, bEnd) is the {@link #same} as one of {@code references} (see {@link #add}; null for none). */
+        boolean any(int[] references, int b, int bEnd) {
+            for (int r = 0; references != null && r < references[0]; r++) {
+                if (same(references[1 + 2 * r], references[2 + 2 * r], b, bEnd)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** {@code references} with [a, aEnd) added, unless it holds {@link #FORMS} already. */
+        static int[] add(int[] references, int a, int aEnd) {
+            int[] r = references == null ? new int[1 + 2 * FORMS] : references;
+            if (r[0] < FORMS) {
+                r[1 + 2 * r[0]] = a;
+                r[2 + 2 * r[0]] = aEnd;
+                r[0]++;
+            }
+            return r;
+        }
+
+        private boolean position(int i) {
+            if (!positionsKnown) {
+                positions = Positions.keptNumbers(tokens);
+                positionsKnown = true;
+            }
+            return positions != null && positions[i];
+        }
     }
 
     /**
@@ -271,17 +361,43 @@ final class ConstantLists {
         return marks;
     }
 
-    /** The rows of VALUES from the "(" at {@code open}: each constant row after the first left out, with its comma. */
-    private static boolean[] rows(List<Token> tokens, int open, boolean[] out) {
+    /** How many forms of one element of a list are kept as references ({@link #rows}, {@link #elements}). */
+    private static final int FORMS = 8;
+
+    /**
+     * The rows of VALUES from the "(" at {@code open}: a row after the first is left out, with its comma, when each
+     * of its elements is a constant or reads what an element in its place in an earlier row kept does
+     * ({@link Shapes#same}; the first {@link #FORMS} forms of each place are references): {@code (1, 'a', now())},
+     * {@code (2, 'b', now())}, ... keep their first row.
+     */
+    private static boolean[] rows(List<Token> tokens, int open, boolean[] out, Shapes shapes) {
         int i = open;
         int commaBefore = -1;
+        int[][] references = new int[4][]; // per place: starts and ends of its reference elements, their count first
+        int[] bounds = new int[16];         // this row's elements: the start and end of each
         while (i < tokens.size() && punct(tokens.get(i), "(")) {
             int close = closing(tokens, i);
             if (close < 0) {
                 return out;
             }
-            if (commaBefore >= 0 && Constants.constantRow(tokens, i + 1, close)) {
+            bounds = elementBounds(tokens, i + 1, close, bounds);
+            int count = bounds[bounds.length - 1];
+            if (count > references.length) {
+                references = java.util.Arrays.copyOf(references, Math.max(count, 2 * references.length));
+            }
+            boolean leftOut = commaBefore >= 0 && count > 0;
+            for (int e = 0; leftOut && e < count; e++) {
+                leftOut = Constants.constant(tokens, bounds[2 * e], bounds[2 * e + 1])
+                        || shapes.any(references[e], bounds[2 * e], bounds[2 * e + 1]);
+            }
+            if (leftOut) {
                 out = leaveOut(out, tokens.size(), commaBefore, close + 1);
+            } else {
+                for (int e = 0; e < count; e++) {
+                    if (!Constants.constant(tokens, bounds[2 * e], bounds[2 * e + 1])) {
+                        references[e] = Shapes.add(references[e], bounds[2 * e], bounds[2 * e + 1]);
+                    }
+                }
             }
             int next = close + 1;
             if (next >= tokens.size() || !punct(tokens.get(next), ",")) {
@@ -291,6 +407,37 @@ final class ConstantLists {
             i = next + 1;
         }
         return out;
+    }
+
+    /**
+     * The elements of the row [from, close) split at its top-level commas: their starts and ends in pairs, in
+     * {@code bounds} (grown when needed), whose last slot holds how many there are (0 for an empty element).
+     */
+    private static int[] elementBounds(List<Token> tokens, int from, int close, int[] bounds) {
+        int count = 0;
+        int start = from;
+        int depth = 0;
+        for (int k = from; k <= close; k++) {
+            if (k < close && (punct(tokens.get(k), "(") || punct(tokens.get(k), "["))) {
+                depth++;
+            } else if (k < close && (punct(tokens.get(k), ")") || punct(tokens.get(k), "]"))) {
+                depth--;
+            } else if (k == close || depth == 0 && punct(tokens.get(k), ",")) {
+                if (k == start) {
+                    bounds[bounds.length - 1] = 0;
+                    return bounds;
+                }
+                if (2 * count + 2 >= bounds.length) {
+                    bounds = java.util.Arrays.copyOf(bounds, bounds.length * 2);
+                }
+                bounds[2 * count] = start;
+                bounds[2 * count + 1] = k;
+                count++;
+                start = k + 1;
+            }
+        }
+        bounds[bounds.length - 1] = count;
+        return bounds;
     }
 
     /** The index of the bracket closing the one at {@code open} (brackets of both kinds counted), or -1. */
@@ -308,16 +455,18 @@ final class ConstantLists {
     }
 
     /**
-     * The elements from {@code from} to the {@code closer} that ends them: each constant element after the first
-     * left out, with the comma before it; nothing when the list does not end.
+     * The elements from {@code from} to the {@code closer} that ends them: each element after the first that is a
+     * constant, or reads what an earlier element kept does ({@link Shapes#same}; the first {@link #FORMS} forms are
+     * references), left out with the comma before it; nothing when the list does not end.
      */
-    private static boolean[] elements(List<Token> tokens, int from, String closer, boolean[] out) {
+    private static boolean[] elements(List<Token> tokens, int from, String closer, boolean[] out, Shapes shapes) {
         int close = closing(tokens, from - 1);
         if (close < 0 || !punct(tokens.get(close), closer)) {
             return out;
         }
         int start = from;
         int commaBefore = -1;
+        int[] references = null; // the reference elements' starts and ends, their count first
         int depth = 0; // brackets inside an element: a cast's modifier, numeric(10, 2), a subquery, a call
         for (int k = from; k <= close; k++) {
             Token t = tokens.get(k);
@@ -326,8 +475,11 @@ final class ConstantLists {
             } else if (k < close && (punct(t, ")") || punct(t, "]"))) {
                 depth--;
             } else if (k == close || depth == 0 && punct(t, ",")) {
-                if (commaBefore >= 0 && Constants.constant(tokens, start, k)) {
+                boolean constant = Constants.constant(tokens, start, k);
+                if (commaBefore >= 0 && (constant || shapes.any(references, start, k))) {
                     out = leaveOut(out, tokens.size(), commaBefore, k);
+                } else if (!constant && k > start) {
+                    references = Shapes.add(references, start, k);
                 }
                 commaBefore = k;
                 start = k + 1;

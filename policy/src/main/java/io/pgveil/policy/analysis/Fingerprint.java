@@ -250,6 +250,9 @@ public final class Fingerprint {
                 int quote = prefixed ? i + 1 : i;
                 boolean backslash = (prefixed && (c == 'e' || c == 'E')) || !standardConformingStrings;
                 int end = closing(sql, quote, '\'', backslash);
+                for (int next; end >= 0 && (next = SqlLexer.stringContinuation(sql, end + 1)) >= 0; ) {
+                    end = closing(sql, next, '\'', backslash); // 'a'<newline>'b' is one string, 'ab'
+                }
                 if (end < 0) {
                     return false;
                 }

@@ -154,16 +154,28 @@ public final class SqlAnalyzer {
                 literalSensitive = true;
                 return classified;
             }
+            ConstantLists.Shortened shortened = shorten ? ConstantLists.shorten(tokens, true) : null;
+            Analysed a = analysed(tokens, text, depth, shortened == null ? null : shortened.leftOut());
+            if (a.literalSensitive && shortened != null && shortened.stringsVaried()) {
+                // An element was left out for one with other strings, and strings changed this analysis: again, with
+                // only elements that differ in numbers left out.
+                a = analysed(tokens, text, depth, ConstantLists.shorten(tokens, false).leftOut());
+            }
+            literalSensitive |= a.literalSensitive;
+            return a.analysis;
+        }
+
+        /** The analysis of the statement's tokens with the ones {@code leftOut} marks left out (none when null). */
+        private Analysed analysed(List<Token> tokens, String text, int depth, boolean[] leftOut) throws Unanalysable {
             List<String> literals = new ArrayList<>();
             StringBuilder shape = remembered == null ? null : new StringBuilder();
-            String canonical = canonical(tokens, literals, shape, shorten);
+            String canonical = canonical(tokens, literals, shape, leftOut);
             String key = shape == null ? null : shape.toString();
             Remembered r = key == null ? null : remembered.get(key);
             if (r != null && (!r.literalSensitive || r.literals.equals(literals))) {
-                literalSensitive |= r.literalSensitive;
                 StatementAnalysis a = r.analysis;
-                return new StatementAnalysis(a.kind(), text, a.objects(), a.columns(), a.output(), a.functions(),
-                        a.risks(), null, a.detail(), a.cursor());
+                return new Analysed(new StatementAnalysis(a.kind(), text, a.objects(), a.columns(), a.output(),
+                        a.functions(), a.risks(), null, a.detail(), a.cursor()), r.literalSensitive);
             }
             Statement parsed = parse(canonical);
             AnalysisBuilder b = new AnalysisBuilder(StatementKind.SELECT, text);
@@ -176,13 +188,16 @@ public final class SqlAnalyzer {
                     throw Unanalysable.gap(gap);
                 }
             }
-            literalSensitive |= b.literalSensitive;
             StatementAnalysis a = b.build();
             if (key != null && a.inner() == null && remembered.size() < 1_000) {
                 remembered.put(key, new Remembered(a, literals, b.literalSensitive));
             }
-            return a;
+            return new Analysed(a, b.literalSensitive);
         }
+    }
+
+    /** One statement's analysis and whether string constants changed it. */
+    private record Analysed(StatementAnalysis analysis, boolean literalSensitive) {
     }
 
     /** A statement's analysis, with the string constants it was made with and whether they changed it. */
@@ -258,9 +273,13 @@ public final class SqlAnalyzer {
      * {@code shorten}: lists and chains of constants shortened ({@link ConstantLists}).
      */
     static String canonical(List<Token> tokens, List<String> literals, StringBuilder shape, boolean shorten) {
+        return canonical(tokens, literals, shape, shorten ? ConstantLists.collapsed(tokens) : null);
+    }
+
+    /** {@link #canonical}, with the tokens {@code collapsed} marks (when not null) left out. */
+    private static String canonical(List<Token> tokens, List<String> literals, StringBuilder shape, boolean[] collapsed) {
         StringBuilder sb = new StringBuilder();
         int previousEnd = -1;
-        boolean[] collapsed = shorten ? ConstantLists.collapsed(tokens) : null;
         boolean[] positions = shape == null ? null : Positions.keptNumbers(tokens);
         int[] numbers = shape == null ? null : new int[16]; // where each number written as ? starts and ends in sb
         int numberCount = 0;

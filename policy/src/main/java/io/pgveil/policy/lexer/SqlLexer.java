@@ -253,7 +253,7 @@ public final class SqlLexer {
         i = quote + 1;
         int close = sql.indexOf('\'', i);
         if (close >= 0 && (close + 1 >= n || sql.charAt(close + 1) != '\'')
-                && (!backslashEscapes || noBackslash(i, close))) {
+                && (!backslashEscapes || noBackslash(i, close)) && continuation(close + 1) < 0) {
             // The common case, a string with no doubled quote and no escape: one copy, not one append per character.
             String value = sql.substring(i, close);
             i = close + 1;
@@ -272,6 +272,11 @@ public final class SqlLexer {
                     i += 2;
                     continue;
                 }
+                int next = continuation(i + 1);
+                if (next >= 0) {
+                    i = next + 1; // 'a'<newline>'b' is 'ab'
+                    continue;
+                }
                 i++;
                 break;
             }
@@ -283,6 +288,41 @@ public final class SqlLexer {
             i++;
         }
         addSpan(Token.Kind.STRING, value.toString(), start, i);
+    }
+
+    /**
+     * After a string's closing quote at {@code after - 1}: the index of the quote that continues it, or -1. As in
+     * PostgreSQL, two string constants separated only by whitespace with at least one newline (and {@code --}
+     * comments) are one: {@code 'a'<newline>'b'} is {@code 'ab'}.
+     */
+    private int continuation(int after) {
+        return stringContinuation(sql, after);
+    }
+
+    /** {@link #continuation} in {@code sql}: the index of the quote that continues the string ending before {@code after}, or -1. */
+    public static int stringContinuation(CharSequence sql, int after) {
+        int n = sql.length();
+        int k = after;
+        boolean newline = false;
+        while (k < n) {
+            char c = sql.charAt(k);
+            if (c == '\n' || c == '\r') {
+                newline = true;
+                k++;
+            } else if (c == ' ' || c == '\t' || c == '\f' || (newline && c == '\u000B')) {
+                k++;
+            } else if (c == '-' && k + 1 < n && sql.charAt(k + 1) == '-') {
+                while (k < n && sql.charAt(k) != '\n' && sql.charAt(k) != '\r') {
+                    k++;
+                }
+                if (k >= n) {
+                    return -1;
+                }
+            } else {
+                break;
+            }
+        }
+        return newline && k < n && sql.charAt(k) == '\'' ? k : -1;
     }
 
     private boolean noBackslash(int from, int to) {

@@ -79,6 +79,93 @@ class ConstantListsTest {
     }
 
     @Test
+    void rowsAndElementsOfOneFormKeepTheirFirst() throws Exception {
+        // Generated batches repeat an element that is not a constant: now(), gen_random_uuid(), a typed literal, a
+        // subquery with other numbers. Each reads what the first of its form reads; other forms are kept.
+        Map<String, String> cases = new java.util.LinkedHashMap<>();
+        cases.put("INSERT INTO t (id, name, at) VALUES (1, 'a', now()), (2, 'b', now()), (3, 'c', now())",
+                "insert into t (id, name, at) values (1, 'pgveil_lit_0', now())");
+        cases.put("INSERT INTO t (id, name) VALUES (gen_random_uuid(), 'a'), (gen_random_uuid(), NULL)",
+                "insert into t (id, name) values (gen_random_uuid(), 'pgveil_lit_0')");
+        cases.put("INSERT INTO t (id, at) VALUES (1, now()), (2, '2024-01-01'), (3, clock_timestamp()), (4, now()), (5, clock_timestamp())",
+                "insert into t (id, at) values (1, now()), (3, clock_timestamp())");
+        cases.put("INSERT INTO t (id, at) VALUES (1, date '2024-01-01'), (2, date '2024-01-02')",
+                "insert into t (id, at) values (1, date 'pgveil_lit_0')");
+        cases.put("INSERT INTO t (id, name) VALUES (1, (SELECT name FROM t WHERE id = 1)), (2, (SELECT name FROM t WHERE id = 2)), "
+                        + "(3, (SELECT secret FROM private.secrets WHERE id = 3))",
+                "insert into t (id, name) values (1, (select name from t where id = 1)), (3, (select secret from private.secrets where id = 3))");
+        // a number that is a position names another column: kept
+        cases.put("INSERT INTO t (id) VALUES ((SELECT id FROM (SELECT id, secret FROM private.secrets ORDER BY 1) s LIMIT 1)), "
+                        + "((SELECT id FROM (SELECT id, secret FROM private.secrets ORDER BY 2) s LIMIT 1))",
+                "insert into t (id) values ((select id from (select id, secret from private.secrets order by 1) s limit 1)), "
+                        + "((select id from (select id, secret from private.secrets order by 2) s limit 1))");
+        cases.put("SELECT id FROM t WHERE name IN (lower('A'), lower('B'), upper('C'), lower('D'))",
+                "select id from t where name in (lower('pgveil_lit_0'), upper('pgveil_lit_1'))");
+        cases.put("SELECT ARRAY[[1, 2], [3, 4], [5, 6]]", "select array[[1, 2]]");
+        cases.put("SELECT ARRAY[ROW(1, 'a'), ROW(2, 'b'), ROW(3, name)] FROM t", "select array[row(1, 'pgveil_lit_0'), row(3, name)] from t");
+        for (Map.Entry<String, String> c : cases.entrySet()) {
+            assertEquals(c.getValue(), canonical(c.getKey()), c.getKey());
+        }
+    }
+
+    @Test
+    void aLeftOutElementWhoseStringsMatterIsAnalysedAfterAll() {
+        // set_config('role', ...) changes who the session is; set_config('application_name', ...) does not. A row of
+        // the same form with another setting's name is kept once strings turn out to matter to the analysis.
+        String sql = "INSERT INTO t (id, name) VALUES (1, set_config('application_name', 'x', false)), "
+                + "(2, set_config('application_name', 'y', false)), (3, set_config('role', 'admin', false))";
+        MessageAnalysis a = ANALYZER.analyze(sql, CTX);
+        assertTrue(a.parsed(), a.unparsed());
+        assertTrue(a.statements().get(0).risks().containsKey(Risk.IDENTITY_CHANGE), a.statements().get(0).risks().toString());
+        assertTrue(a.literalSensitive());
+        // strings that do not matter (a typed literal, a string in an ARRAY): one row analysed, the same analysis
+        MessageAnalysis dates = ANALYZER.analyze("INSERT INTO t (id, at) VALUES " + rows(20_000, "(#, date '2024-01-01')"), CTX);
+        assertTrue(dates.parsed(), dates.unparsed());
+        assertFalse(dates.literalSensitive());
+        assertEquals(ANALYZER.analyze("INSERT INTO t (id, at) VALUES (1, date '2024-01-01')", CTX).statements().get(0).columns(),
+                dates.statements().get(0).columns());
+    }
+
+    @Test
+    void aStringContinuedOnTheNextLineIsOneString() {
+        // 'ro'<newline>'le' is 'role' to PostgreSQL: it was refused as unparsable, and its shape was that of 'ro' 'le'.
+        for (String sql : List.of("SELECT set_config('ro'\n'le', 'postgres', false)",
+                "INSERT INTO t (id, name) VALUES (1, 'a'\n'b'), (2, set_config('ro' -- the setting\n  'le', 'x', false))")) {
+            MessageAnalysis a = ANALYZER.analyze(sql, CTX);
+            assertTrue(a.parsed(), a.unparsed());
+            assertTrue(a.statements().get(0).risks().containsKey(Risk.IDENTITY_CHANGE), sql);
+        }
+        assertFalse(Fingerprint.of("SELECT 'a'\n'b'", true).constants()
+                .equals(Fingerprint.of("SELECT 'a' 'b'", true).constants()));
+        assertFalse(Fingerprint.of("SELECT 'a'\n'b'", true).numbers()
+                .equals(Fingerprint.of("SELECT 'a' 'b'", true).numbers()));
+    }
+
+    @Test
+    void batchesOfRowsThatCallFunctionsAreDecidedWhateverTheirSize() {
+        // 100,000 rows stamped with now(), or keyed by gen_random_uuid(), or with a subquery each: as one row.
+        for (String row : List.of("(#, 'n#', now())", "(gen_random_uuid(), 'n#', CURRENT_TIMESTAMP)",
+                "(#, (SELECT name FROM t WHERE id = #), now() - interval '1 day')")) {
+            String big = "INSERT INTO t (id, name, at) VALUES " + rows(100_000, row);
+            MessageAnalysis a = ANALYZER.analyze(big, CTX);
+            assertTrue(a.parsed(), a.unparsed());
+            StatementAnalysis one = ANALYZER.analyze("INSERT INTO t (id, name, at) VALUES " + rows(1, row), CTX).statements().get(0);
+            assertEquals(one.objects(), a.statements().get(0).objects(), row);
+            assertEquals(one.columns(), a.statements().get(0).columns(), row);
+            assertEquals(one.functions(), a.statements().get(0).functions(), row);
+            assertTrue(canonicalLength(big) < 200, row);
+        }
+    }
+
+    private static int canonicalLength(String sql) {
+        try {
+            return canonical(sql).length();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
     void aHiddenSubqueryIsAnalysedInFull() {
         for (String sql : List.of(
                 "INSERT INTO t (id) VALUES (1), (2), ((SELECT id FROM private.secrets LIMIT 1))",

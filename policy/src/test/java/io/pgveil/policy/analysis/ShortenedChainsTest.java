@@ -10,8 +10,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Shortening lists and chains ({@link ConstantLists}: IN lists, ARRAYs, VALUES rows, OR chains, a CASE's arms, UNION
  * chains of constant rows) changes nothing in an analysis: over generated statements that mix terms of the shortened forms with
- * every kind of term that must stay (hidden subqueries, calls, casts, other columns, NOT, IS, BETWEEN, nested CASE),
- * the analysis with shortening equals the analysis of the whole text.
+ * every kind of term that must stay (hidden subqueries, calls, casts, other columns, NOT, IS, BETWEEN, nested CASE), and
+ * elements that are not constants repeated with other numbers and strings (left out where those cannot matter, kept
+ * where they do: a position, a setting's name), the analysis with shortening equals the analysis of the whole text.
  */
 class ShortenedChainsTest {
     private static final AnalysisContext CTX = ConstantListsTest.CTX;
@@ -99,19 +100,51 @@ class ShortenedChainsTest {
     }
 
     private static String element(Random r) {
-        return switch (r.nextInt(8)) {
+        return switch (r.nextInt(12)) {
             case 0 -> "(SELECT id FROM private.secrets)";
             case 1 -> "id";
             case 2 -> "length('x')";
+            case 3 -> repeated(r);
+            case 4 -> repeated(r);
             default -> pick(r, VALUES);
+        };
+    }
+
+    /**
+     * Elements that are not constants, in forms generated lists repeat with other numbers and strings: some read the
+     * same whatever those are, some do not (a position, a setting's name, another column).
+     */
+    private static String repeated(Random r) {
+        return repeated(r, r.nextInt(10));
+    }
+
+    /** A {@link #repeated} element of one form ({@code kind}) with numbers and strings of its own. */
+    private static String repeated(Random r, int kind) {
+        int n = r.nextInt(3);
+        return switch (kind) {
+            case 0 -> "now()";
+            case 1 -> "lower('" + (char) ('a' + n) + "')";
+            case 2 -> "(SELECT name FROM t WHERE id = " + n + ")";
+            case 3 -> "(SELECT " + (n == 2 ? "secret" : "id") + " FROM private.secrets WHERE id = " + n + ")";
+            case 4 -> "set_config('" + (n == 0 ? "role" : "application_name") + "', 'x', false)";
+            case 5 -> "ROW(" + n + ", 'a')";
+            case 6 -> "ARRAY[" + n + ", 2]";
+            case 7 -> "date '2024-01-0" + (n + 1) + "'";
+            case 8 -> "(SELECT x FROM (SELECT id, secret FROM private.secrets ORDER BY " + (n % 2 + 1) + ") s (x, y) LIMIT 1)";
+            default -> "gen_random_uuid()";
         };
     }
 
     private static String list(Random r, boolean rows) {
         StringBuilder sb = new StringBuilder();
         int n = 2 + r.nextInt(6);
+        // Half the lists are batches: each place holds one form throughout, a repeated one or a constant.
+        int first = r.nextBoolean() ? -1 : r.nextInt(11);
+        int second = r.nextInt(11);
         for (int i = 0; i < n; i++) {
-            sb.append(i == 0 ? "" : ", ").append(rows ? "(" + element(r) + ", " + element(r) + ")" : element(r));
+            String a = first < 0 ? element(r) : first == 10 ? pick(r, VALUES) : repeated(r, first);
+            String b = first < 0 ? element(r) : second == 10 ? pick(r, VALUES) : repeated(r, second);
+            sb.append(i == 0 ? "" : ", ").append(rows ? "(" + a + ", " + b + ")" : a);
         }
         return sb.toString();
     }

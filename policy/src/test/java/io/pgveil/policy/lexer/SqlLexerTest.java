@@ -41,6 +41,17 @@ class SqlLexerTest {
     }
 
     @Test
+    void stringsSeparatedByANewlineAreOneString() throws Exception {
+        // PostgreSQL: constants separated only by whitespace holding a newline (and -- comments) are one.
+        assertEquals("W:select S:ab", show(lex("select 'a'\n'b'")));
+        assertEquals("W:select S:abc", show(lex("select 'a' -- one\n  -- two\n 'b'\r\n\t'c'")));
+        assertEquals("W:select S:x\n\t", show(lex("select E'x\\n'\n'\\t'")), "an E'' string goes on with its escapes");
+        assertEquals("W:select S:a S:b", show(lex("select 'a' 'b'")), "no newline: two constants");
+        assertEquals("W:select S:a S:b", show(lex("select 'a'\n/* c */ 'b'")), "a block comment ends the string");
+        assertEquals("S:a", show(lex("'a'\n")));
+    }
+
+    @Test
     void unicodeEscapedIdentifiersAreDecoded() throws Exception {
         assertEquals("W:set Q:role", show(lex("SET U&\"\\0072ole\"")));
         assertEquals("Q:role", show(lex("U&\"#0072ole\" UESCAPE '#'")));
