@@ -109,7 +109,14 @@ class TokenAuthTest {
                 "set \"pgveil.subject\" to 'ana@example.com'",
                 "select 1; set role analyst",
                 "DO $$ BEGIN EXECUTE 'SET ROLE analyst'; END $$",
-                "DO $body$ BEGIN PERFORM set_config('pgveil.subject', 'x', false); END $body$");
+                "DO $body$ BEGIN PERFORM set_config('pgveil.subject', 'x', false); END $body$",
+                // a string continued on the next line, a name built of pieces, SQL built as the code runs
+                "DO 'BEGIN EXECUTE ''SET RO'\n'LE analyst''; END'",
+                "select set_config('ro' -- the name\n 'le', 'analyst', false)",
+                "DO $$ BEGIN PERFORM set_config('ro' || 'le', 'analyst', false); END $$",
+                "DO $$ BEGIN EXECUTE 'SET R' || 'OLE analyst'; END $$",
+                "DO $$ BEGIN EXECUTE format('SET %s analyst', 'ro' || 'le'); END $$",
+                "select query_to_xml(concat('SELECT set_', 'config(''ro', 'le'', ''analyst'', false)'), true, true, '')");
         try (Connection c = connect(pgveil, "agent", idp.token("agent-7", List.of("agents")))) {
             for (String sql : attempts) {
                 try (Statement s = c.createStatement()) {

@@ -21,7 +21,8 @@ import java.util.Locale;
 final class IdentityGuard {
     private static final byte[][] TRIGGERS = {
         bytes("role"), bytes("authoriz"), bytes("pgveil"), bytes("set_config"), bytes("discard"), bytes("reset"),
-        bytes("u&"), bytes("\\"),
+        bytes("u&"), bytes("\\"), bytes("execute"), bytes("language"), bytes("query_to_xml"), bytes("ts_stat"),
+        bytes("ts_rewrite"),
     };
 
     /** The trigger words by their (lower-case) first byte; most bytes start none. */
@@ -88,6 +89,10 @@ final class IdentityGuard {
         }
         List<List<Token>> statements = SqlLexer.statements(tokens);
         for (List<Token> statement : statements) {
+            String code = codeReason(statement);
+            if (code != null) {
+                return code;
+            }
             String reason = statementReason(statement, depth == 0 && parameters, found);
             if (reason == RESETS) {
                 String what = statement.get(0).text().toUpperCase(Locale.ROOT) + " ALL";
@@ -144,8 +149,24 @@ final class IdentityGuard {
         if (first.is("discard") && s.size() > 1 && s.get(1).is("all")) {
             return RESETS;
         }
+        if ((first.is("create") || first.is("alter")) && routineStatement(s)) {
+            // CREATE FUNCTION ... SET role = x runs the function as x: a call is a SET ROLE
+            for (int i = 1; i + 1 < s.size(); i++) {
+                if (s.get(i).is("set") && s.get(i + 1).isIdentifier() && (s.get(i + 1).is("role")
+                        || protectedSetting(qualifiedName(s, i + 1)))) {
+                    return "a function that sets " + qualifiedName(s, i + 1) + " when it runs";
+                }
+            }
+        }
         for (int i = 0; i < s.size(); i++) {
             Token t = s.get(i);
+            if (t.isIdentifier() && SQL_ARGUMENT.containsKey(t.text().toLowerCase(Locale.ROOT))
+                    && i + 1 < s.size() && s.get(i + 1).text().equals("(")
+                    && !constantArgument(s, i + 1, t.text().toLowerCase(Locale.ROOT),
+                            SQL_ARGUMENT.get(t.text().toLowerCase(Locale.ROOT)))) {
+                // query_to_xml(concat('SELECT set_', 'config(''role'', ...)'), ...) runs what no string shows
+                return t.text() + " of SQL that is not one string constant";
+            }
             if (t.isIdentifier() && t.text().equalsIgnoreCase("set_config")) {
                 Token arg = i + 2 < s.size() && s.get(i + 1).text().equals("(") ? s.get(i + 2) : null;
                 int parameter = parameters ? settingParameter(s, i + 2) : 0;
@@ -156,7 +177,8 @@ final class IdentityGuard {
                     found[0] = new Finding(null, found[0].resetsSession(), parameter);
                     continue;
                 }
-                if (arg == null || arg.kind() != Token.Kind.STRING) {
+                if (arg == null || arg.kind() != Token.Kind.STRING || !argumentEnds(s, i + 3)) {
+                    // set_config('r' || 'ole', ...) is set_config('role', ...): only a name standing alone is one
                     return "set_config with a setting name that is not a constant";
                 }
                 if (protectedSetting(arg.text())) {
@@ -165,6 +187,124 @@ final class IdentityGuard {
             }
         }
         return null;
+    }
+
+    /**
+     * Built-in functions that run SQL given as text, by the argument (from 0) that holds it; only a string constant
+     * there can be checked (ts_rewrite's SQL is its second argument of two).
+     */
+    private static final java.util.Map<String, Integer> SQL_ARGUMENT = java.util.Map.of(
+            "query_to_xml", 0, "query_to_xmlschema", 0, "query_to_xml_and_xmlschema", 0, "ts_stat", 0, "ts_rewrite", 1);
+
+    /**
+     * Whether the call whose "(" is at {@code open} has one string constant standing alone as argument
+     * {@code index}; ts_rewrite runs SQL only in its form of two arguments (of three tsqueries it runs none).
+     */
+    private static boolean constantArgument(List<Token> s, int open, String function, int index) {
+        int depth = 0;
+        List<int[]> arguments = new java.util.ArrayList<>();
+        int start = open + 1;
+        int k = open + 1;
+        for (; k < s.size(); k++) {
+            String text = s.get(k).kind() == Token.Kind.STRING ? "" : s.get(k).text();
+            if (text.equals("(") || text.equals("[")) {
+                depth++;
+            } else if ((text.equals(")") || text.equals("]")) && depth > 0) {
+                depth--;
+            } else if (depth == 0 && (text.equals(",") || text.equals(")"))) {
+                arguments.add(new int[] {start, k});
+                start = k + 1;
+                if (text.equals(")")) {
+                    break;
+                }
+            }
+        }
+        if (k >= s.size()) {
+            return false; // the call does not end: nothing to vouch for
+        }
+        if (function.equals("ts_rewrite") && arguments.size() != 2 || arguments.size() <= index) {
+            return true;
+        }
+        int[] a = arguments.get(index);
+        return s.get(a[0]).kind() == Token.Kind.STRING && (a[1] == a[0] + 1 || a[1] == a[0] + 3 && argumentEnds(s, a[0] + 1));
+    }
+
+    /** Whether an argument ends at token {@code i}: a comma or ")" there, or a cast to text or name and then one. */
+    private static boolean argumentEnds(List<Token> s, int i) {
+        if (i + 1 < s.size() && s.get(i).text().equals("::") && (s.get(i + 1).is("text") || s.get(i + 1).is("name")
+                || s.get(i + 1).is("varchar"))) {
+            i += 2;
+        }
+        return i < s.size() && (s.get(i).text().equals(",") || s.get(i).text().equals(")"));
+    }
+
+    /**
+     * For a DO block or a CREATE FUNCTION or PROCEDURE: why its code cannot be checked, or null. Its body is checked
+     * as SQL like any string, which finds {@code SET ROLE} written in it; but code can build SQL as it runs
+     * ({@code EXECUTE 'SET R' || 'OLE x'}, {@code EXECUTE format(...)}), and no text shows what that runs. So a body
+     * whose {@code EXECUTE} runs anything but one string constant is refused, and so is code in a language other
+     * than PL/pgSQL and SQL (whose calls that run SQL pgveil does not know).
+     */
+    private static String codeReason(List<Token> s) {
+        Token first = s.get(0);
+        boolean routine = first.is("create") && routine(s);
+        if (!first.is("do") && !routine) {
+            return null;
+        }
+        for (int i = 0; i + 1 < s.size(); i++) {
+            if (s.get(i).is("language")) {
+                Token language = s.get(i + 1);
+                String name = language.text().toLowerCase(Locale.ROOT);
+                if (!name.equals("plpgsql") && !name.equals("sql")) {
+                    return (routine ? "a function" : "a DO block") + " in language " + language.text()
+                            + " (pgveil checks code in plpgsql and sql only)";
+                }
+            }
+        }
+        for (Token t : s) {
+            if (t.kind() == Token.Kind.STRING && dynamicExecute(t.text())) {
+                return (routine ? "a function" : "a DO block") + " that runs SQL built as it runs (EXECUTE of an"
+                        + " expression, not of one string constant), which pgveil cannot check";
+            }
+        }
+        return null;
+    }
+
+    /** CREATE [OR REPLACE] FUNCTION or PROCEDURE, ALTER FUNCTION, PROCEDURE or ROUTINE. */
+    private static boolean routineStatement(List<Token> s) {
+        return routine(s) || s.get(0).is("alter") && s.size() > 1 && s.get(1).is("routine");
+    }
+
+    /** CREATE [OR REPLACE] FUNCTION or PROCEDURE (ALTER FUNCTION or PROCEDURE too). */
+    private static boolean routine(List<Token> s) {
+        int i = 1;
+        if (i + 1 < s.size() && s.get(i).is("or") && s.get(i + 1).is("replace")) {
+            i += 2;
+        }
+        return i < s.size() && (s.get(i).is("function") || s.get(i).is("procedure"));
+    }
+
+    /** Whether code holds an EXECUTE of anything but one string constant (or cannot be read as tokens). */
+    private static boolean dynamicExecute(String code) {
+        List<Token> tokens;
+        try {
+            tokens = SqlLexer.tokenize(code, true);
+        } catch (SqlSyntaxException e) {
+            return code.toLowerCase(Locale.ROOT).contains("execute");
+        }
+        for (int i = 0; i < tokens.size(); i++) {
+            if (!tokens.get(i).is("execute")) {
+                continue;
+            }
+            Token sql = i + 1 < tokens.size() ? tokens.get(i + 1) : null;
+            Token after = i + 2 < tokens.size() ? tokens.get(i + 2) : null;
+            boolean constant = sql != null && sql.kind() == Token.Kind.STRING && (after == null
+                    || after.kind() == Token.Kind.SEMICOLON || after.is("into") || after.is("using"));
+            if (!constant) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** n when the argument at token {@code i} is exactly {@code $n} (or {@code $n::text}) and ends there, else 0. */
@@ -212,6 +352,9 @@ final class IdentityGuard {
         int n = sql.length();
         for (int i = 0; i < n; i++) {
             char c = sql.charAt(i);
+            if (c == '\'' && SqlLexer.stringContinuation(sql, i + 1) >= 0) {
+                return true; // 'SET RO'<newline>'LE x' is one string: its words are whole only once lexed
+            }
             byte[][] words = c < 256 ? BY_FIRST[c] : null;
             if (words != null) {
                 for (byte[] word : words) {
@@ -238,7 +381,11 @@ final class IdentityGuard {
     }
 
     static boolean mayConcern(ByteBuf buf, int from, int to) {
+        ByteChars chars = new ByteChars(buf, from, to);
         for (int i = from; i < to; i++) {
+            if (buf.getByte(i) == '\'' && SqlLexer.stringContinuation(chars, i + 1 - from) >= 0) {
+                return true; // 'SET RO'<newline>'LE x' is one string: its words are whole only once lexed
+            }
             byte[][] words = BY_FIRST[buf.getByte(i) & 0xff];
             if (words != null) {
                 for (byte[] word : words) {
@@ -261,6 +408,24 @@ final class IdentityGuard {
             }
         }
         return true;
+    }
+
+    /** The bytes [from, to) of a buffer as characters, one per byte (what {@link SqlLexer#stringContinuation} reads). */
+    private record ByteChars(ByteBuf buf, int from, int to) implements CharSequence {
+        @Override
+        public int length() {
+            return to - from;
+        }
+
+        @Override
+        public char charAt(int index) {
+            return (char) (buf.getByte(from + index) & 0xff);
+        }
+
+        @Override
+        public CharSequence subSequence(int start, int end) {
+            return new ByteChars(buf, from + start, from + end);
+        }
     }
 
     private static byte lower(byte b) {

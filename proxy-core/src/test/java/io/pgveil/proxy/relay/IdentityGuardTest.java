@@ -32,6 +32,27 @@ class IdentityGuardTest {
         "set role 'unterminated",
         // A string that reads as an identity change is refused too: it could be run as dynamic SQL.
         "select 'set role x is just text'",
+        // strings continued on the next line are one string ('SET RO'<newline>'LE x' is 'SET ROLE x')
+        "DO 'BEGIN EXECUTE ''SET RO'\n'LE x''; END'", "select set_config('ro' -- name\n  'le', 'x', false)",
+        // a setting name that is not one constant standing alone
+        "select set_config('r' || 'ole', 'x', false)", "DO $$ BEGIN PERFORM set_config('ro' || 'le', 'x', false); END $$",
+        "select set_config(('role'), 'x', false)",
+        // code that builds the SQL it runs, which no text shows
+        "DO $$ BEGIN EXECUTE 'SET R' || 'OLE x'; END $$", "DO $$ BEGIN EXECUTE format('SET %s x', 'ro' || 'le'); END $$",
+        "DO $$ BEGIN EXECUTE 'SET ' || chr(114) || 'ole x'; END $$",
+        "do $$ declare q text := 'SET R' || 'OLE x'; begin execute q; end $$",
+        "CREATE OR REPLACE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'SET R' || 'OLE x'; END $$",
+        "CREATE PROCEDURE p() AS $$ BEGIN EXECUTE upper('set r') || 'ole x'; END $$ LANGUAGE plpgsql",
+        "DO $$ BEGIN RETURN QUERY EXECUTE 'SET R' || 'OLE x'; END $$",
+        "DO LANGUAGE plperl $$ spi_exec_query('SET R' . 'OLE x') $$",
+        "SELECT 1; DO $x$ BEGIN EXECUTE 'DO $y$ BEGIN EXECUTE ''SET R'' || ''OLE x''; END $y$'; END $x$",
+        // built-in functions that run SQL given as text, given SQL that is not one constant
+        "select query_to_xml(concat('SELECT set_', 'config(''ro', 'le'', ''x'', false)'), true, true, '')",
+        "SELECT * FROM ts_stat('SELECT ' || 'v FROM t')", "select ts_rewrite('a'::tsquery, 'SELECT ' || x) from t",
+        // a function that runs as another role, or with another pgveil identity
+        "CREATE FUNCTION f() RETURNS text LANGUAGE sql SET role = analyst AS 'SELECT 1'",
+        "create or replace function f() returns text language sql set \"pgveil.subject\" to 'x' as 'select 1'",
+        "ALTER FUNCTION f() SET role TO analyst", "alter routine f() set pgveil.groups = '{}'",
     })
     void identityChangesAreRefused(String sql) {
         assertNotNull(check(sql), sql);
@@ -43,6 +64,14 @@ class IdentityGuardTest {
         "select set_config('search_path', 'public', false)", "select role_name from roles", "RESET search_path",
         "select 'unterminated", "create role x", "alter role x set work_mem = '1MB'",
         "select * from t where authorization_code = 1", "DISCARD PLANS",
+        "select set_config('search_path'::text, 'public', false)", "select 'a'\n'b'", "select 'line one'\n, 'two'",
+        "DO $$ BEGIN EXECUTE 'UPDATE t SET a = 1'; EXECUTE 'ANALYZE t' INTO x USING 1; END $$",
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'", "select 'please execute the order'",
+        "DO LANGUAGE plpgsql $$ BEGIN PERFORM 1; END $$",
+        "select query_to_xml('SELECT 1', true, true, '')", "SELECT * FROM ts_stat('SELECT v FROM t')",
+        "select ts_rewrite(q, 'a'::tsquery, 'b'::tsquery) from t", "select ts_rewrite('a'::tsquery, 'SELECT x, y FROM aliases')",
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = public AS 'SELECT 1'",
+        "ALTER FUNCTION f() SET work_mem = '1MB'", "UPDATE users SET role = 'admin' WHERE id = 1",
     })
     void everythingElsePasses(String sql) {
         assertNull(check(sql), sql);
