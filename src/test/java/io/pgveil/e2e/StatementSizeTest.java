@@ -173,6 +173,16 @@ class StatementSizeTest {
             assertEquals("42501", e.getSQLState(), e.getMessage());
             e = assertThrows(SQLException.class, () -> count(c, or + " OR id = (SELECT id FROM bulk_private.secrets)"));
             assertEquals("42501", e.getSQLState(), e.getMessage());
+            // search filters and lookups: OR chains of terms of any form, repeated with other constants
+            StringBuilder search = new StringBuilder("SELECT count(*) FROM (SELECT * FROM bulk.items WHERE id < 100) s WHERE name ILIKE 'nothing'");
+            for (int i = 0; i < 2_000; i++) {
+                search.append(i % 2 == 0 ? " OR name ILIKE 'v" : " OR lower(name) = 'v").append(i).append(i % 2 == 0 ? "%'" : "'");
+            }
+            assertEquals(100, count(c, search.toString()));
+            String hidden = search.toString().replace(" OR lower(name) = 'v999'",
+                    " OR lower(name) = (SELECT secret FROM bulk_private.secrets)");
+            e = assertThrows(SQLException.class, () -> count(c, hidden));
+            assertEquals("42501", e.getSQLState(), e.getMessage());
             e = assertThrows(SQLException.class, () -> count(c, keys.substring(0, keys.length() - 1)
                     + ", ((SELECT id FROM bulk_private.secrets), 'x'))"));
             assertEquals("42501", e.getSQLState(), e.getMessage());

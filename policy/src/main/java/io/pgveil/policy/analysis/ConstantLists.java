@@ -51,8 +51,8 @@ final class ConstantLists {
                 out = elements(tokens, i + 2, punct(next, "(") ? ")" : "]", out, shapes);
             }
         }
-        out = chains(tokens, caseArms(tokens, out), "or", ConstantLists::comparisons);
-        return new Shortened(chains(tokens, out, "union", ConstantLists::constantSelect), shapes.stringsVaried);
+        out = chains(tokens, caseArms(tokens, out, shapes), "or", ConstantLists::orTerm, shapes);
+        return new Shortened(chains(tokens, out, "union", ConstantLists::constantSelect, shapes), shapes.stringsVaried);
     }
 
     /**
@@ -134,7 +134,7 @@ final class ConstantLists {
      * result is a {@link Constants#plainConstant constant}, of the same shape as the first such arm of its CASE (the
      * same tokens, constants aside), reads what that arm reads: it is left out. Arms of any other form are kept.
      */
-    private static boolean[] caseArms(List<Token> tokens, boolean[] out) {
+    private static boolean[] caseArms(List<Token> tokens, boolean[] out, Shapes shapes) {
         int n = tokens.size();
         int i = 0;
         while (i < n) {
@@ -155,7 +155,7 @@ final class ConstantLists {
                     if (refStart < 0) {
                         refStart = arm;
                         refEnd = end;
-                    } else if (sameShape(tokens, refStart, refEnd, arm, end)) {
+                    } else if (shapes.same(refStart, refEnd, arm, end)) {
                         out = leaveOut(out, n, arm, end);
                     }
                 }
@@ -216,22 +216,22 @@ final class ConstantLists {
 
     /**
      * Chains of terms joined by one word, the way generated SQL repeats one term with other constants: the OR chains
-     * ORMs build for "any of these" ({@code id = 1 OR id = 2 OR ...}, and for composite keys
-     * {@code (a = 1 AND b = 2) OR (a = 3 AND b = 4) OR ...}: {@link #comparisons}), and UNION chains of rows of
-     * constants ({@code SELECT 1, 'a' UNION ALL SELECT 2, 'b' UNION ALL ...}: {@link #constantSelect}). A term between
-     * two of the words that {@code term} accepts, of the same shape as an earlier such term of the same run (terms
-     * {@code term} accepts one after another, so in one expression and one scope; the same tokens, constants aside),
-     * reads what that one reads, so it is left out with the word before it; the first and the last term of a chain,
-     * and every term of any other form, are kept. The parser's tree is as deep as the chain
-     * is long: a 2,000-term OR took longer than the time budget on a cold JVM.
+     * ORMs build for "any of these" ({@code id = 1 OR id = 2 OR ...}, for composite keys
+     * {@code (a = 1 AND b = 2) OR (a = 3 AND b = 4) OR ...}, and search filters {@code name ILIKE 'a%' OR ...}:
+     * any {@link #orTerm expression}), and UNION chains of rows of constants
+     * ({@code SELECT 1, 'a' UNION ALL SELECT 2, 'b' UNION ALL ...}: {@link #constantSelect}). A term between two of
+     * the words that {@code term} accepts, that reads what an earlier such term of the same run does
+     * ({@link Shapes#same}; terms {@code term} accepts one after another, so in one expression and one scope; the
+     * first {@link #FORMS} forms are references), is left out with the word before it; the first and the last term
+     * of a chain, and every term of any other form, are kept. The parser's tree is as deep as the chain is long: a
+     * 2,000-term OR took longer than the time budget on a cold JVM.
      */
-    private static boolean[] chains(List<Token> tokens, boolean[] out, String word, Term term) {
+    private static boolean[] chains(List<Token> tokens, boolean[] out, String word, Term term, Shapes shapes) {
         int n = tokens.size();
         int depth = 0;
-        int[] lastWord = new int[8];      // per depth: the last joining word seen there, or -1
-        int[] reference = new int[16];  // per depth: the first term of the current run [start, end), or -1
+        int[] lastWord = new int[8];        // per depth: the last joining word seen there, or -1
+        int[][] references = new int[8][];  // per depth: the reference terms of the current run (see Shapes.add)
         java.util.Arrays.fill(lastWord, -1);
-        java.util.Arrays.fill(reference, -1);
         for (int i = 0; i < n; i++) {
             Token t = tokens.get(i);
             if (out != null && out[i]) {
@@ -242,18 +242,17 @@ final class ConstantLists {
                 if (depth >= lastWord.length) {
                     int old = lastWord.length;
                     lastWord = java.util.Arrays.copyOf(lastWord, old * 2);
-                    reference = java.util.Arrays.copyOf(reference, old * 4);
+                    references = java.util.Arrays.copyOf(references, old * 2);
                     java.util.Arrays.fill(lastWord, old, lastWord.length, -1);
-                    java.util.Arrays.fill(reference, old * 2, reference.length, -1);
                 }
                 lastWord[depth] = -1;
-                reference[2 * depth] = -1;
+                references[depth] = null;
             } else if (punct(t, ")") || punct(t, "]")) {
                 depth = Math.max(0, depth - 1);
             } else if (t.kind() == Token.Kind.SEMICOLON) {
                 depth = 0;
                 lastWord[0] = -1;
-                reference[0] = -1;
+                references[0] = null;
             } else if (t.is(word)) {
                 int previous = lastWord[depth];
                 lastWord[depth] = i;
@@ -263,19 +262,50 @@ final class ConstantLists {
                 if (!term.test(tokens, previous + 1, i)) {
                     // A term of another form may end one chain and start another in another scope (... OR a = 3
                     // UNION SELECT ... FROM b WHERE a = 4 OR ...): a run of repeats starts anew after it.
-                    reference[2 * depth] = -1;
+                    references[depth] = null;
                     continue;
                 }
-                int refStart = reference[2 * depth];
-                if (refStart < 0) {
-                    reference[2 * depth] = previous + 1;
-                    reference[2 * depth + 1] = i;
-                } else if (sameShape(tokens, refStart, reference[2 * depth + 1], previous + 1, i)) {
+                if (shapes.any(references[depth], previous + 1, i)) {
                     out = leaveOut(out, n, previous, i); // "OR term" (or "UNION term"), up to this word
+                } else {
+                    references[depth] = Shapes.add(references[depth], previous + 1, i);
                 }
             }
         }
         return out;
+    }
+
+    /** Words that end an expression: a term of an OR chain holds none of them outside brackets. */
+    private static final java.util.Set<String> CLAUSE_WORDS = java.util.Set.of(
+            "select", "from", "where", "group", "having", "order", "limit", "offset", "fetch", "union", "intersect",
+            "except", "returning", "into", "on", "using", "join", "inner", "left", "right", "full", "cross", "natural",
+            "window", "set", "values", "case", "when", "then", "else", "end", "as", "for", "with", "do", "update",
+            "delete", "insert", "lateral", "tablesample", "filter", "over", "within", "default", "conflict",
+            "nothing", "table", "returns", "language", "execute", "escape");
+
+    /**
+     * Whether the tokens [from, to) between two ORs are one expression of that OR (its brackets balanced, no comma,
+     * semicolon or word that ends an expression outside them): then it is a term, whatever its form.
+     */
+    private static boolean orTerm(List<Token> tokens, int from, int to) {
+        if (from >= to) {
+            return false;
+        }
+        int depth = 0;
+        for (int k = from; k < to; k++) {
+            Token t = tokens.get(k);
+            if (punct(t, "(") || punct(t, "[")) {
+                depth++;
+            } else if (punct(t, ")") || punct(t, "]")) {
+                if (--depth < 0) {
+                    return false;
+                }
+            } else if (depth == 0 && (punct(t, ",") || t.kind() == Token.Kind.SEMICOLON
+                    || t.kind() == Token.Kind.WORD && CLAUSE_WORDS.contains(t.text()))) {
+                return false;
+            }
+        }
+        return depth == 0;
     }
 
     /** What a chain's term must be for {@link #chains} to leave out its repeats. */
@@ -332,25 +362,6 @@ final class ConstantLists {
     }
 
     private static final java.util.Set<String> COMPARISONS = java.util.Set.of("=", "<>", "!=", "<", ">", "<=", ">=");
-
-    /** Whether [a, aEnd) and [b, bEnd) are the same tokens but for the values of numbers, strings and parameters. */
-    private static boolean sameShape(List<Token> tokens, int a, int aEnd, int b, int bEnd) {
-        if (aEnd - a != bEnd - b) {
-            return false;
-        }
-        for (int k = 0; k < aEnd - a; k++) {
-            Token x = tokens.get(a + k);
-            Token y = tokens.get(b + k);
-            if (x.kind() != y.kind()) {
-                return false;
-            }
-            boolean value = x.kind() == Token.Kind.NUMBER || x.kind() == Token.Kind.STRING || x.kind() == Token.Kind.PARAMETER;
-            if (!value && !x.text().equals(y.text())) {
-                return false;
-            }
-        }
-        return true;
-    }
 
     /** Marks tokens [from, to) as left out. */
     private static boolean[] leaveOut(boolean[] out, int size, int from, int to) {

@@ -205,9 +205,19 @@ class ConstantListsTest {
                 "select id from t where (id = 1 and name = 'pgveil_lit_0') or (id = 2 and name = 'pgveil_lit_1') or (id = 5 and name = 'pgveil_lit_2')");
         cases.put("SELECT id FROM t WHERE (id = $1 AND name = $2) OR (id = $3 AND name = $4) OR (id = $5 AND name = $6) OR (id = $7 AND name = $8)",
                 "select id from t where (id = $1 and name = $2) or (id = $3 and name = $4) or (id = $7 and name = $8)");
-        // another column, a subquery, a call, a cast: kept wherever they stand
+        // another column, a subquery, a call, a cast: kept wherever they stand (and a repeat of an earlier term after them goes)
         cases.put("SELECT id FROM t WHERE id = 0 OR id = 1 OR name = 'x' OR id = 2 OR id = (SELECT id FROM private.secrets) OR id = 3 OR id = 4",
-                "select id from t where id = 0 or id = 1 or name = 'pgveil_lit_0' or id = (select id from private.secrets) or id = 3 or id = 4");
+                "select id from t where id = 0 or id = 1 or name = 'pgveil_lit_0' or id = (select id from private.secrets) or id = 4");
+        // terms of any form repeated with other constants: search filters, calls, row comparisons, subqueries
+        cases.put("SELECT id FROM t WHERE name ILIKE 'a%' OR name ILIKE 'b%' OR name ILIKE 'c%' OR name ILIKE 'd%'",
+                "select id from t where name ilike 'pgveil_lit_0' or name ilike 'pgveil_lit_1' or name ilike 'pgveil_lit_2'");
+        cases.put("SELECT id FROM t WHERE (id, name) = (1, 'a') OR (id, name) = (2, 'b') OR lower(name) = 'c' OR (id, name) = (3, 'd') OR lower(name) = 'e' OR id = 9",
+                "select id from t where (id, name) = (1, 'pgveil_lit_0') or (id, name) = (2, 'pgveil_lit_1') or lower(name) = 'pgveil_lit_2' or id = 9");
+        cases.put("SELECT id FROM t WHERE id = 0 OR id IN (SELECT id FROM private.secrets WHERE id = 1) OR id IN (SELECT id FROM private.secrets WHERE id = 2) OR id = 3",
+                "select id from t where id = 0 or id in (select id from private.secrets where id = 1) or id = 3");
+        // what is not one expression of the OR is no term: a CASE's arms, a select list, another clause
+        cases.put("SELECT CASE WHEN id = 1 OR id = 2 THEN 'a' WHEN id = 3 OR id = 4 THEN 'b' END, id = 5 OR id = 6, id = 7 OR id = 8 FROM t",
+                "select case when id = 1 or id = 2 then 'pgveil_lit_0' when id = 3 or id = 4 then 'pgveil_lit_1' end, id = 5 or id = 6, id = 7 or id = 8 from t");
         cases.put("SELECT id FROM t WHERE id = 0 OR id = 1 OR id = f(2) OR id = '3'::int OR t.id = 4 OR id = 5",
                 "select id from t where id = 0 or id = 1 or id = f(2) or id = 'pgveil_lit_0'::int or t.id = 4 or id = 5");
         cases.put("SELECT id FROM t WHERE NOT id = 0 OR id = 1 OR id = 2 OR NOT id = 3 OR id = 4",

@@ -38,9 +38,10 @@ class ShortenedChainsTest {
     }
 
     private static String term(Random r) {
-        return switch (r.nextInt(6)) {
+        return switch (r.nextInt(7)) {
             case 0 -> pick(r, OTHERS);
             case 1 -> "(" + comparison(r) + " AND " + comparison(r) + ")";
+            case 2 -> repeated(r) + " IS NOT NULL";
             default -> r.nextBoolean() ? "id = " + r.nextInt(9) : comparison(r);
         };
     }
@@ -48,8 +49,10 @@ class ShortenedChainsTest {
     private static String orChain(Random r) {
         StringBuilder sb = new StringBuilder(term(r));
         int n = 2 + r.nextInt(6);
+        int kind = r.nextInt(10); // half the chains repeat one form of term, with its own numbers and strings
         for (int i = 0; i < n; i++) {
-            sb.append(" OR ").append(r.nextInt(3) == 0 ? term(r) : "id = " + r.nextInt(9));
+            sb.append(" OR ").append(r.nextBoolean() ? repeated(r, kind) + " IS NOT NULL"
+                    : r.nextInt(3) == 0 ? term(r) : "id = " + r.nextInt(9));
         }
         return sb.toString();
     }
