@@ -9,7 +9,8 @@
 #   LITERAL_MB=5 bench/size.sh
 #   SHAPES=1 bench/size.sh     # also the other shapes bulk work sends (for information): rows with E'' escapes,
 #                              # dollar quotes, NULLs and negative numbers; a composite-key IN list of 1,000 rows; an
-#                              # OR of 2,000 comparisons; a script of $ROWS INSERTs in one Query (psql's \;)
+#                              # OR of 2,000 comparisons; a script of $ROWS INSERTs in one Query (psql's \;); rows
+#                              # stamped with now(); an OR of 2,000 ILIKE patterns
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REPEAT="${REPEAT:-9}"
@@ -56,7 +57,9 @@ if [ "$SHAPES" = 1 ]; then
   shape tuples 'printf "SELECT count(*) FROM size_items WHERE (id, name) IN ("; for (i = 0; i < 1000; i++) printf "%s(%d, %sname %d%s)", (i ? ", " : ""), i, q, i, q; print ");"'
   shape orchain 'printf "SELECT count(*) FROM size_items WHERE id = 0"; for (i = 1; i < 2000; i++) printf " OR id = %d", i; print ";"'
   shape script 'for (i = 0; i < n; i++) printf "INSERT INTO size_items (id, name) VALUES (%d, %sname %d%s) %s\n", i, q, i, q, (i < n - 1 ? "\\;" : ";")'
-  extra=(escapes dollar nulls tuples orchain script)
+  shape stamped 'printf "INSERT INTO size_items (id, name) VALUES "; for (i = 0; i < n; i++) printf "%s(%d, now()::text)", (i ? ", " : ""), i; print ";"'
+  shape ilike 'printf "SELECT count(*) FROM size_items WHERE name ILIKE %snothing%s", q, q; for (i = 1; i < 2000; i++) printf " OR name ILIKE %sname %d%%%s", q, i, q; print ";"'
+  extra=(escapes dollar nulls tuples orchain script stamped ilike)
 fi
 
 literal="$WORK/literal.sql"
@@ -133,6 +136,8 @@ for s in insert select "${extra[@]}" $([ "$LITERAL_MB" -gt 0 ] && echo literal);
     tuples) label="(a, b) IN 1,000 rows" ;;
     orchain) label="OR of 2,000 comparisons" ;;
     script) label="$ROWS INSERTs in one Query" ;;
+    stamped) label="$ROWS rows, now() in each" ;;
+    ilike) label="OR of 2,000 ILIKE patterns" ;;
     *) label="INSERT of a $LITERAL_MB MB literal" ;;
   esac
   printf "%-32s %10s %10s %8s\n" "$label" "$d" "$p" "$(ratio "$p" "$d")" | tee -a "$report"
