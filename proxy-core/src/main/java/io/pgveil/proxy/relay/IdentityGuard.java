@@ -83,7 +83,7 @@ final class IdentityGuard {
     private static String check(String sql, boolean standardConformingStrings, int depth, boolean parameters, Finding[] found) {
         List<Token> tokens;
         try {
-            tokens = SqlLexer.tokenize(sql, standardConformingStrings);
+            tokens = tokens(sql, standardConformingStrings);
         } catch (SqlSyntaxException e) {
             return depth == 0 ? "the statement could not be checked (" + e.getMessage() + ")" : null;
         }
@@ -111,7 +111,8 @@ final class IdentityGuard {
         if (depth < 2) {
             for (Token t : tokens) {
                 // A string may be run as SQL (DO blocks, EXECUTE, functions): check its content too.
-                if (t.kind() == Token.Kind.STRING && t.text().length() > 4) {
+                // (only one holding a word that could be part of an identity change: most are data, not lexed)
+                if (t.kind() == Token.Kind.STRING && t.text().length() > 4 && mayConcern(t.text())) {
                     String reason = check(t.text(), true, depth + 1, false, new Finding[] {Finding.NOTHING});
                     if (reason != null) {
                         return reason;
@@ -120,6 +121,23 @@ final class IdentityGuard {
             }
         }
         return null;
+    }
+
+    /**
+     * The tokens of {@code sql}, with the constants of long lists left out as the analysis leaves them out
+     * ({@link SqlLexer#tokenizeShortened}) unless what is left out holds a word that could be part of an identity
+     * change ({@link #mayConcern(String)}): an INSERT of 100,000 rows into a table with a column named {@code role}
+     * is lexed as one of one row, and a row holding {@code 'SET ROLE x'} is lexed and checked like any string.
+     */
+    private static List<Token> tokens(String sql, boolean standardConformingStrings) throws SqlSyntaxException {
+        List<Token> tokens = SqlLexer.tokenizeShortened(sql, standardConformingStrings);
+        for (Token t : tokens) {
+            if (t.kind() == Token.Kind.PUNCTUATION && t.end() - t.start() > t.text().length()
+                    && mayConcern(sql.substring(t.start(), t.end()))) {
+                return SqlLexer.tokenize(sql, standardConformingStrings);
+            }
+        }
+        return tokens;
     }
 
     private static String statementReason(List<Token> s, boolean parameters, Finding[] found) {

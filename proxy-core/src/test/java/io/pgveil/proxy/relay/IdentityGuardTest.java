@@ -86,6 +86,19 @@ class IdentityGuardTest {
     }
 
     @Test
+    void aLongListIsCheckedInFullOnlyWhenItHoldsAWordThatCouldMatter() {
+        // 20,000 rows into a table with a column named role: the rows are lexed only if one of them could matter
+        StringBuilder rows = new StringBuilder("INSERT INTO users (id, role, note) VALUES ");
+        for (int i = 0; i < 20_000; i++) {
+            rows.append(i == 0 ? "" : ", ").append('(').append(i).append(", 'reader', 'note ").append(i).append("')");
+        }
+        assertNull(check(rows.toString()));
+        assertNotNull(check(rows + ", (20000, 'reader', 'SET ROLE postgres')"));
+        assertNotNull(check(rows.toString().replace("'note 777'", "'DO $$ BEGIN EXECUTE ''SET R'' || ''OLE x''; END $$'")));
+        assertNotNull(check(rows.toString().replace("'note 777'", "'a'\n'b'), (1, 'x', 'SET RO'\n'LE x'")));
+    }
+
+    @Test
     void aSessionResetInsideAStringIsRefused() {
         assertNotNull(check("DO $$ BEGIN EXECUTE 'RESET ALL'; END $$"));
     }
