@@ -159,7 +159,16 @@ public final class SqlAnalyzer {
             if (a.literalSensitive && shortened != null && shortened.stringsVaried()) {
                 // An element was left out for one with other strings, and strings changed this analysis: again, with
                 // only elements that differ in numbers left out.
-                a = analysed(tokens, text, depth, ConstantLists.shorten(tokens, false).leftOut());
+                try {
+                    a = analysed(tokens, text, depth, ConstantLists.shorten(tokens, false).leftOut());
+                } catch (Unanalysable e) {
+                    if (!e.getMessage().startsWith(OVER_BUDGET)) {
+                        throw e;
+                    }
+                    throw new Unanalysable(e.getMessage() + "; here the elements of a list pass other strings to a"
+                            + " function (lower('A'), lower('B'), ...), so each was analysed: send those strings as"
+                            + " parameters ($1, $2, ...) or as plain constants");
+                }
             }
             literalSensitive |= a.literalSensitive;
             return a.analysis;
@@ -230,17 +239,20 @@ public final class SqlAnalyzer {
         }
     }
 
+    private static final String OVER_BUDGET = "analysis took longer than policy.analysis.time_budget";
+
     /** The time budget ran out: which statement (its shape, shortened) and what to do about it. */
     private Unanalysable overBudget(String canonical) {
         Fingerprint f = Fingerprint.of(canonical, true);
-        String shape = f == null || f.constants() == null ? canonical : f.constants();
+        String shape = (f == null || f.constants() == null ? canonical : f.constants()).replaceAll("'pgveil_lit_\\d+'", "?");
         if (shape.length() > 120) {
             shape = shape.substring(0, 117) + "...";
         }
-        return new Unanalysable("analysis took longer than policy.analysis.time_budget (" + budgetMillis
+        return new Unanalysable(OVER_BUDGET + " (" + budgetMillis
                 + " ms) for a statement of " + canonical.length() + " characters shaped \"" + shape + "\"; send it in"
                 + " smaller statements, or with parameters in place of long expressions, or raise"
-                + " policy.analysis.time_budget (lists of constants cost nothing: VALUES rows, IN (...), ARRAY[...])");
+                + " policy.analysis.time_budget (lists of constants, and of elements of one form, cost nothing: VALUES rows,"
+                + " IN (...), ARRAY[...], OR chains)");
     }
 
     /**

@@ -142,6 +142,31 @@ class ConstantListsTest {
     }
 
     @Test
+    void whenTheTimeBudgetRunsOutTheMessageSaysWhichShapeAndWhatToDo() throws Exception {
+        java.util.concurrent.ScheduledExecutorService watchdog = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        try {
+            SqlAnalyzer tight = new SqlAnalyzer(watchdog, 5);
+            // 400 levels of parentheses: JSqlParser backtracks (about 50 ms and more), far past 5 ms
+            MessageAnalysis deep = tight.analyze("SELECT " + "(".repeat(400) + "1" + ")".repeat(400) + " FROM t", CTX);
+            assertFalse(deep.parsed());
+            assertTrue(deep.unparsed().startsWith("analysis took longer than policy.analysis.time_budget (5 ms) for a"
+                    + " statement of 815 characters shaped \"select (((("), deep.unparsed());
+            assertTrue(deep.unparsed().contains("send it in smaller statements"), deep.unparsed());
+            // rows that pass other strings to a function are each analysed: the message says so, and what to send
+            MessageAnalysis calls = tight.analyze("INSERT INTO t (id, name) VALUES " + rows(20_000, "(#, lower('N#'))"), CTX);
+            assertFalse(calls.parsed());
+            assertTrue(calls.unparsed().contains("values (0, lower(?)), (1, lower(?))"), calls.unparsed());
+            assertTrue(calls.unparsed().contains("send those strings as parameters"), calls.unparsed());
+            assertFalse(calls.unparsed().contains("pgveil_lit"), calls.unparsed());
+        } finally {
+            watchdog.shutdownNow();
+        }
+        // with parameters in their place, the rows are of one form
+        assertEquals("insert into t (id, name) values (1, lower($1))",
+                canonical("INSERT INTO t (id, name) VALUES (1, lower($1)), (2, lower($2)), (3, lower($3))"));
+    }
+
+    @Test
     void batchesOfRowsThatCallFunctionsAreDecidedWhateverTheirSize() {
         // 100,000 rows stamped with now(), or keyed by gen_random_uuid(), or with a subquery each: as one row.
         for (String row : List.of("(#, 'n#', now())", "(gen_random_uuid(), 'n#', CURRENT_TIMESTAMP)",
