@@ -280,14 +280,14 @@ public final class Fingerprint {
                 a.add(c);
                 b.add(c);
                 i++;
-                while (i < n && Character.isDigit(sql.charAt(i))) {
+                while (i < n && isAsciiDigit(sql.charAt(i))) {
                     a.add(sql.charAt(i));
                     b.add(sql.charAt(i));
                     i++;
                 }
                 continue;
             }
-            if ((Character.isDigit(c) || c == '.' && i + 1 < n && Character.isDigit(sql.charAt(i + 1))) && !identPart(sql, i - 1)) {
+            if ((isAsciiDigit(c) || c == '.' && i + 1 < n && isAsciiDigit(sql.charAt(i + 1))) && !identPart(sql, i - 1)) {
                 int j = SqlLexer.numberEnd(sql, i);
                 if (positions.keepsNumber()) {
                     a.add(sql, i, j); // a position (ORDER BY 2), not a value
@@ -430,9 +430,14 @@ public final class Fingerprint {
         if (j >= s.length() || !identStart(s.charAt(j))) {
             return -1;
         }
-        while (j < s.length() && (identStart(s.charAt(j)) || Character.isDigit(s.charAt(j)))) {
+        while (j < s.length() && (identStart(s.charAt(j)) || isAsciiDigit(s.charAt(j)))) {
             j++;
         }
         return j < s.length() && s.charAt(j) == '$' ? j + 1 : -1;
+    }
+
+    /** An ASCII digit (PostgreSQL's lexer knows no other digits: U+0663 starts an identifier). */
+    private static boolean isAsciiDigit(char c) {
+        return c >= '0' && c <= '9';
     }
 }

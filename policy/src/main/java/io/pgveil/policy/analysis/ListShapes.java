@@ -76,7 +76,7 @@ final class ListShapes {
 
     private static boolean hasDollarQuote(String s) {
         for (int i = s.indexOf('$'); i >= 0; i = s.indexOf('$', i + 1)) {
-            if (i + 1 >= s.length() || !Character.isDigit(s.charAt(i + 1))) {
+            if (i + 1 >= s.length() || !isAsciiDigit(s.charAt(i + 1))) {
                 return true;
             }
         }
@@ -237,7 +237,7 @@ final class ListShapes {
         } else if (c == '$') {
             i++;
             int digits = i;
-            while (i < n && Character.isDigit(item.charAt(i))) {
+            while (i < n && isAsciiDigit(item.charAt(i))) {
                 i++;
             }
             if (i == digits) {
@@ -330,7 +330,7 @@ final class ListShapes {
 
     private static boolean wordStart(String s, int i) {
         char c = s.charAt(i);
-        return wordChar(c) && !Character.isDigit(c) && (i == 0 || !wordChar(s.charAt(i - 1)) && s.charAt(i - 1) != '$');
+        return wordChar(c) && !isAsciiDigit(c) && (i == 0 || !wordChar(s.charAt(i - 1)) && s.charAt(i - 1) != '$');
     }
 
     private static int wordEnd(String s, int i) {
@@ -345,5 +345,10 @@ final class ListShapes {
             i++;
         }
         return i;
+    }
+
+    /** An ASCII digit (PostgreSQL's lexer knows no other digits: U+0663 starts an identifier). */
+    private static boolean isAsciiDigit(char c) {
+        return c >= '0' && c <= '9';
     }
 }

@@ -255,6 +255,17 @@ public final class SqlAnalyzer {
                 + " IN (...), ARRAY[...], OR chains)");
     }
 
+    /** Whether a word is ASCII letters, digits, _ and $ only (as every keyword is). */
+    private static boolean plainWord(String w) {
+        for (int k = 0; k < w.length(); k++) {
+            char c = w.charAt(k);
+            if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '$')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /**
      * At {@code OPERATOR(pg_catalog.op)} (how psql and tools spell built-in operators so that no user operator can
      * stand in), the number of tokens after {@code i} it spans; else 0. It means exactly the built-in {@code op}.
@@ -325,6 +336,15 @@ public final class SqlAnalyzer {
                     literals.add(t.text());
                 }
                 case QUOTED_IDENTIFIER -> sb.append('"').append(t.text().replace("\"", "\"\"")).append('"');
+                // a word of other characters than JSqlParser's (lower\u3000, t\u3000, \u00c4pfel): quoted, so that
+                // it names what PostgreSQL names, not what JSqlParser's tokenizer makes of it
+                case WORD -> {
+                    if (plainWord(t.text())) {
+                        sb.append(t.text());
+                    } else {
+                        sb.append('"').append(t.text()).append('"');
+                    }
+                }
                 default -> {
                     if (numbers != null && t.kind() == Token.Kind.NUMBER && (positions == null || !positions[i])) {
                         if (numberCount + 2 > numbers.length) {

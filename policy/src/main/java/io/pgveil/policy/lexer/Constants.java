@@ -429,16 +429,11 @@ public final class Constants {
         return true;
     }
 
-    /** Skips whitespace as the lexer counts it ({@link Character#isWhitespace}), ASCII first. */
+    /** Skips whitespace as the lexer counts it ({@link SqlLexer#isSpace}: PostgreSQL's, ASCII only). */
     public static int skipSpace(String sql, int i) {
         int n = sql.length();
-        while (i < n) {
-            char c = sql.charAt(i);
-            if (c == ' ' || (c > ' ' && c < 0x80 ? false : Character.isWhitespace(c))) {
-                i++;
-            } else {
-                return i;
-            }
+        while (i < n && SqlLexer.isSpace(sql.charAt(i))) {
+            i++;
         }
         return i;
     }

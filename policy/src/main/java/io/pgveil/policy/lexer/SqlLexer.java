@@ -2,7 +2,6 @@ package io.pgveil.policy.lexer;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * A lexer that agrees with PostgreSQL's (src/backend/parser/scan.l) on where tokens, comments, strings and
@@ -89,7 +88,7 @@ public final class SqlLexer {
         int n = sql.length();
         while (i < n) {
             char c = sql.charAt(i);
-            if (Character.isWhitespace(c)) {
+            if (isSpace(c)) {
                 i++;
             } else if (c == '-' && peek(1) == '-') {
                 while (i < n && sql.charAt(i) != '\n' && sql.charAt(i) != '\r') {
@@ -109,9 +108,9 @@ public final class SqlLexer {
                 unicodeIdentifier();
             } else if (c == '"') {
                 quotedIdentifier();
-            } else if (c == '$' && Character.isDigit(peek(1))) {
+            } else if (c == '$' && isAsciiDigit(peek(1))) {
                 int start = i++;
-                while (i < n && Character.isDigit(sql.charAt(i))) {
+                while (i < n && isAsciiDigit(sql.charAt(i))) {
                     i++;
                 }
                 add(Token.Kind.PARAMETER, sql.substring(start, i), start);
@@ -122,8 +121,8 @@ public final class SqlLexer {
                 while (i < n && isIdentPart(sql.charAt(i))) {
                     i++;
                 }
-                add(Token.Kind.WORD, sql.substring(start, i).toLowerCase(Locale.ROOT), start);
-            } else if (Character.isDigit(c) || (c == '.' && Character.isDigit(peek(1)))) {
+                add(Token.Kind.WORD, asciiLower(sql, start, i), start);
+            } else if (isAsciiDigit(c) || (c == '.' && isAsciiDigit(peek(1)))) {
                 number();
             } else if (c == ';') {
                 add(Token.Kind.SEMICOLON, ";", i++);
@@ -212,6 +211,45 @@ public final class SqlLexer {
 
     private void addSpan(Token.Kind kind, String text, int start, int end) {
         tokens.add(new Token(kind, text, start, end));
+    }
+
+    /**
+     * Whether PostgreSQL's lexer counts {@code c} as whitespace: space, tab, newline, carriage return, form feed and
+     * vertical tab, nothing else. Every character from 0x80 up is part of an identifier to it: {@code lower\u3000(x)}
+     * calls a function named {@code "lower\u3000"}, and {@code IN (1,\u3000(2))} one named {@code "\u3000"}, though
+     * Java's {@link Character#isWhitespace} calls U+3000 a space.
+     */
+    public static boolean isSpace(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\u000B';
+    }
+
+    /**
+     * The word [from, to) with only ASCII letters lower-cased, as PostgreSQL folds an unquoted identifier in UTF-8:
+     * {@code Äpfel} names "Äpfel", not "äpfel".
+     */
+    private static String asciiLower(String sql, int from, int to) {
+        for (int k = from; k < to; k++) {
+            char c = sql.charAt(k);
+            if (c >= 'A' && c <= 'Z') {
+                char[] out = sql.substring(from, to).toCharArray();
+                for (int m = k - from; m < out.length; m++) {
+                    if (out[m] >= 'A' && out[m] <= 'Z') {
+                        out[m] = (char) (out[m] + 32);
+                    }
+                }
+                return new String(out);
+            }
+        }
+        return sql.substring(from, to);
+    }
+
+    /** An ASCII digit: PostgreSQL's lexer knows no other (U+0663, ARABIC-INDIC DIGIT THREE, is an identifier's). */
+    static boolean isAsciiDigit(char c) {
+        return c >= '0' && c <= '9';
+    }
+
+    static boolean isHexDigit(char c) {
+        return isAsciiDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
     }
 
     static boolean isIdentStart(char c) {
@@ -348,7 +386,7 @@ public final class SqlLexer {
             case 't' -> value.append('\t');
             case 'x' -> {
                 int end = at + 1;
-                while (end < sql.length() && end < at + 3 && Character.digit(sql.charAt(end), 16) >= 0) {
+                while (end < sql.length() && end < at + 3 && isHexDigit(sql.charAt(end))) {
                     end++;
                 }
                 if (end == at + 1) {
@@ -440,17 +478,17 @@ public final class SqlLexer {
     private char uescape() throws SqlSyntaxException {
         int save = i;
         int j = i;
-        while (j < sql.length() && Character.isWhitespace(sql.charAt(j))) {
+        while (j < sql.length() && isSpace(sql.charAt(j))) {
             j++;
         }
         if (sql.regionMatches(true, j, "uescape", 0, 7)) {
             j += 7;
-            while (j < sql.length() && Character.isWhitespace(sql.charAt(j))) {
+            while (j < sql.length() && isSpace(sql.charAt(j))) {
                 j++;
             }
             if (j + 2 < sql.length() && sql.charAt(j) == '\'' && sql.charAt(j + 2) == '\'') {
                 char esc = sql.charAt(j + 1);
-                if (Character.isLetterOrDigit(esc) || esc == '+' || esc == '\'' || esc == '"' || Character.isWhitespace(esc)) {
+                if (isHexDigit(esc) || esc == '+' || esc == '\'' || esc == '"' || isSpace(esc)) {
                     throw new SqlSyntaxException("invalid Unicode escape character", j);
                 }
                 i = j + 3;
@@ -503,7 +541,7 @@ public final class SqlLexer {
         if (j >= sql.length() || !isIdentStart(sql.charAt(j))) {
             return 0;
         }
-        while (j < sql.length() && (isIdentStart(sql.charAt(j)) || Character.isDigit(sql.charAt(j)))) {
+        while (j < sql.length() && (isIdentStart(sql.charAt(j)) || isAsciiDigit(sql.charAt(j)))) {
             j++;
         }
         return j < sql.length() && sql.charAt(j) == '$' ? j - at + 1 : 0;
@@ -536,17 +574,17 @@ public final class SqlLexer {
         int n = sql.length();
         if (sql.charAt(i) == '0' && i + 1 < n && "xXoObB".indexOf(sql.charAt(i + 1)) >= 0) {
             i += 2;
-            while (i < n && (Character.digit(sql.charAt(i), 16) >= 0 || sql.charAt(i) == '_')) {
+            while (i < n && (isHexDigit(sql.charAt(i)) || sql.charAt(i) == '_')) {
                 i++;
             }
             return i;
         }
-        while (i < n && (Character.isDigit(sql.charAt(i)) || sql.charAt(i) == '_')) {
+        while (i < n && (isAsciiDigit(sql.charAt(i)) || sql.charAt(i) == '_')) {
             i++;
         }
         if (i < n && sql.charAt(i) == '.' && !(i + 1 < n && sql.charAt(i + 1) == '.')) {
             i++;
-            while (i < n && (Character.isDigit(sql.charAt(i)) || sql.charAt(i) == '_')) {
+            while (i < n && (isAsciiDigit(sql.charAt(i)) || sql.charAt(i) == '_')) {
                 i++;
             }
         }
@@ -555,9 +593,9 @@ public final class SqlLexer {
             if (j < n && (sql.charAt(j) == '+' || sql.charAt(j) == '-')) {
                 j++;
             }
-            if (j < n && Character.isDigit(sql.charAt(j))) {
+            if (j < n && isAsciiDigit(sql.charAt(j))) {
                 i = j;
-                while (i < n && Character.isDigit(sql.charAt(i))) {
+                while (i < n && isAsciiDigit(sql.charAt(i))) {
                     i++;
                 }
             }

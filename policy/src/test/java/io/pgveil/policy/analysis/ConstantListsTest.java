@@ -127,6 +127,20 @@ class ConstantListsTest {
     }
 
     @Test
+    void aNameOfCharactersJavaCallsSpacesOrDigitsIsTheNamePostgresqlReads() {
+        // IN (1,\u3000(2)) calls a function named "\u3000"; t\u3000 is another table than t; \u0663 is a column
+        assertTrue(ANALYZER.analyze("SELECT 7 IN (1,\u3000(2))", CTX).statements().get(0).functions().toString()
+                .contains("\u3000"));
+        assertTrue(ANALYZER.analyze("SELECT lower\u3000(name) FROM t", CTX).statements().get(0).functions().toString()
+                .contains("lower\u3000"));
+        assertFalse(ANALYZER.analyze("SELECT id FROM t\u3000", CTX).statements().get(0).objects()
+                .contains(new ObjectAccess(T, Access.READ, "table")));
+        assertFalse(ANALYZER.analyze("SELECT id FROM \u00c4pfel", CTX).statements().get(0).objects().toString().contains("\u00e4pfel"));
+        assertFalse(Fingerprint.of("SELECT \u0663 FROM t", true).numbers().equals(Fingerprint.of("SELECT \u0661 FROM t", true).numbers()),
+                "two columns, not two numbers of one shape");
+    }
+
+    @Test
     void aStringContinuedOnTheNextLineIsOneString() {
         // 'ro'<newline>'le' is 'role' to PostgreSQL: it was refused as unparsable, and its shape was that of 'ro' 'le'.
         for (String sql : List.of("SELECT set_config('ro'\n'le', 'postgres', false)",

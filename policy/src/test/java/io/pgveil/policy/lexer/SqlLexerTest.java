@@ -2,6 +2,7 @@ package io.pgveil.policy.lexer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.stream.Collectors;
@@ -38,6 +39,18 @@ class SqlLexerTest {
         assertEquals("S:x", show(lex("$$x$$")));
         assertEquals("S:d\u00e1ta", show(lex("U&'d\\00e1ta'")));
         assertEquals("S:d\u00e1ta", show(lex("U&'d!00e1ta' UESCAPE '!'")));
+    }
+
+    @Test
+    void spacesDigitsAndCaseAreAsciiAsInPostgresql() throws Exception {
+        // Java calls U+3000 a space and U+0663 a digit, and folds \u00c4; PostgreSQL's lexer does none of that:
+        // lower\u3000(x) calls a function named "lower\u3000", and \u00c4pfel names "\u00c4pfel".
+        assertEquals("W:select W:lower\u3000 P:( W:x P:)", show(lex("select lower\u3000(x)")));
+        assertEquals("W:select N:1 P:, W:\u3000 P:( N:2 P:)", show(lex("select 1,\u3000(2)")));
+        assertEquals("W:select W:\u00c4pfel W:from W:t", show(lex("SELECT \u00c4pfel FROM T")));
+        assertEquals("W:select W:\u0663", show(lex("select \u0663")));
+        assertEquals("W:select N:1 W:\u0663", show(lex("select 1\u0663")), "PostgreSQL: trailing junk after a number");
+        assertTrue(lex("select $\u0661").stream().noneMatch(t -> t.kind() == Token.Kind.PARAMETER), "no parameter of non-ASCII digits");
     }
 
     @Test

@@ -16,7 +16,7 @@ public final class SearchPaths {
         int n = setting.length();
         while (i < n) {
             char c = setting.charAt(i);
-            if (c == ',' || Character.isWhitespace(c)) {
+            if (c == ',' || io.pgveil.policy.lexer.SqlLexer.isSpace(c)) {
                 i++;
             } else if (c == '"') {
                 StringBuilder sb = new StringBuilder();
@@ -37,7 +37,7 @@ public final class SearchPaths {
                 out.add(sb.toString());
             } else {
                 int start = i;
-                while (i < n && setting.charAt(i) != ',' && !Character.isWhitespace(setting.charAt(i))) {
+                while (i < n && setting.charAt(i) != ',' && !io.pgveil.policy.lexer.SqlLexer.isSpace(setting.charAt(i))) {
                     i++;
                 }
                 String name = setting.substring(start, i);

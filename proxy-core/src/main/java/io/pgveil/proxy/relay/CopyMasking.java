@@ -178,8 +178,8 @@ final class CopyMasking {
                 case 'x' -> {
                     int v = 0;
                     int n = 0;
-                    while (n < 2 && i + 1 < to && Character.digit(row[i + 1], 16) >= 0) {
-                        v = v * 16 + Character.digit(row[++i], 16);
+                    while (n < 2 && i + 1 < to && hexValue(row[i + 1]) >= 0) {
+                        v = v * 16 + hexValue(row[++i]);
                         n++;
                     }
                     out.write(n == 0 ? 'x' : v);
@@ -280,5 +280,10 @@ final class CopyMasking {
     /** What replaces every field of a row that does not fit the plan. */
     private static final class Redact {
         static final Masker INSTANCE = io.pgveil.masking.ColumnMasks.NONE.redact();
+    }
+
+    /** The value of an ASCII hex digit, or -1 (COPY's escapes are ASCII, whatever Character.digit accepts). */
+    private static int hexValue(int c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
     }
 }

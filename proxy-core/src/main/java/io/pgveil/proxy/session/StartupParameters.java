@@ -135,7 +135,7 @@ public final class StartupParameters {
         int i = 0;
         int n = options.length();
         while (i < n) {
-            while (i < n && Character.isWhitespace(options.charAt(i))) {
+            while (i < n && io.pgveil.policy.lexer.SqlLexer.isSpace(options.charAt(i))) {
                 i++;
             }
             if (i >= n) {
@@ -145,7 +145,7 @@ public final class StartupParameters {
             boolean escaped = false;
             while (i < n) {
                 char c = options.charAt(i);
-                if (Character.isWhitespace(c) && !escaped) {
+                if (io.pgveil.policy.lexer.SqlLexer.isSpace(c) && !escaped) {
                     break;
                 }
                 if (!escaped && c == '\\') {
