@@ -78,17 +78,31 @@ final class ConstantLists {
                 return false;
             }
             boolean strings = false;
+            long calls = 0; // per open bracket (up to 63 deep), whether it opens a call's arguments: f(, cast(
+            int depth = 0;
             for (int k = 0; k < aEnd - a; k++) {
                 Token x = tokens.get(a + k);
                 Token y = tokens.get(b + k);
                 if (x.kind() != y.kind()) {
                     return false;
                 }
+                if (x.kind() == Token.Kind.PUNCTUATION && (x.text().equals("(") || x.text().equals("["))) {
+                    Token before = k > 0 ? tokens.get(a + k - 1) : null;
+                    boolean call = x.text().equals("(") && before != null
+                            && (before.kind() == Token.Kind.WORD || before.kind() == Token.Kind.QUOTED_IDENTIFIER);
+                    calls = depth < 63 ? calls | ((call ? 1L : 0L) << depth) : calls;
+                    depth++;
+                } else if (x.kind() == Token.Kind.PUNCTUATION && (x.text().equals(")") || x.text().equals("]"))) {
+                    depth = Math.max(0, depth - 1);
+                    calls &= depth < 63 ? ~(1L << depth) : -1L;
+                }
                 if (x.kind() == Token.Kind.PARAMETER || x.text().equals(y.text())) {
                     continue;
                 }
                 if (x.kind() == Token.Kind.STRING && stringsMayVary) {
-                    strings = true;
+                    // A string passed to a call may change the analysis (set_config('role', ...)); elsewhere
+                    // (name = 'a', date 'x', ARRAY['a']) it is a value the analysis never reads.
+                    strings |= calls != 0 || depth > 63;
                 } else if (x.kind() != Token.Kind.NUMBER || position(a + k) || position(b + k)) {
                     return false;
                 }
@@ -131,8 +145,8 @@ final class ConstantLists {
      * The CASE that bulk updates build ({@code SET name = CASE WHEN (id = 1) THEN 'a' WHEN (id = 2) THEN 'b' ... END},
      * Django's {@code bulk_update}; {@code CASE id WHEN 1 THEN 'a' ...}): an arm {@code WHEN c THEN v} whose condition
      * is a {@link #comparisons comparison of columns with constants} (or, in a simple CASE, a constant) and whose
-     * result is a {@link Constants#plainConstant constant}, of the same shape as the first such arm of its CASE (the
-     * same tokens, constants aside), reads what that arm reads: it is left out. Arms of any other form are kept.
+     * result is a {@link Constants#plainConstant constant}, of the same shape as an earlier such arm of its CASE
+     * ({@link Shapes#same}), reads what that arm reads: it is left out. Arms of any other form are kept.
      */
     private static boolean[] caseArms(List<Token> tokens, boolean[] out, Shapes shapes) {
         int n = tokens.size();
@@ -142,8 +156,7 @@ final class ConstantLists {
                 i++;
                 continue;
             }
-            int refStart = -1;
-            int refEnd = -1;
+            int[] references = null; // the arms left out are compared with (see Shapes.add)
             int arm = i;
             while (true) { // the arms of one CASE, each ending where the next WHEN, the ELSE or the END stands
                 int end = armEnd(tokens, arm);
@@ -152,11 +165,10 @@ final class ConstantLists {
                     break;
                 }
                 if (constantArm(tokens, arm, end)) {
-                    if (refStart < 0) {
-                        refStart = arm;
-                        refEnd = end;
-                    } else if (shapes.same(refStart, refEnd, arm, end)) {
+                    if (shapes.any(references, arm, end)) {
                         out = leaveOut(out, n, arm, end);
+                    } else {
+                        references = Shapes.add(references, arm, end);
                     }
                 }
                 if (!tokens.get(end).is("when")) {

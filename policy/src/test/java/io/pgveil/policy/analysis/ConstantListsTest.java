@@ -181,6 +181,26 @@ class ConstantListsTest {
     }
 
     @Test
+    void onlyStringsPassedToACallMakeALeftOutElementDependOnStrings() throws Exception {
+        // name = 'a' OR name = 'b': the strings are values the analysis never reads, so a statement that is
+        // literal-sensitive elsewhere (set_config) keeps its chain shortened; lower('a'), lower('b') may matter.
+        for (String sql : List.of("SELECT id FROM t WHERE name = 'a' OR name = 'b' OR name = 'c' OR name = 'd'",
+                "INSERT INTO t (id, at) VALUES (1, date '2024-01-01'), (2, date '2024-01-02')",
+                "SELECT ARRAY[ARRAY['a', 'b'], ARRAY['c', 'd']]",
+                "UPDATE t SET name = CASE WHEN (id = 1) THEN 'a' WHEN (id = 2) THEN 'b' WHEN (id = 3) THEN 'c' END")) {
+            ConstantLists.Shortened s = ConstantLists.shorten(SqlLexer.tokenize(sql, true), true);
+            assertTrue(s.leftOut() != null, sql);
+            assertFalse(s.stringsVaried(), sql);
+        }
+        for (String sql : List.of("SELECT id FROM t WHERE name IN (lower('a'), lower('b'))",
+                "SELECT id FROM t WHERE x = 0 OR name = f('a') OR name = f('b') OR y = 1",
+                "INSERT INTO t (id, name) VALUES (1, set_config('application_name', 'a', false)), (2, set_config('role', 'a', false))")) {
+            ConstantLists.Shortened s = ConstantLists.shorten(SqlLexer.tokenize(sql, true), true);
+            assertTrue(s.stringsVaried(), sql);
+        }
+    }
+
+    @Test
     void batchesOfRowsThatCallFunctionsAreDecidedWhateverTheirSize() {
         // 100,000 rows stamped with now(), or keyed by gen_random_uuid(), or with a subquery each: as one row.
         for (String row : List.of("(#, 'n#', now())", "(gen_random_uuid(), 'n#', CURRENT_TIMESTAMP)",
