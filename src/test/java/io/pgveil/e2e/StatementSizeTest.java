@@ -210,6 +210,11 @@ class StatementSizeTest {
             assertEquals(2_000, s.executeUpdate(rows(head, 2_000,
                     "(# + 300000, (SELECT name FROM bulk.items WHERE id = #), date '2024-01-01'::text)")));
             assertEquals(1, count(c, "SELECT count(*) FROM bulk.items WHERE id = 300005 AND name = 'item 5'"));
+            // rows that pass their own strings to functions (lower, md5, to_date: what migrated ETL jobs send)
+            assertEquals(ROWS, s.executeUpdate(rows(head, ROWS,
+                    "(# + 500000, lower('ITEM #'), md5('#') || to_date('2024-01-02', 'YYYY-MM-DD'))")));
+            assertEquals(1, count(c, "SELECT count(*) FROM bulk.items WHERE id = 500007 AND name = 'item 7'"
+                    + " AND payload = md5('7') || '2024-01-02'"));
             SQLException e = assertThrows(SQLException.class, () -> s.executeUpdate(rows(head, 50_000, "(#, 'x', now()::text)")
                     + ", (7, (SELECT secret FROM bulk_private.secrets LIMIT 1), now()::text)"));
             assertEquals("42501", e.getSQLState(), e.getMessage());

@@ -98,8 +98,14 @@ final class QueryWalker {
         return node;
     }
 
-    /** The value of a string literal (placeholders stand for the decoded originals). */
+    /**
+     * The value of a string literal (placeholders stand for the decoded originals). Reading one makes the analysis
+     * {@link AnalysisBuilder#literalSensitive literal-sensitive}: this is the only way the analysis sees a string's
+     * value (JSqlParser parses placeholders), so an analysis that never calls it holds for any strings in their
+     * places, {@code lower('A')} as {@code lower('B')}.
+     */
     String literal(StringValue v) {
+        b.literalSensitive = true;
         String s = v.getValue();
         if (s.startsWith(LITERAL)) {
             try {
@@ -808,7 +814,6 @@ final class QueryWalker {
         final Usage usage;
         final Set<ColumnRef> sources = new HashSet<>();
         boolean direct = true;
-        int functionDepth;
         Unanalysable failure;
 
         ExpressionReader(Scope scope, Usage usage) {
@@ -857,14 +862,6 @@ final class QueryWalker {
         }
 
         @Override
-        public <S> Void visit(StringValue value, S context) {
-            if (functionDepth > 0) {
-                b.literalSensitive = true;
-            }
-            return null;
-        }
-
-        @Override
         public <S> Void visit(net.sf.jsqlparser.expression.Function f, S context) {
             seen(f);
             List<String> parts = new ArrayList<>();
@@ -897,32 +894,27 @@ final class QueryWalker {
                 b.object(name, Access.EXECUTE, "function");
             }
             direct = false;
-            functionDepth++;
-            try {
-                super.visit(f, context);
-                // What the adapter does not visit: f(name => x), (f(x)).field
-                if (f.getNamedParameters() != null) {
-                    for (Expression e : f.getNamedParameters()) {
-                        e.accept(this, context);
+            super.visit(f, context);
+            // What the adapter does not visit: f(name => x), (f(x)).field
+            if (f.getNamedParameters() != null) {
+                for (Expression e : f.getNamedParameters()) {
+                    e.accept(this, context);
+                }
+            }
+            if (f.getAttributeColumn() != null) {
+                seen(f.getAttributeColumn()); // a field of the function's result, not a column of a table
+            } else if (f.getAttribute() instanceof Expression attribute) {
+                attribute.accept(this, context);
+            }
+            if (known != null && known.returnsSet() && f.getParameters() != null) {
+                // generate_series(1, length(x)), regexp_matches(x, ...): its arguments decide how many rows
+                for (Expression e : f.getParameters()) {
+                    try {
+                        record(QueryWalker.this.expression(e, scope, Usage.ROW_COUNT).sources(), Usage.ROW_COUNT);
+                    } catch (Unanalysable u) {
+                        failure = u;
                     }
                 }
-                if (f.getAttributeColumn() != null) {
-                    seen(f.getAttributeColumn()); // a field of the function's result, not a column of a table
-                } else if (f.getAttribute() instanceof Expression attribute) {
-                    attribute.accept(this, context);
-                }
-                if (known != null && known.returnsSet() && f.getParameters() != null) {
-                    // generate_series(1, length(x)), regexp_matches(x, ...): its arguments decide how many rows
-                    for (Expression e : f.getParameters()) {
-                        try {
-                            record(QueryWalker.this.expression(e, scope, Usage.ROW_COUNT).sources(), Usage.ROW_COUNT);
-                        } catch (Unanalysable u) {
-                            failure = u;
-                        }
-                    }
-                }
-            } finally {
-                functionDepth--;
             }
             return null;
         }

@@ -165,9 +165,9 @@ public final class SqlAnalyzer {
                     if (!e.getMessage().startsWith(OVER_BUDGET)) {
                         throw e;
                     }
-                    throw new Unanalysable(e.getMessage() + "; here the elements of a list pass other strings to a"
-                            + " function (lower('A'), lower('B'), ...), so each was analysed: send those strings as"
-                            + " parameters ($1, $2, ...) or as plain constants");
+                    throw new Unanalysable(e.getMessage() + "; here the analysis reads a string (the setting"
+                            + " set_config names) and the elements of a list pass other strings to a function, so"
+                            + " each was analysed: send those strings as parameters ($1, $2, ...)");
                 }
             }
             literalSensitive |= a.literalSensitive;

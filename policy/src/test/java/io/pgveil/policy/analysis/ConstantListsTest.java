@@ -127,6 +127,26 @@ class ConstantListsTest {
     }
 
     @Test
+    void rowsPassingOtherStringsToAFunctionAreAnalysedAsOne() {
+        // lower('N1'), to_date('2024-01-01', 'YYYY-MM-DD'), md5('1'): the analysis never reads those strings (only
+        // set_config's setting name), so the rows are of one form and no second, unshortened analysis runs (which
+        // for 20,000 rows took past the time budget)
+        for (String row : List.of("(#, lower('N#'))", "(#, to_date('2024-01-0#', 'YYYY-MM-DD'))",
+                "(#, md5('#' || 'salt'))", "(#, concat('a', '#', upper('b#')))")) {
+            MessageAnalysis one = ANALYZER.analyze("INSERT INTO t (id, name) VALUES " + row.replace("#", "7"), CTX);
+            MessageAnalysis many = ANALYZER.analyze("INSERT INTO t (id, name) VALUES " + rows(20_000, row), CTX);
+            assertTrue(many.parsed(), many.unparsed());
+            assertFalse(many.literalSensitive(), row);
+            assertEquals(one.statements().get(0).columns(), many.statements().get(0).columns(), row);
+            assertEquals(one.statements().get(0).functions(), many.statements().get(0).functions(), row);
+            assertEquals(one.statements().get(0).risks(), many.statements().get(0).risks(), row);
+        }
+        // and the one string the analysis reads still makes it literal-sensitive, wherever it stands
+        assertTrue(ANALYZER.analyze("SELECT lower(set_config('application_name', 'x', false))", CTX).literalSensitive());
+        assertFalse(ANALYZER.analyze("SELECT lower('x'), current_setting('role') FROM t", CTX).literalSensitive());
+    }
+
+    @Test
     void aNameOfCharactersJavaCallsSpacesOrDigitsIsTheNamePostgresqlReads() {
         // IN (1,\u3000(2)) calls a function named "\u3000"; t\u3000 is another table than t; \u0663 is a column
         assertTrue(ANALYZER.analyze("SELECT 7 IN (1,\u3000(2))", CTX).statements().get(0).functions().toString()
@@ -166,18 +186,21 @@ class ConstantListsTest {
             assertTrue(deep.unparsed().startsWith("analysis took longer than policy.analysis.time_budget (5 ms) for a"
                     + " statement of 815 characters shaped \"select (((("), deep.unparsed());
             assertTrue(deep.unparsed().contains("send it in smaller statements"), deep.unparsed());
-            // rows that pass other strings to a function are each analysed: the message says so, and what to send
-            MessageAnalysis calls = tight.analyze("INSERT INTO t (id, name) VALUES " + rows(20_000, "(#, lower('N#'))"), CTX);
+            // rows that pass other strings to set_config, whose setting decides the analysis, are each analysed: the
+            // message says so, and what to send
+            MessageAnalysis calls = tight.analyze("INSERT INTO t (id, name) VALUES "
+                    + rows(20_000, "(#, set_config('application_name', 'N#', false))"), CTX);
             assertFalse(calls.parsed());
-            assertTrue(calls.unparsed().contains("values (0, lower(?)), (1, lower(?))"), calls.unparsed());
+            assertTrue(calls.unparsed().contains("values (0, set_config(?, ?, false)), (1, set_config(?, ?, false))"),
+                    calls.unparsed());
             assertTrue(calls.unparsed().contains("send those strings as parameters"), calls.unparsed());
             assertFalse(calls.unparsed().contains("pgveil_lit"), calls.unparsed());
         } finally {
             watchdog.shutdownNow();
         }
         // with parameters in their place, the rows are of one form
-        assertEquals("insert into t (id, name) values (1, lower($1))",
-                canonical("INSERT INTO t (id, name) VALUES (1, lower($1)), (2, lower($2)), (3, lower($3))"));
+        assertEquals("insert into t (id, name) values (1, set_config($1, $2, false))",
+                canonical("INSERT INTO t (id, name) VALUES (1, set_config($1, $2, false)), (2, set_config($3, $4, false))"));
     }
 
     @Test
