@@ -158,6 +158,16 @@ class StatementSizeTest {
             }
             assertEquals(2_000, s.executeUpdate(inline.toString()));
             assertEquals(2_000, count(c, "SELECT count(*) FROM bulk.items WHERE id >= 200000"));
+            // lookups joined by UNION (one branch per key), every branch naming its columns; one of another form seen
+            StringBuilder lookups = new StringBuilder("SELECT count(*) FROM (SELECT id AS k, name AS v FROM bulk.items WHERE id = 200000");
+            for (int i = 1; i < 2_000; i++) {
+                lookups.append(" UNION SELECT id AS k, name AS v FROM bulk.items WHERE id = ").append(200_000 + i);
+            }
+            assertEquals(2_000, count(c, lookups + ") u"));
+            SQLException secretBranch = assertThrows(SQLException.class, () -> count(c, lookups
+                    + " UNION SELECT id AS k, secret AS v FROM bulk_private.secrets WHERE id = 1"
+                    + " UNION SELECT id AS k, name AS v FROM bulk.items WHERE id = 7) u"));
+            assertEquals("42501", secretBranch.getSQLState(), secretBranch.getMessage());
             // Django's bulk_update: a CASE arm per row
             StringBuilder update = new StringBuilder("UPDATE \"bulk\".\"items\" SET \"name\" = CASE");
             StringBuilder ids = new StringBuilder();

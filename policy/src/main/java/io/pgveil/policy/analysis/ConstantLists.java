@@ -52,7 +52,7 @@ final class ConstantLists {
             }
         }
         out = chains(tokens, caseArms(tokens, out, shapes), "or", ConstantLists::orTerm, shapes);
-        return new Shortened(chains(tokens, out, "union", ConstantLists::constantSelect, shapes), shapes.stringsVaried);
+        return new Shortened(chains(tokens, out, "union", ConstantLists::unionBranch, shapes), shapes.stringsVaried);
     }
 
     /**
@@ -230,8 +230,8 @@ final class ConstantLists {
      * Chains of terms joined by one word, the way generated SQL repeats one term with other constants: the OR chains
      * ORMs build for "any of these" ({@code id = 1 OR id = 2 OR ...}, for composite keys
      * {@code (a = 1 AND b = 2) OR (a = 3 AND b = 4) OR ...}, and search filters {@code name ILIKE 'a%' OR ...}:
-     * any {@link #orTerm expression}), and UNION chains of rows of constants
-     * ({@code SELECT 1, 'a' UNION ALL SELECT 2, 'b' UNION ALL ...}: {@link #constantSelect}). A term between two of
+     * any {@link #orTerm expression}), and UNION chains of branches of one form (inline tables
+     * {@code SELECT 1, 'a' UNION ALL SELECT 2, 'b' UNION ALL ...}, lookups: any {@link #unionBranch branch}). A term between two of
      * the words that {@code term} accepts, that reads what an earlier such term of the same run does
      * ({@link Shapes#same}; terms {@code term} accepts one after another, so in one expression and one scope; the
      * first {@link #FORMS} forms are references), is left out with the word before it; the first and the last term
@@ -300,9 +300,14 @@ final class ConstantLists {
      * semicolon or word that ends an expression outside them): then it is a term, whatever its form.
      */
     private static boolean orTerm(List<Token> tokens, int from, int to) {
-        if (from >= to) {
-            return false;
-        }
+        return from < to && balanced(tokens, from, to, CLAUSE_WORDS, true);
+    }
+
+    /**
+     * Whether the tokens [from, to) have balanced brackets and, outside them, no semicolon, none of {@code words}
+     * and, when {@code commas}, no comma.
+     */
+    private static boolean balanced(List<Token> tokens, int from, int to, java.util.Set<String> words, boolean commas) {
         int depth = 0;
         for (int k = from; k < to; k++) {
             Token t = tokens.get(k);
@@ -312,8 +317,8 @@ final class ConstantLists {
                 if (--depth < 0) {
                     return false;
                 }
-            } else if (depth == 0 && (punct(t, ",") || t.kind() == Token.Kind.SEMICOLON
-                    || t.kind() == Token.Kind.WORD && CLAUSE_WORDS.contains(t.text()))) {
+            } else if (depth == 0 && ((commas && punct(t, ",")) || t.kind() == Token.Kind.SEMICOLON
+                    || t.kind() == Token.Kind.WORD && words.contains(t.text()))) {
                 return false;
             }
         }
@@ -325,16 +330,26 @@ final class ConstantLists {
         boolean test(List<Token> tokens, int from, int to);
     }
 
-    /** Whether the tokens [from, to) are {@code [ALL | DISTINCT] SELECT constant, ...} (no FROM, no alias, nothing else). */
-    private static boolean constantSelect(List<Token> tokens, int from, int to) {
+    /**
+     * Words that, outside brackets, make the tokens between two UNIONs more than one branch: INTERSECT binds tighter
+     * and EXCEPT as tight (the branch would be a set operation of its own), and ORDER BY, LIMIT, OFFSET, FETCH, FOR
+     * and INTO belong to the whole query or its first branch.
+     */
+    private static final java.util.Set<String> NOT_IN_A_BRANCH = java.util.Set.of(
+            "intersect", "except", "order", "limit", "offset", "fetch", "for", "into");
+
+    /**
+     * Whether the tokens [from, to) between two UNIONs are one branch: {@code [ALL | DISTINCT]} then a SELECT, VALUES
+     * or bracketed query of any form (an inline table {@code SELECT 1 AS id, 'a' AS name}, a lookup
+     * {@code SELECT id FROM t WHERE id = 7}), brackets balanced, none of {@link #NOT_IN_A_BRANCH} outside them.
+     */
+    private static boolean unionBranch(List<Token> tokens, int from, int to) {
         int i = from;
         if (i < to && (tokens.get(i).is("all") || tokens.get(i).is("distinct"))) {
             i++;
         }
-        if (i >= to || !tokens.get(i).is("select")) {
-            return false;
-        }
-        return Constants.plainRow(tokens, i + 1, to);
+        return i < to && (tokens.get(i).is("select") || tokens.get(i).is("values") || punct(tokens.get(i), "("))
+                && balanced(tokens, i, to, NOT_IN_A_BRANCH, false);
     }
 
     /**

@@ -324,8 +324,22 @@ class ConstantListsTest {
     void unionChainsOfRowsOfConstantsKeepTheirFirstAndLast() throws Exception {
         assertEquals("select 1 as id, 'pgveil_lit_0' as name union all select 2, 'pgveil_lit_1' union all select 5, 'pgveil_lit_2'",
                 canonical("SELECT 1 AS id, 'a' AS name UNION ALL SELECT 2, 'b' UNION ALL SELECT 3, 'c' UNION ALL SELECT 4, 'd' UNION ALL SELECT 5, 'e'"));
-        assertEquals("select 1 union all select 2 union all select secret from private.secrets union all select 4 union all select 6",
+        assertEquals("select 1 union all select 2 union all select secret from private.secrets union all select 6",
                 canonical("SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT secret FROM private.secrets UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6"));
+        // branches of one form: an inline table whose every branch names its columns, lookups in a table
+        assertEquals("select 1 as id, 'pgveil_lit_0' as name union all select 2 as id, 'pgveil_lit_1' as name"
+                        + " union all select 4 as id, 'pgveil_lit_2' as name",
+                canonical("SELECT 1 AS id, 'a' AS name UNION ALL SELECT 2 AS id, 'b' AS name UNION ALL SELECT 3 AS id, 'c' AS name"
+                        + " UNION ALL SELECT 4 AS id, 'd' AS name"));
+        assertEquals("select id from t where id = 1 union select id from t where id = 2 union select id from private.secrets where id = 3"
+                        + " union select id from t where id = 5",
+                canonical("SELECT id FROM t WHERE id = 1 UNION SELECT id FROM t WHERE id = 2 UNION SELECT id FROM private.secrets WHERE id = 3"
+                        + " UNION SELECT id FROM t WHERE id = 4 UNION SELECT id FROM t WHERE id = 5"));
+        // a branch in brackets is one branch; what is not one branch stays (a set operation that binds tighter)
+        assertEquals("select 1 union all (select 2 limit 1) union all select 4",
+                canonical("SELECT 1 UNION ALL (SELECT 2 LIMIT 1) UNION ALL (SELECT 3 LIMIT 1) UNION ALL SELECT 4"));
+        assertEquals("select 1 union all select 2 intersect select 3 union all select 2 intersect select 3 union all select 4",
+                canonical("SELECT 1 UNION ALL SELECT 2 INTERSECT SELECT 3 UNION ALL SELECT 2 INTERSECT SELECT 3 UNION ALL SELECT 4"));
         assertEquals("select 1 union all select 2 intersect select 3 union all select 4",
                 canonical("SELECT 1 UNION ALL SELECT 2 INTERSECT SELECT 3 UNION ALL SELECT 4"));
         StringBuilder big = new StringBuilder("INSERT INTO t (id, name) SELECT 0, 'n0'");
@@ -335,6 +349,15 @@ class ConstantListsTest {
         MessageAnalysis a = ANALYZER.analyze(big + " UNION ALL SELECT id, secret FROM private.secrets UNION ALL SELECT 1, 'x'", CTX);
         assertTrue(a.parsed(), a.unparsed());
         assertTrue(a.statements().get(0).objects().contains(new ObjectAccess(SECRETS, Access.READ, "table")));
+        StringBuilder lookups = new StringBuilder("SELECT id, name FROM t WHERE id = 0");
+        for (int i = 1; i < 20_000; i++) {
+            lookups.append(i == 9_000 ? " UNION SELECT id, secret FROM private.secrets WHERE id = " : " UNION SELECT id, name FROM t WHERE id = ")
+                    .append(i);
+        }
+        MessageAnalysis l = ANALYZER.analyze(lookups.toString(), CTX);
+        assertTrue(l.parsed(), l.unparsed());
+        assertTrue(l.statements().get(0).objects().contains(new ObjectAccess(SECRETS, Access.READ, "table")));
+        assertTrue(l.statements().get(0).objects().contains(new ObjectAccess(T, Access.READ, "table")));
     }
 
     @Test

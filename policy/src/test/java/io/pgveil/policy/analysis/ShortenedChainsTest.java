@@ -89,12 +89,17 @@ class ShortenedChainsTest {
 
     private static String unionChain(Random r) {
         StringBuilder sb = new StringBuilder("SELECT 1, 'a'");
-        int n = 2 + r.nextInt(6);
+        int n = 2 + r.nextInt(8);
         for (int i = 0; i < n; i++) {
-            String branch = switch (r.nextInt(6)) {
+            String branch = switch (r.nextInt(10)) {
                 case 0 -> "SELECT id, secret FROM private.secrets";
                 case 1 -> "SELECT id, name FROM t";
                 case 2 -> "SELECT " + r.nextInt(9) + ", upper('b')";
+                // branches of one form with other constants: lookups, bracketed ones, an inline table's named columns
+                case 6 -> "SELECT id, name FROM t WHERE id = " + r.nextInt(9);
+                case 7 -> "SELECT id, secret FROM private.secrets WHERE id = " + r.nextInt(9);
+                case 8 -> "(SELECT id, name FROM t WHERE name = " + pick(r, VALUES) + " LIMIT " + (1 + r.nextInt(3)) + ")";
+                case 9 -> "SELECT " + r.nextInt(9) + " AS id, " + pick(r, VALUES) + " AS name";
                 default -> "SELECT " + r.nextInt(9) + ", " + pick(r, VALUES);
             };
             sb.append(r.nextInt(5) == 0 ? " UNION " : r.nextInt(8) == 0 ? " INTERSECT " : " UNION ALL ").append(branch);
