@@ -158,6 +158,17 @@ class StatementSizeTest {
             }
             assertEquals(2_000, s.executeUpdate(inline.toString()));
             assertEquals(2_000, count(c, "SELECT count(*) FROM bulk.items WHERE id >= 200000"));
+            // Rails' in_order_of: the rows in the order of a list of keys, a CASE arm per key
+            StringBuilder inOrder = new StringBuilder("SELECT id FROM bulk.items WHERE id >= 200000 ORDER BY CASE id");
+            for (int i = 0; i < 2_000; i++) {
+                inOrder.append(" WHEN ").append(201_999 - i).append(" THEN ").append(i + 1);
+            }
+            try (ResultSet rs = s.executeQuery(inOrder + " ELSE 2001 END, id LIMIT 2")) {
+                assertTrue(rs.next());
+                assertEquals(201_999, rs.getInt(1));
+                assertTrue(rs.next());
+                assertEquals(201_998, rs.getInt(1));
+            }
             // lookups joined by UNION (one branch per key), every branch naming its columns; one of another form seen
             StringBuilder lookups = new StringBuilder("SELECT count(*) FROM (SELECT id AS k, name AS v FROM bulk.items WHERE id = 200000");
             for (int i = 1; i < 2_000; i++) {

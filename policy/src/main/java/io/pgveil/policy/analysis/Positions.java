@@ -14,7 +14,9 @@ import java.util.List;
  * {@code ORDER BY}, {@code GROUP BY} or {@code DISTINCT ON} to the end of that clause (a bracket closing around
  * it, the end of the statement, or a clause word at its own depth: LIMIT, OFFSET, FETCH, FOR, HAVING, WINDOW,
  * RETURNING, UNION, INTERSECT, EXCEPT), every number is kept. That keeps more than positions ({@code ORDER BY id + 1}),
- * which costs a cache miss, never a wrong analysis.
+ * which costs a cache miss, never a wrong analysis. The tokens' level, which decides which elements are of one form,
+ * keeps only the numbers there that stand alone as an item ({@link #keptNumbers}): the arms of
+ * {@code ORDER BY CASE id WHEN 3 THEN 1 ... END} are of one form.
  */
 final class Positions {
     private static final String[] CLAUSE_ENDS = {"limit", "offset", "fetch", "for", "having", "window",
@@ -81,7 +83,39 @@ final class Positions {
         }
     }
 
-    /** For each token, whether it is a number shapes must keep; null when none is. */
+    /**
+     * Whether the number at {@code i} is an item of its clause by itself (with a sign at most): after BY, a comma or
+     * an opening bracket, and before a comma, a closing bracket, a word (ASC, DESC, NULLS, USING, LIMIT, ...), a
+     * semicolon or the end. Only such a number can be a position; in {@code ORDER BY CASE id WHEN 3 THEN 1 ... END}
+     * (Rails' {@code in_order_of}) or {@code ORDER BY id + 1} none is.
+     */
+    private static boolean standsAlone(List<Token> tokens, int i) {
+        int before = i - 1;
+        if (before >= 0 && tokens.get(before).kind() == Token.Kind.OPERATOR
+                && (tokens.get(before).text().equals("-") || tokens.get(before).text().equals("+"))) {
+            before--;
+        }
+        if (before < 0) {
+            return true;
+        }
+        Token b = tokens.get(before);
+        boolean opens = b.is("by") || (b.kind() == Token.Kind.PUNCTUATION
+                && (b.text().equals(",") || b.text().equals("(") || b.text().equals("[")));
+        if (!opens) {
+            return false;
+        }
+        if (i + 1 >= tokens.size()) {
+            return true;
+        }
+        Token a = tokens.get(i + 1);
+        return a.kind() == Token.Kind.WORD || a.kind() == Token.Kind.SEMICOLON || (a.kind() == Token.Kind.PUNCTUATION
+                && (a.text().equals(",") || a.text().equals(")") || a.text().equals("]")));
+    }
+
+    /**
+     * For each token, whether it is a number shapes must keep; null when none is. Finer than the fingerprint's
+     * characters: a number in the clause is kept only where it {@link #standsAlone stands alone}.
+     */
     static boolean[] keptNumbers(List<Token> tokens) {
         boolean[] out = null;
         Tracker t = new Tracker();
@@ -91,7 +125,7 @@ final class Positions {
                 t.word(token.text());
                 continue;
             }
-            if (token.kind() == Token.Kind.NUMBER && t.keepsNumber()) {
+            if (token.kind() == Token.Kind.NUMBER && t.keepsNumber() && standsAlone(tokens, i)) {
                 if (out == null) {
                     out = new boolean[tokens.size()];
                 }

@@ -187,11 +187,13 @@ class ConstantListsTest {
                     + " statement of 815 characters shaped \"select (((("), deep.unparsed());
             assertTrue(deep.unparsed().contains("send it in smaller statements"), deep.unparsed());
             // rows that pass other strings to set_config, whose setting decides the analysis, are each analysed: the
-            // message says so, and what to send
-            MessageAnalysis calls = tight.analyze("INSERT INTO t (id, name) VALUES "
-                    + rows(20_000, "(#, set_config('application_name', 'N#', false))"), CTX);
+            // message says so, and what to send (a budget the first, shortened analysis of one row keeps to on any
+            // machine; 50,000 rows parsed one by one take many times longer)
+            MessageAnalysis calls = new SqlAnalyzer(watchdog, 1_000).analyze("INSERT INTO t (id, name) VALUES "
+                    + rows(50_000, "(#, set_config('application_name', 'N#', false))"), CTX);
             assertFalse(calls.parsed());
-            assertTrue(calls.unparsed().contains("values (0, set_config(?, ?, false)), (1, set_config(?, ?, false))"),
+            assertTrue(calls.unparsed().contains("time_budget (1000 ms)")
+                    && calls.unparsed().contains("values (0, set_config(?, ?, false)), (1, set_config(?, ?, false))"),
                     calls.unparsed());
             assertTrue(calls.unparsed().contains("send those strings as parameters"), calls.unparsed());
             assertFalse(calls.unparsed().contains("pgveil_lit"), calls.unparsed());
@@ -358,6 +360,33 @@ class ConstantListsTest {
         assertTrue(l.parsed(), l.unparsed());
         assertTrue(l.statements().get(0).objects().contains(new ObjectAccess(SECRETS, Access.READ, "table")));
         assertTrue(l.statements().get(0).objects().contains(new ObjectAccess(T, Access.READ, "table")));
+    }
+
+    @Test
+    void onlyANumberThatStandsAloneInAnOrderByIsAPosition() throws Exception {
+        // Rails' in_order_of: the numbers of the CASE are values, so its arms are of one form
+        StringBuilder ordered = new StringBuilder("SELECT * FROM t WHERE id IN (3, 1, 2) ORDER BY CASE t.id");
+        for (int i = 0; i < 20_000; i++) {
+            ordered.append(" WHEN ").append(i * 7 % 20_000).append(" THEN ").append(i + 1);
+        }
+        assertEquals("select * from t where id in (3) order by case t.id when 0 then 1 else 20001 end asc",
+                canonical(ordered + " ELSE 20001 END ASC"));
+        MessageAnalysis a = ANALYZER.analyze(ordered + " WHEN 5 THEN (SELECT secret FROM private.secrets LIMIT 1) END", CTX);
+        assertTrue(a.parsed(), a.unparsed());
+        assertTrue(a.statements().get(0).objects().contains(new ObjectAccess(SECRETS, Access.READ, "table")));
+        // a number by itself, signed or not, in ORDER BY, GROUP BY, DISTINCT ON or ROLLUP, is kept as written
+        for (String sql : List.of("SELECT id, name FROM t ORDER BY 2", "SELECT id, name FROM t ORDER BY -1 DESC, 2 NULLS FIRST",
+                "SELECT id, count(*) FROM t GROUP BY ROLLUP (1, 2)", "SELECT DISTINCT ON (2) id, name FROM t",
+                "SELECT id, name FROM t ORDER BY 2;")) {
+            boolean[] kept = Positions.keptNumbers(SqlLexer.tokenize(sql, true));
+            long n = SqlLexer.tokenize(sql, true).stream().filter(t -> t.kind() == io.pgveil.policy.lexer.Token.Kind.NUMBER).count();
+            int k = 0;
+            for (boolean b : kept == null ? new boolean[0] : kept) {
+                k += b ? 1 : 0;
+            }
+            assertEquals(n, k, sql);
+        }
+        assertNull(Positions.keptNumbers(SqlLexer.tokenize("SELECT id FROM t ORDER BY id + 1, CASE WHEN id = 2 THEN 3 END", true)));
     }
 
     @Test

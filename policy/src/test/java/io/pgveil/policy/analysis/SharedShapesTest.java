@@ -44,13 +44,17 @@ class SharedShapesTest {
             case 2 -> " WHERE id = " + n(r) + " OR id = " + n(r) + " OR id = " + n(r);
             default -> " WHERE name = " + s(r);
         };
-        String tail = switch (r.nextInt(9)) {
+        String tail = switch (r.nextInt(10)) {
             case 0 -> " ORDER BY " + n(r);
             case 1 -> " ORDER BY " + n(r) + " DESC, " + n(r) + " LIMIT " + n(r) + " OFFSET " + n(r);
             case 2 -> " GROUP BY " + n(r) + (r.nextBoolean() ? ", " + n(r) : "") + " HAVING count(*) > " + n(r);
             case 3 -> " ORDER BY name, " + n(r);
             case 4 -> " LIMIT " + n(r);
             case 5 -> " ORDER BY (SELECT " + n(r) + ") LIMIT " + n(r);
+            // numbers in a sort expression are values, next to positions (Rails' in_order_of, an offset)
+            case 6 -> " ORDER BY CASE id WHEN " + n(r) + " THEN " + n(r) + " WHEN " + n(r) + " THEN " + n(r) + " ELSE " + n(r)
+                    + " END, " + n(r);
+            case 7 -> " ORDER BY id + " + n(r) + ", -" + n(r) + " DESC";
             default -> "";
         };
         String select = r.nextInt(5) == 0 ? "SELECT DISTINCT ON (" + n(r) + ") " + cols : "SELECT " + cols;
