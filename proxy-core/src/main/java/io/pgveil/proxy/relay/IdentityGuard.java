@@ -82,8 +82,10 @@ final class IdentityGuard {
 
     private static String check(String sql, boolean standardConformingStrings, int depth, boolean parameters, Finding[] found) {
         List<Token> tokens;
+        List<Token> leftOutStrings;
         try {
-            tokens = tokens(sql, standardConformingStrings);
+            tokens = SqlLexer.tokenizeShortened(sql, standardConformingStrings);
+            leftOutStrings = leftOutStrings(sql, tokens, standardConformingStrings);
         } catch (SqlSyntaxException e) {
             return depth == 0 ? "the statement could not be checked (" + e.getMessage() + ")" : null;
         }
@@ -109,13 +111,15 @@ final class IdentityGuard {
             }
         }
         if (depth < 2) {
-            for (Token t : tokens) {
-                // A string may be run as SQL (DO blocks, EXECUTE, functions): check its content too.
-                // (only one holding a word that could be part of an identity change: most are data, not lexed)
-                if (t.kind() == Token.Kind.STRING && t.text().length() > 4 && mayConcern(t.text())) {
-                    String reason = check(t.text(), true, depth + 1, false, new Finding[] {Finding.NOTHING});
-                    if (reason != null) {
-                        return reason;
+            for (List<Token> strings : List.of(tokens, leftOutStrings)) {
+                for (Token t : strings) {
+                    // A string may be run as SQL (DO blocks, EXECUTE, functions): check its content too.
+                    // (only one holding a word that could be part of an identity change: most are data, not lexed)
+                    if (t.kind() == Token.Kind.STRING && t.text().length() > 4 && mayConcern(t.text())) {
+                        String reason = check(t.text(), true, depth + 1, false, new Finding[] {Finding.NOTHING});
+                        if (reason != null) {
+                            return reason;
+                        }
                     }
                 }
             }
@@ -124,25 +128,34 @@ final class IdentityGuard {
     }
 
     /**
-     * The tokens of {@code sql}, with the constants of long lists left out as the analysis leaves them out
-     * ({@link SqlLexer#tokenizeShortened}) unless what is left out holds a word that could be part of an identity
-     * change ({@link #mayConcern(String)}): an INSERT of 100,000 rows into a table with a column named {@code role}
-     * is lexed as one of one row, and a row holding {@code 'SET ROLE x'} is lexed and checked like any string.
+     * The strings of the constants the lexer left out of long lists ({@link SqlLexer#tokenizeShortened}: the
+     * analysis leaves them out too), from the lists that hold a word that could be part of an identity change
+     * ({@link #mayConcern(String)}); none from the others. Left-out elements are constants (numbers, strings,
+     * casts), so what they can hold that matters is a string run as SQL, checked like any string: an INSERT of
+     * 100,000 rows into a table with a column named {@code role} is checked as one of one row, and one whose rows
+     * hold text with {@code role} in it lexes those rows' strings, not the statement again.
      */
-    private static List<Token> tokens(String sql, boolean standardConformingStrings) throws SqlSyntaxException {
-        List<Token> tokens = SqlLexer.tokenizeShortened(sql, standardConformingStrings);
+    private static List<Token> leftOutStrings(String sql, List<Token> tokens, boolean standardConformingStrings)
+            throws SqlSyntaxException {
+        List<Token> strings = List.of();
         for (Token t : tokens) {
-            if (t.kind() == Token.Kind.PUNCTUATION && t.end() - t.start() > t.text().length()
-                    && mayConcern(sql.substring(t.start(), t.end()))) {
-                return SqlLexer.tokenize(sql, standardConformingStrings);
+            int from = t.start() + t.text().length();
+            if (t.kind() == Token.Kind.PUNCTUATION && t.end() > from) {
+                String leftOut = sql.substring(from, t.end());
+                if (mayConcern(leftOut)) {
+                    if (strings.isEmpty()) {
+                        strings = new java.util.ArrayList<>();
+                    }
+                    strings.addAll(SqlLexer.tokenize(leftOut, standardConformingStrings));
+                }
             }
         }
-        return tokens;
+        return strings;
     }
 
     private static String statementReason(List<Token> s, boolean parameters, Finding[] found) {
         Token first = s.get(0);
-        if (first.is("set") || first.is("reset")) {
+        if ((first.is("set") || first.is("reset")) && !(first.is("reset") && !resetOfOne(s))) {
             int i = 1;
             if (i < s.size() && (s.get(i).is("session") || s.get(i).is("local")) && i + 1 < s.size()
                     && !(s.get(i).is("session") && s.get(i + 1).is("authorization"))) {
@@ -164,7 +177,7 @@ final class IdentityGuard {
                 }
             }
         }
-        if (first.is("discard") && s.size() > 1 && s.get(1).is("all")) {
+        if (first.is("discard") && s.size() == 2 && s.get(1).is("all")) {
             return RESETS;
         }
         if ((first.is("create") || first.is("alter")) && routineStatement(s)) {
@@ -350,6 +363,22 @@ final class IdentityGuard {
     }
 
     /** The (possibly dotted) setting name starting at token {@code i}, lower-cased. */
+    /**
+     * Whether a RESET statement is one PostgreSQL runs: {@code RESET} and one setting ({@code ALL}, {@code ROLE},
+     * {@code SESSION AUTHORIZATION}, a dotted name) and nothing after it. Text that only begins like one
+     * ({@code 'reset all filters'} in a string of data) is no statement, and changes nothing.
+     */
+    private static boolean resetOfOne(List<Token> s) {
+        if (s.size() == 3 && s.get(1).is("session") && s.get(2).is("authorization")) {
+            return true;
+        }
+        int i = 2;
+        while (i + 1 < s.size() && s.get(i).text().equals(".") && s.get(i + 1).isIdentifier()) {
+            i += 2;
+        }
+        return s.size() >= 2 && i == s.size();
+    }
+
     private static String qualifiedName(List<Token> s, int i) {
         StringBuilder name = new StringBuilder(s.get(i).text());
         while (i + 2 < s.size() && s.get(i + 1).text().equals(".") && s.get(i + 2).isIdentifier()) {

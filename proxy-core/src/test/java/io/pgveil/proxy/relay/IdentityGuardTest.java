@@ -72,6 +72,9 @@ class IdentityGuardTest {
         "select ts_rewrite(q, 'a'::tsquery, 'b'::tsquery) from t", "select ts_rewrite('a'::tsquery, 'SELECT x, y FROM aliases')",
         "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = public AS 'SELECT 1'",
         "ALTER FUNCTION f() SET work_mem = '1MB'", "UPDATE users SET role = 'admin' WHERE id = 1",
+        // data that only begins like a session reset: RESET and DISCARD take one setting and nothing after it
+        "INSERT INTO labels (key, text) VALUES ('filters.clear', 'Reset all filters'), ('x', 'reset all 0')",
+        "select 'Discard all changes?'", "select 'reset role models'", "reset all extra",
     })
     void everythingElsePasses(String sql) {
         assertNull(check(sql), sql);
@@ -93,7 +96,10 @@ class IdentityGuardTest {
             rows.append(i == 0 ? "" : ", ").append('(').append(i).append(", 'reader', 'note ").append(i).append("')");
         }
         assertNull(check(rows.toString()));
+        // rows whose text holds such words (each string is checked as SQL, and reads as none)
+        assertNull(check(rows.toString().replace("'note ", "'the reader role, reset all filters, language ")));
         assertNotNull(check(rows + ", (20000, 'reader', 'SET ROLE postgres')"));
+        assertNotNull(check(rows + ", (20000, 'reader', 'RESET ALL')"));
         assertNotNull(check(rows.toString().replace("'note 777'", "'DO $$ BEGIN EXECUTE ''SET R'' || ''OLE x''; END $$'")));
         assertNotNull(check(rows.toString().replace("'note 777'", "'a'\n'b'), (1, 'x', 'SET RO'\n'LE x'")));
     }
