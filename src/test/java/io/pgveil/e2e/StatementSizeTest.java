@@ -313,6 +313,12 @@ class StatementSizeTest {
                 assertEquals(1, s.executeUpdate("INSERT INTO bulk.items (id, payload) VALUES (1, '" + data + "')"));
             }
             assertEquals(data.length(), count(c, "SELECT length(payload) FROM bulk.items WHERE id = 1"));
+            // and so is text that only begins like a session reset, in every row of a bulk INSERT
+            try (Statement s = c.createStatement()) {
+                assertEquals(ROWS, s.executeUpdate(rows("INSERT INTO bulk.items (id, payload) VALUES ", ROWS,
+                        "(# + 10, 'Reset all filters # (the reader role, language en)')")));
+            }
+            assertEquals(ROWS, count(c, "SELECT count(*) FROM bulk.items WHERE payload LIKE 'Reset all filters %'"));
             try (Statement s = c.createStatement();
                  ResultSet rs = s.executeQuery("SELECT '" + wide + "' AS w, '" + filler + "' = repeat('x', 40960)")) {
                 assertTrue(rs.next());
