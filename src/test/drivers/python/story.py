@@ -261,3 +261,24 @@ def _():
         finally:
             timer.cancel()
         return [c.execute("select 1").fetchone()[0], cancelled]
+
+
+@step("bulk: executemany, a 10,000-row VALUES list, = ANY of a list, IN lists bound and inlined")
+def _():
+    with connect(autocommit=True) as c:
+        with c.cursor() as cur:
+            cur.executemany("insert into drv.log (id, note) values (%s, %s)", [(1000 + i, "many %d" % i) for i in range(2000)])
+        c.execute("insert into drv.log (id, note) values "
+                  + ", ".join("(%d, 'row %d')" % (20000 + i, i) for i in range(10000)))
+        ids = list(range(20000, 30000))
+        any_count = c.execute("select count(*) from drv.log where id = any(%s)", (ids,)).fetchone()[0]
+        in_count = c.execute("select count(*) from drv.log where id in (" + ", ".join(["%s"] * 5000) + ")",
+                             ids[:5000]).fetchone()[0]
+        inlined = psycopg.ClientCursor(c)  # client-side binding: the constants inline in the text
+        inlined.execute("select count(*) from drv.log where note in (" + ", ".join(["%s"] * 3000) + ")",
+                        ["row %d" % i for i in range(3000)])
+        return [c.execute("select count(*) from drv.log where id >= 1000").fetchone()[0], any_count, in_count,
+                inlined.fetchone()[0]]
+
+
+print(json.dumps({"step": "the end"}), flush=True)
