@@ -10,7 +10,9 @@
 #   SHAPES=1 bench/size.sh     # also the other shapes bulk work sends (for information): rows with E'' escapes,
 #                              # dollar quotes, NULLs and negative numbers; a composite-key IN list of 1,000 rows; an
 #                              # OR of 2,000 comparisons; a script of $ROWS INSERTs in one Query (psql's \;); rows
-#                              # stamped with now(); an OR of 2,000 ILIKE patterns
+#                              # stamped with now(); an OR of 2,000 ILIKE patterns; rows passing their own strings
+#                              # to lower(); rows of prose holding the identity guard's words; an ORDER BY CASE of
+#                              # 2,000 arms (Rails' in_order_of); 2,000 lookups joined by UNION
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REPEAT="${REPEAT:-9}"
@@ -59,7 +61,11 @@ if [ "$SHAPES" = 1 ]; then
   shape script 'for (i = 0; i < n; i++) printf "INSERT INTO size_items (id, name) VALUES (%d, %sname %d%s) %s\n", i, q, i, q, (i < n - 1 ? "\\;" : ";")'
   shape stamped 'printf "INSERT INTO size_items (id, name) VALUES "; for (i = 0; i < n; i++) printf "%s(%d, now()::text)", (i ? ", " : ""), i; print ";"'
   shape ilike 'printf "SELECT count(*) FROM size_items WHERE name ILIKE %snothing%s", q, q; for (i = 1; i < 2000; i++) printf " OR name ILIKE %sname %d%%%s", q, i, q; print ";"'
-  extra=(escapes dollar nulls tuples orchain script stamped ilike)
+  shape calls 'printf "INSERT INTO size_items (id, name) VALUES "; for (i = 0; i < n; i++) printf "%s(%d, lower(%sNAME %d%s))", (i ? ", " : ""), i, q, i, q; print ";"'
+  shape prose 'printf "INSERT INTO size_items (id, name) VALUES "; for (i = 0; i < n; i++) printf "%s(%d, %sReset all filters %d: the reader role%s)", (i ? ", " : ""), i, q, i, q; print ";"'
+  shape inorder 'printf "SELECT id FROM size_items WHERE id < 2000 ORDER BY CASE id"; for (i = 0; i < 2000; i++) printf " WHEN %d THEN %d", 1999 - i, i; print " END LIMIT 1;"'
+  shape lookups 'printf "SELECT count(*) FROM (SELECT id, name FROM size_items WHERE id = 0"; for (i = 1; i < 2000; i++) printf " UNION SELECT id, name FROM size_items WHERE id = %d", i; print ") u;"'
+  extra=(escapes dollar nulls tuples orchain script stamped ilike calls prose inorder lookups)
 fi
 
 literal="$WORK/literal.sql"
@@ -137,6 +143,10 @@ for s in insert select "${extra[@]}" $([ "$LITERAL_MB" -gt 0 ] && echo literal);
     orchain) label="OR of 2,000 comparisons" ;;
     script) label="$ROWS INSERTs in one Query" ;;
     stamped) label="$ROWS rows, now() in each" ;;
+    calls) label="$ROWS rows, lower('...') in each" ;;
+    prose) label="$ROWS rows of prose" ;;
+    inorder) label="ORDER BY CASE of 2,000 arms" ;;
+    lookups) label="UNION of 2,000 lookups" ;;
     ilike) label="OR of 2,000 ILIKE patterns" ;;
     *) label="INSERT of a $LITERAL_MB MB literal" ;;
   esac
