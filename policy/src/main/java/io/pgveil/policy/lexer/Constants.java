@@ -83,11 +83,6 @@ public final class Constants {
         return rowOf(tokens, from, close, true);
     }
 
-    /** Whether the tokens [from, close) are {@link #plainConstant plain constants} separated by commas. */
-    public static boolean plainRow(List<Token> tokens, int from, int close) {
-        return rowOf(tokens, from, close, false);
-    }
-
     /** Constants separated by commas in [from, close); {@code rows}: an element may itself be a row of plain ones. */
     private static boolean rowOf(List<Token> tokens, int from, int close, boolean rows) {
         if (from >= close) {
