@@ -155,7 +155,7 @@ final class IdentityGuard {
 
     private static String statementReason(List<Token> s, boolean parameters, Finding[] found) {
         Token first = s.get(0);
-        if ((first.is("set") || first.is("reset")) && !(first.is("reset") && !resetOfOne(s))) {
+        if (first.is("set") || (first.is("reset") && resetOfOne(s))) {
             int i = 1;
             if (i < s.size() && (s.get(i).is("session") || s.get(i).is("local")) && i + 1 < s.size()
                     && !(s.get(i).is("session") && s.get(i + 1).is("authorization"))) {
@@ -362,7 +362,6 @@ final class IdentityGuard {
         return protectedSetting(name);
     }
 
-    /** The (possibly dotted) setting name starting at token {@code i}, lower-cased. */
     /**
      * Whether a RESET statement is one PostgreSQL runs: {@code RESET} and one setting ({@code ALL}, {@code ROLE},
      * {@code SESSION AUTHORIZATION}, a dotted name) and nothing after it. Text that only begins like one
@@ -379,6 +378,7 @@ final class IdentityGuard {
         return s.size() >= 2 && i == s.size();
     }
 
+    /** The (possibly dotted) setting name starting at token {@code i}, lower-cased. */
     private static String qualifiedName(List<Token> s, int i) {
         StringBuilder name = new StringBuilder(s.get(i).text());
         while (i + 2 < s.size() && s.get(i + 1).text().equals(".") && s.get(i + 2).isIdentifier()) {
