@@ -12,7 +12,8 @@
 #                              # OR of 2,000 comparisons; a script of $ROWS INSERTs in one Query (psql's \;); rows
 #                              # stamped with now(); an OR of 2,000 ILIKE patterns; rows passing their own strings
 #                              # to lower(); rows of prose holding the identity guard's words; an ORDER BY CASE of
-#                              # 2,000 arms (Rails' in_order_of); 2,000 lookups joined by UNION
+#                              # 2,000 arms (Rails' in_order_of); 2,000 lookups joined by UNION; rows of typed
+#                              # literals (text 'name n')
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REPEAT="${REPEAT:-9}"
@@ -64,6 +65,7 @@ if [ "$SHAPES" = 1 ]; then
   shape calls 'printf "INSERT INTO size_items (id, name) VALUES "; for (i = 0; i < n; i++) printf "%s(%d, lower(%sNAME %d%s))", (i ? ", " : ""), i, q, i, q; print ";"'
   shape prose 'printf "INSERT INTO size_items (id, name) VALUES "; for (i = 0; i < n; i++) printf "%s(%d, %sReset all filters %d: the reader role%s)", (i ? ", " : ""), i, q, i, q; print ";"'
   shape inorder 'printf "SELECT id FROM size_items WHERE id < 2000 ORDER BY CASE id"; for (i = 0; i < 2000; i++) printf " WHEN %d THEN %d", 1999 - i, i; print " END LIMIT 1;"'
+  shape typed 'printf "INSERT INTO size_items (id, name) VALUES "; for (i = 0; i < n; i++) printf "%s(%d, text %sname %d%s)", (i ? ", " : ""), i, q, i, q; print ";"'
   shape lookups 'printf "SELECT count(*) FROM (SELECT id, name FROM size_items WHERE id = 0"; for (i = 1; i < 2000; i++) printf " UNION SELECT id, name FROM size_items WHERE id = %d", i; print ") u;"'
   extra=(escapes dollar nulls tuples orchain script stamped ilike calls prose inorder lookups)
 fi

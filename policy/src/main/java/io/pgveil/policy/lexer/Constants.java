@@ -9,8 +9,9 @@ import java.util.Set;
  * that has not been tokenized yet.
  *
  * <p>A constant is a string, a number, a parameter, {@code true}, {@code false}, {@code null} or {@code default},
- * with an optional sign and any casts ({@code '2024-01-01'::date}, {@code 1::numeric(10, 2)}, {@code '{}'::text[]},
- * {@code 'x'::timestamp with time zone}). A cast's type name is an identifier, dotted names, and only the words
+ * or a typed literal (a type name and a string: {@code date '2024-01-01'}, {@code interval '1 day'}; not
+ * {@code NOT 'x'}), with an optional sign and any casts ({@code '2024-01-01'::date}, {@code 1::numeric(10, 2)},
+ * {@code '{}'::text[]}, {@code 'x'::timestamp with time zone}). A cast's type name is an identifier, dotted names, and only the words
  * that PostgreSQL's multi-word type names use after the first ({@code double precision}, {@code character varying},
  * {@code with time zone}): {@code true::boolean or flag} is an expression reading a column, not a constant.
  *
@@ -60,8 +61,8 @@ public final class Constants {
     }
 
     /**
-     * After an optional sign at {@code from}, a string, number, parameter, {@code true}, {@code false}, {@code null}
-     * or {@code default} before {@code to}: the index after it, or -1.
+     * After an optional sign at {@code from}, a string, number, parameter, {@code true}, {@code false}, {@code null},
+     * {@code default} or typed literal before {@code to}: the index after it, or -1.
      */
     public static int valueEnd(List<Token> tokens, int from, int to) {
         int i = from;
@@ -75,7 +76,14 @@ public final class Constants {
         Token v = tokens.get(i);
         boolean value = v.kind() == Token.Kind.STRING || v.kind() == Token.Kind.NUMBER || v.kind() == Token.Kind.PARAMETER
                 || v.is("true") || v.is("false") || v.is("null") || v.is("default");
-        return value ? i + 1 : -1;
+        if (value) {
+            return i + 1;
+        }
+        if (v.is("not")) {
+            return -1;
+        }
+        int string = typeName(tokens, i, to);
+        return string >= 0 && string < to && tokens.get(string).kind() == Token.Kind.STRING ? string + 1 : -1;
     }
 
     /** Whether the tokens [from, close) are constants separated by commas (a row of VALUES without its parentheses). */
@@ -105,8 +113,23 @@ public final class Constants {
         return true;
     }
 
-    /** After "::": a type name, an optional (numbers) modifier and [] pairs; where it ends, or -1. */
+    /** After "::": a {@link #typeName type name} and [] pairs; where it ends, or -1. */
     private static int castType(List<Token> tokens, int i, int to) {
+        i = typeName(tokens, i, to);
+        if (i < 0) {
+            return -1;
+        }
+        while (i < to && punct(tokens.get(i), "[")) {
+            if (i + 1 >= to || !punct(tokens.get(i + 1), "]")) {
+                return -1;
+            }
+            i += 2;
+        }
+        return i;
+    }
+
+    /** At {@code i}: a type name, as in a cast or before a typed literal, with an optional (numbers) modifier; where it ends, or -1. */
+    private static int typeName(List<Token> tokens, int i, int to) {
         if (i >= to || !tokens.get(i).isIdentifier()) {
             return -1;
         }
@@ -130,12 +153,6 @@ public final class Constants {
                 return -1;
             }
             i++;
-        }
-        while (i < to && punct(tokens.get(i), "[")) {
-            if (i + 1 >= to || !punct(tokens.get(i + 1), "]")) {
-                return -1;
-            }
-            i += 2;
         }
         return i;
     }
@@ -270,7 +287,8 @@ public final class Constants {
                 i++;
             }
         } else {
-            i = wordEnd(sql, i, VALUE_WORDS);
+            int word = wordEnd(sql, i, VALUE_WORDS);
+            i = word >= 0 ? word : typedStringEnd(sql, i, scs);
         }
         while (i >= 0) {
             i = skipSpace(sql, i);
@@ -328,8 +346,41 @@ public final class Constants {
         return -1;
     }
 
-    /** After "::" at {@code i}: the end of an unquoted type name with its modifier and [] pairs, or -1. */
+    /**
+     * A typed literal at {@code i} ({@code date '2024-01-01'}, {@code timestamp with time zone '...'}, a type name
+     * and a plain string): the index after its string, or -1.
+     */
+    private static int typedStringEnd(String sql, int i, boolean scs) {
+        int end = identifierEnd(sql, i);
+        if (end - i == 3 && asciiFolded(sql, i, "not")) {
+            return -1;
+        }
+        int j = typeNameEnd(sql, i);
+        return j >= 0 && j < sql.length() && sql.charAt(j) == '\'' ? stringEnd(sql, j, !scs) : -1;
+    }
+
+    /** After "::" at {@code i}: the end of a {@link #typeNameEnd type name} and its [] pairs, or -1. */
     private static int castEnd(String sql, int i) {
+        int n = sql.length();
+        i = typeNameEnd(sql, i);
+        if (i < 0) {
+            return -1;
+        }
+        while (i < n && sql.charAt(i) == '[') {
+            int k = skipSpace(sql, i + 1);
+            if (k >= n || sql.charAt(k) != ']') {
+                return -1;
+            }
+            i = skipSpace(sql, k + 1);
+        }
+        return i;
+    }
+
+    /**
+     * From {@code i}: an unquoted type name with its modifier, as in a cast or before a typed literal; the index of
+     * what follows it after spaces, or -1.
+     */
+    private static int typeNameEnd(String sql, int i) {
         int n = sql.length();
         i = skipSpace(sql, i);
         i = identifierEnd(sql, i);
@@ -371,13 +422,6 @@ public final class Constants {
                 return -1;
             }
             i = skipSpace(sql, i + 1);
-        }
-        while (i < n && sql.charAt(i) == '[') {
-            int k = skipSpace(sql, i + 1);
-            if (k >= n || sql.charAt(k) != ']') {
-                return -1;
-            }
-            i = skipSpace(sql, k + 1);
         }
         return i;
     }

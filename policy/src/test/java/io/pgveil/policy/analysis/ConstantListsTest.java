@@ -43,6 +43,11 @@ class ConstantListsTest {
         assertEquals("select array['pgveil_lit_0'::text]", canonical("SELECT ARRAY['a'::text, 'b', 'c'::varchar(3)]"));
         assertEquals("insert into t values (1, 'pgveil_lit_0'::timestamp with time zone, default)",
                 canonical("INSERT INTO t VALUES (1, '2024-01-01'::timestamp with time zone, DEFAULT), (2, '2024-01-02', DEFAULT)"));
+        // typed literals are casts of a constant too, whatever the first element is
+        assertEquals("insert into t (id, at) values (1, 'pgveil_lit_0')", canonical("INSERT INTO t (id, at) VALUES "
+                + "(1, '2024-01-01'), (2, date '2024-01-02'), (3, timestamp with time zone '2024-01-03'), (4, interval '1 day')"));
+        assertEquals("select id from t where at in (date 'pgveil_lit_0')",
+                canonical("SELECT id FROM t WHERE at IN (date '2024-01-01', DATE '2024-01-02', varchar(10) '2024-01-03')"));
     }
 
     @Test
@@ -66,6 +71,10 @@ class ConstantListsTest {
         cases.put("select id from t where true in (true, false::boolean or name)",
                 "select id from t where true in (true, false::boolean or name)");
         cases.put("select id from t where 1 in (1, 2::int is null)", "select id from t where 1 in (1, 2::int is null)");
+        // NOT before a string is an operator, not a type; a typed literal with more after it is an expression
+        cases.put("select id from t where true in (true, not 'x', false)", "select id from t where true in (true, not 'pgveil_lit_0')");
+        cases.put("select id from t where at in (date 'x', date 'y' + id, date 'z')",
+                "select id from t where at in (date 'pgveil_lit_0', date 'pgveil_lit_1' + id)");
         cases.put("SELECT id FROM t WHERE id IN (1, (SELECT id FROM private.secrets WHERE id IN (4, 5, 6)), 2)",
                 "select id from t where id in (1, (select id from private.secrets where id in (4)))");
         for (Map.Entry<String, String> c : cases.entrySet()) {

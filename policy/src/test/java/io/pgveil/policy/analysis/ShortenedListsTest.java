@@ -27,6 +27,8 @@ class ShortenedListsTest {
         "'x'::timestamp with time zone", "1::pg_catalog.int4", "2::double precision", "$$d$$", "$t$x$t$",
         "U&'d\\0061'", "1 /* c */", "'é'", "'\\'", "1::\"int4\"", "'a'::varchar ( 3 ) [ ]",
         "(1)", "(1, 'a')", "( -1 ,'x'::date )", "(NULL, $2, E'\\'')",
+        "date '2024-01-01'", "timestamp with time zone'x'", "varchar ( 3 ) 'a'", "- interval '1 day'::text",
+        "pg_catalog.int4 '1'", "\"int4\" '1'", "date $$x$$",
     };
     /** Elements that are not constants; each must keep its list whole. */
     private static final String[] OTHERS = {
@@ -34,6 +36,8 @@ class ShortenedListsTest {
         "'a'\n'b'", "-(SELECT 1)", "--1\n2", "1 -- c\n", "ARRAY[1]", "(1, id)", "((1, 2))",
         "(1, (SELECT 1))", "(f(1), 2)", "(1)::int", "(1,)", "()", "'x' COLLATE \"C\"", "1::int is null",
         "\u212Aey", "- - 1", "1e", "$1x",
+        "not 'x'", "NOT'x'", "interval '1' day", "int[] '{1}'", "date 'x' 'y'", "date\n'x'\n'y'", "date 'x' || name",
+        "f(x) 'a'", "date /* c */ 'x'", "u &'x'",
     };
 
     private static String element(Random r) {
