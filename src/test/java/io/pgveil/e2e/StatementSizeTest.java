@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -121,6 +122,48 @@ class StatementSizeTest {
         try (Connection c = alice(simple); Statement s = c.createStatement()) {
             assertEquals(1, s.executeUpdate("INSERT INTO bulk.items (id, payload) VALUES (1, '" + big + "')"));
             assertEquals(big.length(), count(c, "SELECT length(payload) FROM bulk.items WHERE id = 1"));
+        }
+    }
+
+    @Test
+    void aSixteenMegabyteParameterAndARewrittenBatchAreDecidedAndRun() throws Exception {
+        // the drivers' own bulk paths: a large value bound as a parameter, and pgjdbc's reWriteBatchedInserts,
+        // which sends the batch as multi-row VALUES of parameters ($1, $2), ($3, $4), ...
+        String big = "y".repeat(16 * 1024 * 1024);
+        try (Connection c = pgveil.connect(Pgveil.properties("reWriteBatchedInserts", "true"))) {
+            try (PreparedStatement p = c.prepareStatement("INSERT INTO bulk.items (id, payload) VALUES (?, ?)")) {
+                p.setInt(1, -1);
+                p.setString(2, big);
+                assertEquals(1, p.executeUpdate());
+            }
+            assertEquals(big.length(), count(c, "SELECT length(payload) FROM bulk.items WHERE id = -1"));
+            try (PreparedStatement p = c.prepareStatement("INSERT INTO bulk.items (id, name) VALUES (?, ?)")) {
+                for (int i = 0; i < ROWS; i++) {
+                    p.setInt(1, i);
+                    p.setString(2, "item " + i);
+                    p.addBatch();
+                }
+                p.executeBatch();
+            }
+            assertEquals(ROWS, count(c, "SELECT count(*) FROM bulk.items WHERE id >= 0"));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void rowsOfTypedLiteralsAreDecidedAndRunAndCannotHideASubquery(boolean simple) throws Exception {
+        StringBuilder sb = new StringBuilder("INSERT INTO bulk.items (id, name) VALUES ");
+        for (int i = 0; i < ROWS; i++) {
+            sb.append(i == 0 ? "" : ", ").append('(').append(i).append(", text 'item ").append(i).append("')");
+        }
+        try (Connection c = alice(simple); Statement s = c.createStatement()) {
+            assertEquals(ROWS, s.executeUpdate(sb.toString()));
+            SQLException e = assertThrows(SQLException.class, () -> s.executeUpdate(sb
+                    + ", (0, text 'x' || (SELECT secret FROM bulk_private.secrets LIMIT 1))"));
+            assertEquals("42501", e.getSQLState(), e.getMessage());
+        }
+        try (Connection direct = TestPostgres.get().superuser(TestPostgres.DATABASE)) {
+            assertEquals(ROWS, count(direct, "SELECT count(*) FROM bulk.items"));
         }
     }
 

@@ -1,5 +1,6 @@
 package io.pgveil.policy.analysis;
 
+import io.pgveil.policy.lexer.Constants;
 import io.pgveil.policy.lexer.SqlLexer;
 import io.pgveil.policy.lexer.SqlSyntaxException;
 import io.pgveil.policy.lexer.Token;
@@ -270,6 +271,27 @@ public final class SqlAnalyzer {
      * At {@code OPERATOR(pg_catalog.op)} (how psql and tools spell built-in operators so that no user operator can
      * stand in), the number of tokens after {@code i} it spans; else 0. It means exactly the built-in {@code op}.
      */
+    /**
+     * When a typed literal starts at {@code i} where an expression starts (after an opening bracket, a comma, an
+     * operator or a word that an expression follows), the index of its string; otherwise -1. Not {@code interval
+     * '1' day}, whose string a field may follow, and which JSqlParser reads as it is.
+     */
+    private static int typedLiteral(List<Token> tokens, int i) {
+        Token t = tokens.get(i);
+        if (i == 0 || !t.isIdentifier() || t.is("interval")) {
+            return -1;
+        }
+        Token before = tokens.get(i - 1);
+        boolean expressionStarts = before.kind() == Token.Kind.OPERATOR
+                || (before.kind() == Token.Kind.PUNCTUATION && (before.text().equals("(") || before.text().equals(",")
+                        || before.text().equals("[")))
+                || (before.kind() == Token.Kind.WORD && EXPRESSION_AFTER.contains(before.text()));
+        return expressionStarts ? Constants.typedLiteralString(tokens, i, tokens.size()) : -1;
+    }
+
+    private static final java.util.Set<String> EXPRESSION_AFTER = java.util.Set.of("select", "where", "and", "or",
+            "not", "when", "then", "else", "between", "like", "ilike", "having", "on", "returning");
+
     private static int builtInOperator(List<Token> tokens, int i) {
         if (i + 5 < tokens.size() && tokens.get(i).is("operator") && tokens.get(i + 1).text().equals("(")
                 && tokens.get(i + 2).isIdentifier() && tokens.get(i + 2).text().equals("pg_catalog")
@@ -306,11 +328,27 @@ public final class SqlAnalyzer {
         boolean[] positions = shape == null ? null : Positions.keptNumbers(tokens);
         int[] numbers = shape == null ? null : new int[16]; // where each number written as ? starts and ends in sb
         int numberCount = 0;
+        int movedString = -1; // a typed literal's string, written before its type
         for (int i = 0; i < tokens.size(); i++) {
             Token t = tokens.get(i);
             if (collapsed != null && collapsed[i]) {
                 previousEnd = t.end();
                 continue; // an element after the first of a list of constants: it cannot change the analysis
+            }
+            if (i == movedString) {
+                previousEnd = t.end();
+                continue;
+            }
+            int typed = typedLiteral(tokens, i);
+            if (typed > 0) {
+                // date '2024-01-01' is '2024-01-01'::date to PostgreSQL; JSqlParser knows only some typed literals
+                if (previousEnd >= 0 && t.start() > previousEnd) {
+                    sb.append(' ');
+                }
+                sb.append("'pgveil_lit_").append(literals.size()).append("'::");
+                literals.add(tokens.get(typed).text());
+                movedString = typed;
+                previousEnd = t.start();
             }
             if (t.is("collate") && i + 1 < tokens.size() && tokens.get(i + 1).isIdentifier()) {
                 i++;

@@ -10,7 +10,7 @@ import java.util.Set;
  *
  * <p>A constant is a string, a number, a parameter, {@code true}, {@code false}, {@code null} or {@code default},
  * or a typed literal (a type name and a string: {@code date '2024-01-01'}, {@code interval '1 day'}; not
- * {@code NOT 'x'}), with an optional sign and any casts ({@code '2024-01-01'::date}, {@code 1::numeric(10, 2)},
+ * {@code NOT 'x'} or {@code (SELECT 'x')}: no reserved word starts one), with an optional sign and any casts ({@code '2024-01-01'::date}, {@code 1::numeric(10, 2)},
  * {@code '{}'::text[]}, {@code 'x'::timestamp with time zone}). A cast's type name is an identifier, dotted names, and only the words
  * that PostgreSQL's multi-word type names use after the first ({@code double precision}, {@code character varying},
  * {@code with time zone}): {@code true::boolean or flag} is an expression reading a column, not a constant.
@@ -24,6 +24,25 @@ public final class Constants {
     private static final String[] TYPE_WORD_LIST = {"precision", "varying", "with", "without", "time", "zone"};
     private static final Set<String> TYPE_WORDS = Set.of(TYPE_WORD_LIST);
     private static final String[] VALUE_WORDS = {"true", "false", "null", "default"};
+    /**
+     * PostgreSQL's reserved key words (those that can be neither a type nor a function, and those that can be only
+     * a type or a function, such as {@code like}): no typed literal starts with one, so {@code (SELECT 'x')} and
+     * {@code NOT 'x'} are not typed literals.
+     */
+    private static final String[] RESERVED_LIST = {"all", "analyse", "analyze", "and", "any", "array", "as", "asc",
+        "asymmetric", "both", "case", "cast", "check", "collate", "column", "constraint", "create", "current_catalog",
+        "current_date", "current_role", "current_time", "current_timestamp", "current_user", "default", "deferrable",
+        "desc", "distinct", "do", "else", "end", "except", "false", "fetch", "for", "foreign", "from", "grant", "group",
+        "having", "in", "initially", "intersect", "into", "lateral", "leading", "limit", "localtime", "localtimestamp",
+        "not", "null", "offset", "on", "only", "or", "order", "placing", "primary", "references", "returning", "select",
+        "session_user", "some", "symmetric", "system_user", "table", "then", "to", "trailing", "true", "union",
+        "unique", "user", "using", "variadic", "when", "where", "window", "with",
+        "authorization", "binary", "collation", "concurrently", "cross", "current_schema", "freeze", "full", "ilike",
+        "inner", "is", "isnull", "join", "left", "like", "natural", "notnull", "outer", "overlaps", "right", "similar",
+        "tablesample", "verbose"};
+    private static final Set<String> RESERVED = Set.of(RESERVED_LIST);
+    /** {@link #RESERVED_LIST} by length, for the character level (no word is copied to be looked up). */
+    private static final String[][] RESERVED_BY_LENGTH = byLength(RESERVED_LIST);
 
     private Constants() {
     }
@@ -79,11 +98,20 @@ public final class Constants {
         if (value) {
             return i + 1;
         }
-        if (v.is("not")) {
+        int string = typedLiteralString(tokens, i, to);
+        return string >= 0 ? string + 1 : -1;
+    }
+
+    /**
+     * When a typed literal ({@code date '2024-01-01'}: a type name that is not a reserved word, and a string)
+     * starts at {@code i}, the index of its string; otherwise -1.
+     */
+    public static int typedLiteralString(List<Token> tokens, int i, int to) {
+        if (i >= to || (tokens.get(i).kind() == Token.Kind.WORD && RESERVED.contains(tokens.get(i).text()))) {
             return -1;
         }
         int string = typeName(tokens, i, to);
-        return string >= 0 && string < to && tokens.get(string).kind() == Token.Kind.STRING ? string + 1 : -1;
+        return string >= 0 && string < to && tokens.get(string).kind() == Token.Kind.STRING ? string : -1;
     }
 
     /** Whether the tokens [from, close) are constants separated by commas (a row of VALUES without its parentheses). */
@@ -352,7 +380,7 @@ public final class Constants {
      */
     private static int typedStringEnd(String sql, int i, boolean scs) {
         int end = identifierEnd(sql, i);
-        if (end - i == 3 && asciiFolded(sql, i, "not")) {
+        if (end < 0 || end - i < RESERVED_BY_LENGTH.length && wordEnd(sql, i, RESERVED_BY_LENGTH[end - i]) >= 0) {
             return -1;
         }
         int j = typeNameEnd(sql, i);
@@ -453,6 +481,19 @@ public final class Constants {
             }
         }
         return -1;
+    }
+
+    private static String[][] byLength(String[] words) {
+        int longest = 0;
+        for (String w : words) {
+            longest = Math.max(longest, w.length());
+        }
+        String[][] by = new String[longest + 1][];
+        for (int n = 0; n <= longest; n++) {
+            final int length = n;
+            by[n] = java.util.Arrays.stream(words).filter(w -> w.length() == length).toArray(String[]::new);
+        }
+        return by;
     }
 
     private static boolean asciiFolded(String sql, int at, String lower) {

@@ -46,8 +46,35 @@ class ConstantListsTest {
         // typed literals are casts of a constant too, whatever the first element is
         assertEquals("insert into t (id, at) values (1, 'pgveil_lit_0')", canonical("INSERT INTO t (id, at) VALUES "
                 + "(1, '2024-01-01'), (2, date '2024-01-02'), (3, timestamp with time zone '2024-01-03'), (4, interval '1 day')"));
-        assertEquals("select id from t where at in (date 'pgveil_lit_0')",
+        assertEquals("select id from t where at in ('pgveil_lit_0'::date)",
                 canonical("SELECT id FROM t WHERE at IN (date '2024-01-01', DATE '2024-01-02', varchar(10) '2024-01-03')"));
+    }
+
+    @Test
+    void typedLiteralsOfAnyTypeAreParsedAsCasts() throws Exception {
+        // JSqlParser reads date '...' but not text '...', jsonb '...' or inet '...' outside a select list: each was
+        // refused as unparsable. PostgreSQL reads a typed literal as a cast of its string, and so does pgveil now.
+        for (String type : List.of("text", "jsonb", "inet", "character varying", "varchar(3)", "bit(3)", "regclass",
+                "public.t", "timestamp with time zone", "double precision", "date")) {
+            for (String sql : List.of("SELECT id FROM t WHERE name = " + type + " 'x'",
+                    "INSERT INTO t (id, name) VALUES (1, " + type + " 'x'), (2, " + type + " 'y')",
+                    "SELECT id FROM t WHERE name IN (" + type + " 'x', " + type + " 'y') OR name = lower(" + type + " 'z')")) {
+                MessageAnalysis a = ANALYZER.analyze(sql, CTX);
+                assertTrue(a.parsed(), sql + ": " + a.unparsed());
+                assertEquals(Set.of(T), a.statements().get(0).objects().stream().map(ObjectAccess::name)
+                        .collect(java.util.stream.Collectors.toSet()), sql);
+            }
+        }
+        assertEquals("select id from t where name = 'pgveil_lit_0'::character varying(3) || name",
+                canonical("SELECT id FROM t WHERE name = character varying(3) 'x' || name"));
+        // not typed literals: a reserved word before a string, a string after a type word that follows a key word,
+        // an interval with its field
+        assertEquals("select now() at time zone 'pgveil_lit_0'", canonical("SELECT now() AT TIME ZONE 'UTC'"));
+        assertEquals("select id from t where id in ((select 'pgveil_lit_0' from private.secrets))",
+                canonical("SELECT id FROM t WHERE id IN ((SELECT 'x' FROM private.secrets))"));
+        assertEquals("select id from t where id in (1, (select 'pgveil_lit_0'))",
+                canonical("SELECT id FROM t WHERE id IN (1, (SELECT 'x'), 2)"));
+        assertEquals("select interval 'pgveil_lit_0' day", canonical("SELECT interval '1' day"));
     }
 
     @Test
@@ -74,7 +101,7 @@ class ConstantListsTest {
         // NOT before a string is an operator, not a type; a typed literal with more after it is an expression
         cases.put("select id from t where true in (true, not 'x', false)", "select id from t where true in (true, not 'pgveil_lit_0')");
         cases.put("select id from t where at in (date 'x', date 'y' + id, date 'z')",
-                "select id from t where at in (date 'pgveil_lit_0', date 'pgveil_lit_1' + id)");
+                "select id from t where at in ('pgveil_lit_0'::date, 'pgveil_lit_1'::date + id)");
         cases.put("SELECT id FROM t WHERE id IN (1, (SELECT id FROM private.secrets WHERE id IN (4, 5, 6)), 2)",
                 "select id from t where id in (1, (select id from private.secrets where id in (4)))");
         for (Map.Entry<String, String> c : cases.entrySet()) {
@@ -99,7 +126,7 @@ class ConstantListsTest {
         cases.put("INSERT INTO t (id, at) VALUES (1, now()), (2, '2024-01-01'), (3, clock_timestamp()), (4, now()), (5, clock_timestamp())",
                 "insert into t (id, at) values (1, now()), (3, clock_timestamp())");
         cases.put("INSERT INTO t (id, at) VALUES (1, date '2024-01-01'), (2, date '2024-01-02')",
-                "insert into t (id, at) values (1, date 'pgveil_lit_0')");
+                "insert into t (id, at) values (1, 'pgveil_lit_0'::date)");
         cases.put("INSERT INTO t (id, name) VALUES (1, (SELECT name FROM t WHERE id = 1)), (2, (SELECT name FROM t WHERE id = 2)), "
                         + "(3, (SELECT secret FROM private.secrets WHERE id = 3))",
                 "insert into t (id, name) values (1, (select name from t where id = 1)), (3, (select secret from private.secrets where id = 3))");
