@@ -15,6 +15,7 @@ public final class SqlState {
     public static final String IDLE_SESSION_TIMEOUT = "57P05";
     public static final String QUERY_CANCELED = "57014";
     public static final String INTERNAL_ERROR = "XX000";
+    public static final String OUT_OF_MEMORY = "53200";
 
     private SqlState() {
     }

@@ -272,8 +272,8 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             LongTexts.WORKERS.execute(() -> {
                 try {
                     sql.complete(text.toString(java.nio.charset.StandardCharsets.UTF_8));
-                } catch (RuntimeException e) {
-                    sql.completeExceptionally(e);
+                } catch (RuntimeException | OutOfMemoryError e) {
+                    sql.completeExceptionally(e); // never left waiting: the statement is refused, the session goes on
                 } finally {
                     text.release();
                 }
@@ -559,7 +559,10 @@ public final class Relay implements SessionView, ResultHandler.Answers {
                     next = p.hold().then().get();
                 } catch (RuntimeException e) {
                     log.warn("session={} deciding a held statement failed", sessionId, e);
-                    next = new Verdict.Refuse(PgError.error(SqlState.INTERNAL_ERROR, "pgveil could not decide this statement"),
+                    next = e.getCause() instanceof OutOfMemoryError
+                            ? new Verdict.Refuse(PgError.error(SqlState.OUT_OF_MEMORY, "pgveil is out of memory for this "
+                                    + "statement now; retry it later, or send smaller statements"), e.getCause().toString())
+                            : new Verdict.Refuse(PgError.error(SqlState.INTERNAL_ERROR, "pgveil could not decide this statement"),
                             e.toString());
                 }
                 resume(p, next);
