@@ -268,10 +268,6 @@ public final class SqlAnalyzer {
     }
 
     /**
-     * At {@code OPERATOR(pg_catalog.op)} (how psql and tools spell built-in operators so that no user operator can
-     * stand in), the number of tokens after {@code i} it spans; else 0. It means exactly the built-in {@code op}.
-     */
-    /**
      * When a typed literal starts at {@code i} where an expression starts (after an opening bracket, a comma, an
      * operator or a word that an expression follows), the index of its string; otherwise -1. Not {@code interval
      * '1' day}, whose string a field may follow, and which JSqlParser reads as it is.
@@ -292,6 +288,10 @@ public final class SqlAnalyzer {
     private static final java.util.Set<String> EXPRESSION_AFTER = java.util.Set.of("select", "where", "and", "or",
             "not", "when", "then", "else", "between", "like", "ilike", "having", "on", "returning");
 
+    /**
+     * At {@code OPERATOR(pg_catalog.op)} (how psql and tools spell built-in operators so that no user operator can
+     * stand in), the number of tokens after {@code i} it spans; else 0. It means exactly the built-in {@code op}.
+     */
     private static int builtInOperator(List<Token> tokens, int i) {
         if (i + 5 < tokens.size() && tokens.get(i).is("operator") && tokens.get(i + 1).text().equals("(")
                 && tokens.get(i + 2).isIdentifier() && tokens.get(i + 2).text().equals("pg_catalog")

@@ -10,10 +10,11 @@ import java.util.Set;
  *
  * <p>A constant is a string, a number, a parameter, {@code true}, {@code false}, {@code null} or {@code default},
  * or a typed literal (a type name and a string: {@code date '2024-01-01'}, {@code interval '1 day'}; not
- * {@code NOT 'x'} or {@code (SELECT 'x')}: no reserved word starts one), with an optional sign and any casts ({@code '2024-01-01'::date}, {@code 1::numeric(10, 2)},
- * {@code '{}'::text[]}, {@code 'x'::timestamp with time zone}). A cast's type name is an identifier, dotted names, and only the words
- * that PostgreSQL's multi-word type names use after the first ({@code double precision}, {@code character varying},
- * {@code with time zone}): {@code true::boolean or flag} is an expression reading a column, not a constant.
+ * {@code NOT 'x'} or {@code (SELECT 'x')}: no reserved word starts one), with an optional sign and any casts
+ * ({@code '2024-01-01'::date}, {@code 1::numeric(10, 2)}, {@code '{}'::text[]}, {@code 'x'::timestamp with time
+ * zone}). A cast's type name is an identifier, dotted names, and only the words that PostgreSQL's multi-word type
+ * names use after the first ({@code double precision}, {@code character varying}, {@code with time zone}):
+ * {@code true::boolean or flag} is an expression reading a column, not a constant.
  *
  * <p>The character level ({@link #elementsRun}, {@link #rowsRun}) accepts less than the token level: no comments,
  * no {@code U&} strings, no quoted type names. What it accepts, the token level accepts too, so skipping characters it vouches for gives the tokens the
@@ -156,7 +157,10 @@ public final class Constants {
         return i;
     }
 
-    /** At {@code i}: a type name, as in a cast or before a typed literal, with an optional (numbers) modifier; where it ends, or -1. */
+    /**
+     * At {@code i}: a type name, as in a cast or before a typed literal, with an optional (numbers) modifier; where
+     * it ends, or -1.
+     */
     private static int typeName(List<Token> tokens, int i, int to) {
         if (i >= to || !tokens.get(i).isIdentifier()) {
             return -1;
