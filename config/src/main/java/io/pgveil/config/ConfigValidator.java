@@ -92,6 +92,10 @@ final class ConfigValidator {
         if (limits.maxMessageBytes() < 1024 || limits.maxMessageBytes() > 1L << 30) {
             out.add(new Finding("limits.max_message_bytes", "must be between 1KB and 1GB (PostgreSQL's own limit)"));
         }
+        if (limits.messageMemory() != null && limits.messageMemory() <= limits.maxMessageBytes()) {
+            out.add(new Finding("limits.message_memory", "must be larger than limits.max_message_bytes ("
+                    + limits.maxMessageBytes() + " bytes), or a message of the largest size allowed is always refused"));
+        }
         if (limits.maxConnections() < 1) {
             out.add(new Finding("limits.max_connections", "must be at least 1"));
         }

@@ -11,10 +11,15 @@ import java.time.Duration;
  * @param idleTimeout      close a client that has sent nothing and waits for nothing this long; 0 disables
  * @param handshakeTimeout close a client that has not finished TLS, start-up and authentication in this time
  * @param drainTimeout     on shutdown, how long sessions may continue before they are closed
+ * @param messageMemory    memory all sessions together may hold large client messages in (longer than 64 KB), while
+ *                         they arrive, are decided and go on; a message it cannot take is refused with 53200 and its
+ *                         session goes on. Null: half of the smaller of the heap and direct-memory limits, and at
+ *                         least one message of {@code maxMessageBytes}
  */
 public record LimitsConfig(@JsonDeserialize(using = ConfigValues.ByteSizeDeserializer.class) Long maxMessageBytes, Integer maxConnections, Duration idleTimeout,
-                           Duration handshakeTimeout, Duration drainTimeout) {
-    public static final LimitsConfig DEFAULT = new LimitsConfig(null, null, null, null, null);
+                           Duration handshakeTimeout, Duration drainTimeout,
+                           @JsonDeserialize(using = ConfigValues.ByteSizeDeserializer.class) Long messageMemory) {
+    public static final LimitsConfig DEFAULT = new LimitsConfig(null, null, null, null, null, null);
 
     public LimitsConfig {
         maxMessageBytes = maxMessageBytes == null ? 64L * 1024 * 1024 : maxMessageBytes;

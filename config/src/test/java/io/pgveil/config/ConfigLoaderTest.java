@@ -123,6 +123,23 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void messageMemoryIsASizeAndMustHoldTheLargestMessage() throws Exception {
+        PgveilConfig c = loader.parse("""
+                upstream: { user: app }
+                limits: { max_message_bytes: 8MB, message_memory: 96MB }
+                """, "t.yaml", null);
+        assertEquals(96L * 1024 * 1024, c.limits().messageMemory());
+        assertEquals(null, loader.parse("upstream: { user: app }\n", "t.yaml", null).limits().messageMemory(),
+                "unset: sized from the JVM's memory when pgveil starts");
+        ConfigException e = assertThrows(ConfigException.class, () -> loader.parse("""
+                upstream: { user: app }
+                limits: { max_message_bytes: 64MB, message_memory: 64MB }
+                """, "t.yaml", null));
+        assertEquals("limits.message_memory", e.problems().get(0).path());
+        assertTrue(e.problems().get(0).message().contains("larger than limits.max_message_bytes"), e.getMessage());
+    }
+
+    @Test
     void outOfRangeValuesAreReportedTogether() {
         ConfigException e = assertThrows(ConfigException.class, () -> loader.parse("""
                 listen: { port: 70000 }

@@ -27,6 +27,9 @@ public final class ClientMessage {
     private int functionOid;
     private byte target;
     private short[] resultFormats;
+    /** Whether only the head of the message was kept (its rest skipped: see {@link PgMessage#truncated()}). */
+    private boolean truncated;
+    private long declaredLength;
     /** Bind: where the parameter count is, and how many parameters follow it. */
     private int parametersAt;
     private int parameterCount;
@@ -36,6 +39,7 @@ public final class ClientMessage {
         type = messageType;
         buf = buffer;
         malformation = null;
+        truncated = false;
         name = "";
         statement = "";
         sql = null;
@@ -111,8 +115,42 @@ public final class ClientMessage {
         return this;
     }
 
+    /**
+     * Reads the head {@code buf[index, index + length)} of a message whose rest was skipped: only the names a Parse
+     * or a Bind starts with, when the head holds them whole. Such a message is not {@link #wellFormed()}; it is
+     * {@link #truncated()}.
+     */
+    public ClientMessage readHead(byte messageType, ByteBuf buffer, int index, int length) {
+        read((byte) 0, buffer, index, length);
+        type = messageType;
+        truncated = true;
+        declaredLength = Integer.toUnsignedLong(buffer.getInt(index + 1)) + 1;
+        malformation = "message of " + declaredLength + " bytes not held";
+        int body = index + 5;
+        int end = index + length;
+        int first = buffer.indexOf(body, end, (byte) 0);
+        if (messageType == FrontendMessages.PARSE && first >= 0) {
+            name = name(body, first);
+        } else if (messageType == FrontendMessages.BIND && first >= 0) {
+            int second = buffer.indexOf(first + 1, end, (byte) 0);
+            name = name(body, first);
+            statement = second < 0 ? "" : name(first + 1, second);
+        }
+        return this;
+    }
+
     public byte type() {
         return type;
+    }
+
+    /** Whether this is only the head of a message whose rest was skipped, to be refused. */
+    public boolean truncated() {
+        return truncated;
+    }
+
+    /** A truncated message: its whole length, type byte included, as its length field gives it. */
+    public long declaredLength() {
+        return declaredLength;
     }
 
     public boolean wellFormed() {

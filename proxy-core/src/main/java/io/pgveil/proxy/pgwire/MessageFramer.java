@@ -21,17 +21,28 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * {@link PgProtocolException} (08P01) and the framer ignores everything after it. When the framer knows which
  * message types its peer may send ({@link #acceptOnly}), a type byte outside them is a violation as soon as it
  * arrives, as PostgreSQL reports it, without waiting for a length or a body.
+ *
+ * <p>With a {@link MessageMemory} ({@link #budget}), an inspected message too long for one read is held in memory
+ * reserved from it for its full length. When the budget cannot take it, the framer keeps only its head (up to
+ * {@link #HEAD} bytes, for the names it starts with), skips the rest unread and delivers the head as a
+ * {@linkplain PgMessage#truncated() truncated} message, which the session refuses; what follows it is framed as usual.
  */
 public final class MessageFramer extends ChannelInboundHandlerAdapter {
     private static final int HEADER = 5;
+    /** How much of a message the budget cannot take is kept: its type, length and first bytes. */
+    public static final int HEAD = 1024;
 
     private final String peer;
     private final long maxInspectedLength;
     private final long maxStreamedLength;
     private final boolean[] streamed = new boolean[256];
+    /** Per type, a length limit below the general ones (0: none). */
+    private final long[] capped = new long[256];
     /** The type bytes the peer may send, or null when any is framed. */
     private boolean[] accepted;
     private MessageFilter filter = MessageFilter.DELIVER_ALL;
+    /** Where large inspected messages reserve their memory, or null to hold them without a budget. */
+    private MessageMemory memory;
     /** Bytes of streamed messages passed on so far (their headers included). */
     private long streamedBytes;
 
@@ -41,6 +52,10 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
     private ByteBuf partial;
     private int partialMissing;
     private byte partialType;
+    /** Whether {@code partial} is only the head of a message the budget could not take. */
+    private boolean partialTruncated;
+    /** Bytes of such a message, after its head, still to be skipped. */
+    private int discardMissing;
     /** Body bytes of a streamed message that have not arrived yet. */
     private long streamMissing;
     private boolean failed;
@@ -59,6 +74,18 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
     /** From now on, {@code filter} decides which complete messages flow on unchanged. */
     public MessageFramer filter(MessageFilter newFilter) {
         this.filter = newFilter;
+        return this;
+    }
+
+    /** Messages of this type are from now on limited to {@code maxLength} (their length field), below the general limits. */
+    public MessageFramer cap(byte type, long maxLength) {
+        capped[type & 0xff] = maxLength;
+        return this;
+    }
+
+    /** From now on, large inspected messages are held in memory reserved from {@code budget}. */
+    public MessageFramer budget(MessageMemory budget) {
+        this.memory = budget;
         return this;
     }
 
@@ -115,8 +142,19 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
                 if (partialMissing == 0) {
                     ByteBuf whole = partial;
                     partial = null;
-                    pass(ctx, partialType, whole);
+                    if (partialTruncated) {
+                        ctx.fireChannelRead(new PgMessage(partialType, whole, true));
+                    } else {
+                        pass(ctx, partialType, whole);
+                    }
                 }
+                continue;
+            }
+            if (discardMissing > 0) {
+                int n = Math.min(discardMissing, in.readableBytes());
+                in.skipBytes(n);
+                discardMissing -= n;
+                runStart = in.readerIndex();
                 continue;
             }
             if (header != null || in.readableBytes() < HEADER) {
@@ -165,10 +203,10 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
                 in.skipBytes(total);
             } else {
                 emitRun(ctx, in, runStart, at);
-                partial = ctx.alloc().buffer(Math.min(total, 64 * 1024), total);
-                partialType = type;
-                partialMissing = total - in.readableBytes();
-                partial.writeBytes(in);
+                hold(ctx, type, total);
+                int n = Math.min(partialMissing, in.readableBytes());
+                partial.writeBytes(in, n);
+                partialMissing -= n;
                 runStart = in.readerIndex();
             }
         }
@@ -192,11 +230,32 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
             pass(ctx, type, h);
             return;
         }
-        partial = ctx.alloc().buffer(Math.min(total, 64 * 1024), total);
+        hold(ctx, type, total);
         partial.writeBytes(h);
         h.release();
+        partialMissing -= HEADER;
+    }
+
+    /**
+     * Starts {@code partial} for an inspected message of {@code total} bytes that is still arriving: in memory
+     * reserved for all of it when it is large and there is a budget, or, when the budget cannot take it, only its
+     * head, the rest to be skipped. {@code partialMissing} counts every byte that is to go into {@code partial}.
+     */
+    private void hold(ChannelHandlerContext ctx, byte type, int total) {
         partialType = type;
-        partialMissing = total - HEADER;
+        partialTruncated = false;
+        partialMissing = total;
+        if (memory == null || total <= MessageMemory.LARGE) {
+            partial = ctx.alloc().buffer(Math.min(total, MessageMemory.LARGE), total);
+            return;
+        }
+        partial = memory.reserve(ctx.alloc(), total);
+        if (partial == null) {
+            partial = ctx.alloc().buffer(HEAD, HEAD);
+            partialTruncated = true;
+            partialMissing = HEAD;
+            discardMissing = total - HEAD;
+        }
     }
 
     /** A message assembled in a buffer of its own: forwarded as that buffer, delivered, or dropped. */
@@ -221,7 +280,9 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
     }
 
     private long limit(byte type) {
-        return streamed[type & 0xff] ? maxStreamedLength : maxInspectedLength;
+        long general = streamed[type & 0xff] ? maxStreamedLength : maxInspectedLength;
+        long cap = capped[type & 0xff];
+        return cap > 0 ? Math.min(cap, general) : general;
     }
 
     private boolean acceptable(byte type, int length) {

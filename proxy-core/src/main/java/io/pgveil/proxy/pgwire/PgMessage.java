@@ -9,14 +9,34 @@ import io.netty.buffer.DefaultByteBufHolder;
  */
 public final class PgMessage extends DefaultByteBufHolder {
     private final byte type;
+    private final boolean truncated;
 
     public PgMessage(byte type, ByteBuf frame) {
+        this(type, frame, false);
+    }
+
+    /** @param truncated whether {@code frame} is only the head of a message whose rest was skipped */
+    public PgMessage(byte type, ByteBuf frame, boolean truncated) {
         super(frame);
         this.type = type;
+        this.truncated = truncated;
     }
 
     public byte type() {
         return type;
+    }
+
+    /**
+     * Whether this is only the head of a message too large for the memory free to hold it (see
+     * {@link MessageMemory}): its length field gives the whole length, its rest was skipped, and it is refused.
+     */
+    public boolean truncated() {
+        return truncated;
+    }
+
+    /** The whole message's length, type byte included, as its length field gives it (truncated or not). */
+    public long declaredLength() {
+        return Integer.toUnsignedLong(content().getInt(content().readerIndex() + 1)) + 1;
     }
 
     /** Index of the first body byte in {@link #content()}. */

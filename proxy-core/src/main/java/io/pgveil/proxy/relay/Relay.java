@@ -7,6 +7,7 @@ import io.pgveil.proxy.pgwire.BackendMessages;
 import io.pgveil.proxy.pgwire.ClientMessage;
 import io.pgveil.proxy.pgwire.FrontendMessages;
 import io.pgveil.proxy.pgwire.MessageFilter.Framing;
+import io.pgveil.proxy.pgwire.MessageMemory;
 import io.pgveil.proxy.pgwire.PgError;
 import io.pgveil.proxy.pgwire.PgMessage;
 import io.pgveil.proxy.pgwire.SqlState;
@@ -246,7 +247,9 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         if (longText != null && longText.message() == m.content()) {
             return longText.read(); // read once: a long text is not scanned again each time it is taken up
         }
-        return new ClientMessage().read(m.type(), m.content(), m.content().readerIndex(), m.content().readableBytes());
+        ClientMessage c = new ClientMessage();
+        return m.truncated() ? c.readHead(m.type(), m.content(), m.content().readerIndex(), m.content().readableBytes())
+                : c.read(m.type(), m.content(), m.content().readerIndex(), m.content().readableBytes());
     }
 
     /** A long text's message as read, with its SQL decoded on a worker, for the later readings while it waits. */
@@ -330,6 +333,9 @@ public final class Relay implements SessionView, ResultHandler.Answers {
 
     /** The checks' verdict: the identity check first, then the policy's. */
     private Verdict judge(ClientMessage c, Statements.Portal portal) {
+        if (c.truncated()) {
+            return new Verdict.Refuse(MessageMemory.refusal(c.declaredLength()), c.malformation());
+        }
         if (!c.wellFormed()) {
             return new Verdict.Refuse(PgError.error(SqlState.PROTOCOL_VIOLATION, c.malformation()), "a malformed message");
         }
@@ -534,7 +540,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     private void refuse(ClientMessage c, PgMessage m, Verdict.Refuse r) {
         byte type = m.type();
         m.release();
-        String name = c.wellFormed() && type != FrontendMessages.QUERY ? c.name() : "";
+        String name = (c.wellFormed() || c.truncated()) && type != FrontendMessages.QUERY ? c.name() : "";
         if (type == FrontendMessages.PARSE && name.isEmpty()) {
             statements.close(true, ""); // the substitute's Parse drops the unnamed statement, as the refused one would
         }

@@ -26,6 +26,7 @@ import io.pgveil.proxy.pgwire.BackendMessages;
 import io.pgveil.proxy.pgwire.FrontendMessages;
 import io.pgveil.proxy.pgwire.MessageFilter;
 import io.pgveil.proxy.pgwire.MessageFramer;
+import io.pgveil.proxy.pgwire.MessageMemory;
 import io.pgveil.proxy.relay.Relay;
 import io.pgveil.proxy.relay.RelayPort;
 import io.pgveil.proxy.relay.SessionIdentity;
@@ -87,6 +88,11 @@ import org.slf4j.LoggerFactory;
 public final class ClientSession extends ChannelInboundHandlerAdapter implements UpstreamListener {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final SecureRandom RANDOM = new SecureRandom();
+    /**
+     * The longest password message (a token, a SASL message) taken, before authentication as after: room for the
+     * largest token {@code max_token_bytes} allows (1 MB), so no client can make pgveil hold more before it is known.
+     */
+    private static final long MAX_PASSWORD_MESSAGE = 1024 * 1024 + 1024;
 
     private enum State { STARTUP, AUTHENTICATING, CONNECTING, SETUP, READY, CLOSED }
 
@@ -310,7 +316,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         LimitsConfig limits = context.config().limits();
         client.pipeline().replace(StartupDecoder.class, "framer",
                 new MessageFramer("client", limits.maxMessageBytes(), limits.maxMessageBytes())
-                        .stream(FrontendMessages.COPY_DATA, true).acceptOnly(FrontendMessages.AFTER_STARTUP));
+                        .stream(FrontendMessages.COPY_DATA, true).acceptOnly(FrontendMessages.AFTER_STARTUP)
+                        .cap(FrontendMessages.PASSWORD, MAX_PASSWORD_MESSAGE).budget(context.messages()));
         if (startup.minorVersion() > 0 || !params.declinedOptions().isEmpty()) {
             // We speak 3.0: say so (the newest version, as PostgreSQL sends it: 3.0's full code, not the minor alone),
             // and name the protocol options we do not know; the client carries on with 3.0.
@@ -358,6 +365,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (!(msg instanceof PgMessage m) || m.type() != FrontendMessages.PASSWORD) {
             fatal(PgError.fatal(SqlState.PROTOCOL_VIOLATION, "expected password response, got message type "
                     + (msg instanceof PgMessage m ? "'" + (char) m.type() + "'" : "(raw data)")));
+            return;
+        }
+        if (m.truncated()) { // a password message over 64 KB while large statements hold all of limits.message_memory
+            fatal(PgError.fatal(SqlState.OUT_OF_MEMORY, MessageMemory.refusal(m.declaredLength()).message()));
             return;
         }
         Login.Step step = login.step(m.body(), ctx.alloc());

@@ -2,13 +2,16 @@ package io.pgveil.proxy.session;
 
 import io.pgveil.proxy.policy.PolicyService;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.handler.ssl.SslContext;
+import io.pgveil.config.LimitsConfig;
 import io.pgveil.config.PgveilConfig;
 import io.pgveil.proxy.auth.FailureLimiter;
 import io.pgveil.proxy.auth.RoleMapper;
 import io.pgveil.proxy.auth.StaticUsers;
 import io.pgveil.proxy.auth.TokenValidator;
+import io.pgveil.proxy.pgwire.MessageMemory;
 import io.pgveil.proxy.upstream.UpstreamConnector;
 import io.pgveil.proxy.upstream.UpstreamPool;
 import io.pgveil.proxy.transport.Transport;
@@ -23,22 +26,28 @@ import javax.net.ssl.SSLException;
  * @param tokens    the token validator, or null when no OIDC issuer is configured
  * @param policy    the policy every statement is decided against, or null when {@code policy.enabled} is false
  * @param meters    where pgveil's counters live (the admin server will publish them)
+ * @param messages  the memory large client messages are held in ({@code limits.message_memory})
  */
 public record SessionContext(PgveilConfig config, StaticUsers staticUsers, TokenValidator tokens, FailureLimiter failures,
                              RoleMapper roles, UpstreamConnector connector, UpstreamPool pool, CancelRegistry cancels,
                              SessionRegistry sessions, SslContext clientTls, Clock clock, PolicyService policy,
-                             MeterRegistry meters) {
+                             MeterRegistry meters, MessageMemory messages) {
 
     /** Everything sessions need, built from the configuration; token checks run on {@code authWorkers}. */
     public static SessionContext create(PgveilConfig config, Transport transport, SslContext clientTls,
                                         Executor authWorkers, PolicyService policy, MeterRegistry meters)
             throws SSLException {
         Clock clock = Clock.systemUTC();
+        LimitsConfig limits = config.limits();
+        MessageMemory messages = new MessageMemory(limits.messageMemory() != null ? limits.messageMemory()
+                : MessageMemory.defaultCapacity(limits.maxMessageBytes()));
+        Gauge.builder("pgveil.message.memory.used", messages, MessageMemory::used).baseUnit("bytes")
+                .description("memory held by large client messages (limits.message_memory)").register(meters);
         return new SessionContext(config, StaticUsers.from(config.auth().staticUsers()),
                 config.auth().oidc().enabled() ? new TokenValidator(config.auth().oidc(), authWorkers, clock) : null,
                 new FailureLimiter(config.auth().oidc().failures(), System::nanoTime, meters), new RoleMapper(config.roles()),
                 new UpstreamConnector(config.upstream(), transport, config.limits().maxMessageBytes()),
                 new UpstreamPool(config.upstream()), new CancelRegistry(), new SessionRegistry(), clientTls, clock, policy,
-                meters);
+                meters, messages);
     }
 }

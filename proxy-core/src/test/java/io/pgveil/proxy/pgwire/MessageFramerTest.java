@@ -188,4 +188,19 @@ class MessageFramerTest {
         channel.writeInbound(buf(typed('S', new byte[0])));
         assertNull(channel.readInbound(), "after a violation the framer passes nothing on");
     }
+
+    @Test
+    void aTypeWithItsOwnCapIsRefusedAboveItWhileOthersKeepTheGeneralLimit() {
+        EmbeddedChannel capped = new EmbeddedChannel(new MessageFramer("client", LIMIT, 1 << 20).cap((byte) 'p', 100));
+        try {
+            capped.writeInbound(buf(typed('Q', new byte[200])));
+            PgMessage q = capped.readInbound();
+            assertEquals(205, q.content().readableBytes());
+            q.release();
+            PgProtocolException e = assertThrows(PgProtocolException.class, () -> capped.writeInbound(buf(header('p', 101))));
+            assertTrue(e.getMessage().contains("limit 100"), e.getMessage());
+        } finally {
+            capped.finishAndReleaseAll();
+        }
+    }
 }

@@ -1,0 +1,87 @@
+package io.pgveil.proxy.pgwire;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.UnpooledDirectByteBuf;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The memory, shared by every session, for large client messages while they are held whole: arriving, decided and
+ * on their way to the server. A message longer than {@link #LARGE} reserves its full length here before any of it
+ * is stored; the reservation ends when its buffer is freed. When the budget cannot take a message, the framer skips
+ * it and the session refuses it (53200) and goes on, so several very large statements at once never drive pgveil
+ * out of memory, and small messages, which never reserve, are not held up by large ones.
+ */
+public final class MessageMemory {
+    /** Messages longer than this (type byte and length included) reserve memory; shorter ones never wait for it. */
+    public static final int LARGE = 64 * 1024;
+
+    private final long capacity;
+    private final AtomicLong used = new AtomicLong();
+
+    public MessageMemory(long capacity) {
+        this.capacity = capacity;
+    }
+
+    /**
+     * The default budget: half of the smaller of the heap and direct-memory limits (a held text is decoded on the
+     * heap while its bytes are in direct memory), and never less than one message of {@code maxMessageBytes}.
+     */
+    public static long defaultCapacity(long maxMessageBytes) {
+        long heap = Runtime.getRuntime().maxMemory();
+        long direct = io.netty.util.internal.PlatformDependent.maxDirectMemory();
+        return Math.max(Math.min(heap, direct) / 2, maxMessageBytes + 1);
+    }
+
+    public long capacity() {
+        return capacity;
+    }
+
+    /** Bytes reserved by messages held now. */
+    public long used() {
+        return used.get();
+    }
+
+    /** The error a message of {@code length} bytes the budget could not take is refused with. */
+    public static PgError refusal(long length) {
+        return PgError.error(SqlState.OUT_OF_MEMORY, "pgveil has no memory free to hold this message of "
+                + (length + (1 << 19) >> 20) + " MB now: other large statements hold limits.message_memory; "
+                + "retry it later, or send smaller statements");
+    }
+
+    /**
+     * A buffer of exactly {@code length} bytes whose reservation ends when it is freed, or null when the budget (or
+     * the memory behind it) cannot take it now.
+     */
+    ByteBuf reserve(ByteBufAllocator alloc, int length) {
+        long now;
+        do {
+            now = used.get();
+            if (now + length > capacity) {
+                return null;
+            }
+        } while (!used.compareAndSet(now, now + length));
+        try {
+            return new Reserved(alloc, length);
+        } catch (OutOfMemoryError e) {
+            used.addAndGet(-length); // the budget had room, the process did not: refused the same way
+            return null;
+        }
+    }
+
+    /** A direct buffer of one held message, allocated whole (it never grows and is never copied to grow). */
+    private final class Reserved extends UnpooledDirectByteBuf {
+        private final int reserved;
+
+        Reserved(ByteBufAllocator alloc, int length) {
+            super(alloc, length, length);
+            reserved = length;
+        }
+
+        @Override
+        protected void deallocate() {
+            super.deallocate();
+            used.addAndGet(-reserved);
+        }
+    }
+}

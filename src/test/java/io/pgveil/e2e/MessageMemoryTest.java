@@ -1,0 +1,217 @@
+package io.pgveil.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgveil.config.LimitsConfig;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * limits.message_memory: large statements arriving together share one budget. One the budget cannot take is refused
+ * with 53200 and its session goes on; nothing runs pgveil out of memory, nothing hangs, small statements are not
+ * held up, and the memory is given back once a statement has gone on.
+ */
+class MessageMemoryTest {
+    /** A statement of about 3 MB, against a budget of 5 MB: one fits, two do not. */
+    static final int TEXT = 3 * 1024 * 1024;
+    static final long BUDGET = 5L * 1024 * 1024;
+
+    @TempDir
+    static Path dir;
+    static Pgveil pgveil;
+
+    @BeforeAll
+    static void start() {
+        pgveil = Pgveil.start(c -> {
+            LimitsConfig l = c.limits();
+            return c.withLimits(new LimitsConfig(4L * 1024 * 1024, l.maxConnections(), l.idleTimeout(),
+                    l.handshakeTimeout(), l.drainTimeout(), BUDGET));
+        });
+    }
+
+    @AfterAll
+    static void stop() {
+        pgveil.close();
+    }
+
+    static String bigSelect() {
+        return "select length('" + "x".repeat(TEXT) + "')";
+    }
+
+    static double memoryUsed() {
+        return pgveil.server().meters().get("pgveil.message.memory.used").gauge().value();
+    }
+
+    static void awaitMemory(java.util.function.DoublePredicate condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!condition.test(memoryUsed())) {
+            assertTrue(System.nanoTime() < deadline, "message memory in use stays at " + memoryUsed());
+            Thread.sleep(10);
+        }
+    }
+
+    static void assertRefusedForMemory(SQLException e) {
+        assertEquals("53200", e.getSQLState(), e.getMessage());
+        assertTrue(e.getMessage().contains("limits.message_memory"), e.getMessage());
+    }
+
+    static long length(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            assertTrue(rs.next());
+            return rs.getLong(1);
+        }
+    }
+
+    @Test
+    void aLargeStatementTheMemoryCannotTakeIsRefusedWith53200AndEverySessionGoesOn() throws Exception {
+        byte[] held = WireClient.query(bigSelect());
+        try (WireClient holder = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD);
+             Connection simple = pgveil.connect(Pgveil.properties("preferQueryMode", "simple"));
+             Connection extended = pgveil.connect(); Connection bystander = pgveil.connect()) {
+            // The holder's statement has started to arrive: its whole length is reserved from its header on.
+            holder.send(Arrays.copyOf(held, 1024 * 1024));
+            awaitMemory(used -> used >= held.length);
+
+            SQLException byQuery = assertThrows(SQLException.class, () -> length(simple, bigSelect()));
+            assertRefusedForMemory(byQuery);
+            SQLException byParse = assertThrows(SQLException.class, () -> {
+                try (PreparedStatement p = extended.prepareStatement(bigSelect()); ResultSet rs = p.executeQuery()) {
+                    rs.next();
+                }
+            });
+            assertRefusedForMemory(byParse);
+            SQLException byBind = assertThrows(SQLException.class, () -> {
+                try (PreparedStatement p = extended.prepareStatement("select length(?)")) {
+                    p.setString(1, "y".repeat(TEXT));
+                    p.executeQuery().close();
+                }
+            });
+            assertRefusedForMemory(byBind);
+            Path file = dir.resolve("big.sql");
+            Files.writeString(file, bigSelect() + ";\nselect 'after';\n", StandardCharsets.UTF_8);
+            Command.Result psql = Command.run(List.of("psql", "-X", "-At", "-f", file.toString(),
+                    pgveil.libpqUrl(Pgveil.USER, Pgveil.PASSWORD)), Map.of("LC_ALL", "C.UTF-8"), null, 60);
+            assertTrue(psql.stderr().contains("ERROR:  pgveil has no memory free"), psql.stderr());
+            assertEquals("after\n", psql.stdout(), "psql's session went on after the refusal");
+
+            assertEquals(1, length(simple, "select 1"), "the refused sessions go on");
+            assertEquals(1, length(extended, "select 1"));
+            assertEquals(5, length(bystander, "select length('small')"), "small statements are not held up");
+            assertEquals(held.length, memoryUsed(), "the refused statements reserved nothing");
+
+            holder.send(Arrays.copyOfRange(held, 1024 * 1024, held.length));
+            List<WireClient.Message> reply = holder.readUntilReady();
+            assertTrue(reply.stream().anyMatch(m -> m.type() == 'D' && m.text().contains(String.valueOf(TEXT))), reply.toString());
+            awaitMemory(used -> used == 0);
+            assertEquals(TEXT, length(simple, bigSelect()), "once the memory is free, the same statement runs");
+            try (PreparedStatement p = extended.prepareStatement("select length(?)")) {
+                p.setString(1, "y".repeat(TEXT));
+                try (ResultSet rs = p.executeQuery()) {
+                    assertTrue(rs.next());
+                    assertEquals(TEXT, rs.getLong(1));
+                }
+            }
+        }
+    }
+
+    @Test
+    void largeStatementsArrivingTogetherEachRunOrAreRefusedAndNoneHangs() throws Exception {
+        int sessions = 4;
+        ExecutorService pool = Executors.newFixedThreadPool(sessions);
+        List<Connection> connections = new ArrayList<>();
+        try {
+            List<Future<String>> outcomes = new ArrayList<>();
+            for (int i = 0; i < sessions; i++) {
+                Connection c = pgveil.connect(i % 2 == 0 ? Pgveil.properties("preferQueryMode", "simple") : Pgveil.properties());
+                connections.add(c);
+                outcomes.add(pool.submit(() -> {
+                    StringBuilder seen = new StringBuilder();
+                    for (int round = 0; round < 3; round++) {
+                        try {
+                            assertEquals(TEXT, length(c, bigSelect()));
+                            seen.append("ran ");
+                        } catch (SQLException e) {
+                            assertRefusedForMemory(e);
+                            seen.append("refused ");
+                        }
+                    }
+                    return seen.toString();
+                }));
+            }
+            int ran = 0;
+            for (Future<String> outcome : outcomes) {
+                String seen = outcome.get(120, TimeUnit.SECONDS); // none hangs
+                ran += seen.split("ran", -1).length - 1;
+            }
+            assertTrue(ran >= 1, "at least one statement had the memory to itself");
+            for (Connection c : connections) {
+                assertEquals(1, length(c, "select 1"), "every session goes on");
+            }
+            awaitMemory(used -> used == 0);
+        } finally {
+            pool.shutdownNow();
+            for (Connection c : connections) {
+                c.close();
+            }
+        }
+    }
+
+    @Test
+    void aPasswordMessageIsCappedBeforeAuthenticationWhateverTheMessageLimit() throws Exception {
+        try (WireClient client = new WireClient(pgveil.port())) {
+            client.send(WireClient.startup(Map.of("user", Pgveil.USER, "database", TestPostgres.DATABASE)));
+            assertEquals('R', client.read().type());
+            // Only the header: a 2 MB password message is refused from it, before anything is held.
+            client.send(WireClient.concat(new byte[] {'p'}, ByteBuffer.allocate(4).putInt(2 * 1024 * 1024).array()));
+            WireClient.Message m = client.read();
+            assertEquals("08P01", m.field('C'));
+            assertTrue(m.field('M').contains("limit 1049600"), m.field('M'));
+            assertTrue(client.closedByServer());
+        }
+        assertEquals(0, memoryUsed());
+    }
+
+    @Test
+    void aPasswordMessageOverSixtyFourKilobytesWhileTheMemoryIsHeldEndsThatLoginWith53200() throws Exception {
+        int largest = 4 * 1024 * 1024 - 4; // the largest body limits.max_message_bytes allows: 1 MB of the budget left
+        byte[] held = WireClient.typed('Q', new byte[largest]);
+        try (WireClient holder = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD);
+             WireClient client = new WireClient(pgveil.port())) {
+            holder.send(Arrays.copyOf(held, 1024));
+            awaitMemory(used -> used >= held.length);
+            client.send(WireClient.startup(Map.of("user", Pgveil.USER, "database", TestPostgres.DATABASE)));
+            assertEquals('R', client.read().type());
+            byte[] password = new byte[1024 * 1024];
+            Arrays.fill(password, (byte) 'p');
+            password[password.length - 1] = 0;
+            client.send(WireClient.typed('p', password));
+            WireClient.Message m = client.read();
+            assertEquals("FATAL", m.field('V'));
+            assertEquals("53200", m.field('C'), m.field('M'));
+            assertTrue(client.closedByServer());
+            assertEquals(held.length, memoryUsed());
+        }
+        awaitMemory(used -> used == 0);
+    }
+}
