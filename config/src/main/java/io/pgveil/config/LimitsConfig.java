@@ -13,8 +13,8 @@ import java.time.Duration;
  * @param drainTimeout     on shutdown, how long sessions may continue before they are closed
  * @param messageMemory    memory all sessions together may hold large client messages in (longer than 64 KB), while
  *                         they arrive, are decided and go on; a message it cannot take is refused with 53200 and its
- *                         session goes on. Null: half of the smaller of the heap and direct-memory limits, and at
- *                         least one message of {@code maxMessageBytes}
+ *                         session goes on. Null: sized from the JVM's memory limits when pgveil starts, at least
+ *                         one message of {@code maxMessageBytes}
  */
 public record LimitsConfig(@JsonDeserialize(using = ConfigValues.ByteSizeDeserializer.class) Long maxMessageBytes, Integer maxConnections, Duration idleTimeout,
                            Duration handshakeTimeout, Duration drainTimeout,

@@ -24,13 +24,14 @@ public final class MessageMemory {
     }
 
     /**
-     * The default budget: half of the smaller of the heap and direct-memory limits (a held text is decoded on the
-     * heap while its bytes are in direct memory), and never less than one message of {@code maxMessageBytes}.
+     * The default budget: half of the direct-memory limit, where held messages are, and a sixth of the heap, where a
+     * held text is decoded and analysed (as measured, three copies of a long literal live at once while it is
+     * analysed, in the old generation); never less than one message of {@code maxMessageBytes}.
      */
     public static long defaultCapacity(long maxMessageBytes) {
         long heap = Runtime.getRuntime().maxMemory();
         long direct = io.netty.util.internal.PlatformDependent.maxDirectMemory();
-        return Math.max(Math.min(heap, direct) / 2, maxMessageBytes + 1);
+        return Math.max(Math.min(direct / 2, heap / 6), maxMessageBytes + 1);
     }
 
     public long capacity() {

@@ -133,4 +133,12 @@ class MessageMemoryTest {
         assertEquals(LARGE, memory.used());
         m.release();
     }
+
+    @Test
+    void theDefaultBudgetAlwaysTakesOneMessageOfTheLargestSize() {
+        long largest = 1L << 30;
+        assertTrue(MessageMemory.defaultCapacity(largest) > largest, "PostgreSQL's own limit, 1 GB");
+        long heapShare = Runtime.getRuntime().maxMemory() / 6;
+        assertTrue(MessageMemory.defaultCapacity(1024) <= Math.max(heapShare, 1025), "a sixth of the heap at most");
+    }
 }
