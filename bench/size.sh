@@ -67,7 +67,7 @@ if [ "$SHAPES" = 1 ]; then
   shape inorder 'printf "SELECT id FROM size_items WHERE id < 2000 ORDER BY CASE id"; for (i = 0; i < 2000; i++) printf " WHEN %d THEN %d", 1999 - i, i; print " END LIMIT 1;"'
   shape typed 'printf "INSERT INTO size_items (id, name) VALUES "; for (i = 0; i < n; i++) printf "%s(%d, text %sname %d%s)", (i ? ", " : ""), i, q, i, q; print ";"'
   shape lookups 'printf "SELECT count(*) FROM (SELECT id, name FROM size_items WHERE id = 0"; for (i = 1; i < 2000; i++) printf " UNION SELECT id, name FROM size_items WHERE id = %d", i; print ") u;"'
-  extra=(escapes dollar nulls tuples orchain script stamped ilike calls prose inorder lookups)
+  extra=(escapes dollar nulls tuples orchain script stamped ilike calls prose inorder lookups typed)
 fi
 
 literal="$WORK/literal.sql"
@@ -149,6 +149,7 @@ for s in insert select "${extra[@]}" $([ "$LITERAL_MB" -gt 0 ] && echo literal);
     prose) label="$ROWS rows of prose" ;;
     inorder) label="ORDER BY CASE of 2,000 arms" ;;
     lookups) label="UNION of 2,000 lookups" ;;
+    typed) label="$ROWS rows of typed literals" ;;
     ilike) label="OR of 2,000 ILIKE patterns" ;;
     *) label="INSERT of a $LITERAL_MB MB literal" ;;
   esac

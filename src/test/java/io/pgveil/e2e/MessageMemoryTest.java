@@ -178,6 +178,25 @@ class MessageMemoryTest {
     }
 
     @Test
+    void pipelinedLargeStatementsAreAnsweredInOrderEachRunOrRefused() throws Exception {
+        try (WireClient client = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            // Three statements in one write: the second arrives while the first may still hold its memory.
+            client.send(WireClient.concat(WireClient.query(bigSelect()), WireClient.query(bigSelect()),
+                    WireClient.query("select 'third'")));
+            List<String> answers = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                List<WireClient.Message> reply = client.readUntilReady();
+                WireClient.Message first = reply.get(0);
+                answers.add(first.type() == 'E' ? first.field('C') : reply.get(1).text());
+            }
+            assertTrue(answers.get(0).contains(String.valueOf(TEXT)), answers.toString());
+            assertTrue(answers.get(1).contains(String.valueOf(TEXT)) || answers.get(1).equals("53200"), answers.toString());
+            assertTrue(answers.get(2).contains("third"), answers.toString());
+        }
+        awaitMemory(used -> used == 0);
+    }
+
+    @Test
     void aPasswordMessageIsCappedBeforeAuthenticationWhateverTheMessageLimit() throws Exception {
         try (WireClient client = new WireClient(pgveil.port())) {
             client.send(WireClient.startup(Map.of("user", Pgveil.USER, "database", TestPostgres.DATABASE)));

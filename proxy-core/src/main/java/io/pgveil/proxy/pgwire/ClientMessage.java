@@ -121,11 +121,11 @@ public final class ClientMessage {
      * {@link #truncated()}.
      */
     public ClientMessage readHead(byte messageType, ByteBuf buffer, int index, int length) {
-        read((byte) 0, buffer, index, length);
+        read((byte) 0, buffer, index, length); // a type with nothing to read: every field reset
         type = messageType;
         truncated = true;
         declaredLength = Integer.toUnsignedLong(buffer.getInt(index + 1)) + 1;
-        malformation = "message of " + declaredLength + " bytes not held";
+        malformation = "a message of " + declaredLength + " bytes, more than limits.message_memory had free";
         int body = index + 5;
         int end = index + length;
         int first = buffer.indexOf(body, end, (byte) 0);

@@ -3,6 +3,7 @@ package io.pgveil.proxy.pgwire;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.UnpooledDirectByteBuf;
+import io.netty.util.internal.PlatformDependent;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -30,7 +31,7 @@ public final class MessageMemory {
      */
     public static long defaultCapacity(long maxMessageBytes) {
         long heap = Runtime.getRuntime().maxMemory();
-        long direct = io.netty.util.internal.PlatformDependent.maxDirectMemory();
+        long direct = PlatformDependent.maxDirectMemory();
         return Math.max(Math.min(direct / 2, heap / 6), maxMessageBytes + 1);
     }
 
