@@ -77,7 +77,7 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
         return this;
     }
 
-    /** Messages of this type are from now on limited to {@code maxLength} (their length field), below the general limits. */
+    /** Messages of this type are from now on limited to {@code maxLength} (their length field), below the general ones. */
     public MessageFramer cap(byte type, long maxLength) {
         capped[type & 0xff] = maxLength;
         return this;
