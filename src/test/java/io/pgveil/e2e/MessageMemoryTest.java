@@ -14,6 +14,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -36,6 +37,8 @@ class MessageMemoryTest {
     /** A statement of about 3 MB, against a budget of 5 MB: one fits, two do not. */
     static final int TEXT = 3 * 1024 * 1024;
     static final long BUDGET = 5L * 1024 * 1024;
+    /** Short here, so that what cannot wait is refused quickly; a test of its own waits long enough. */
+    static final Duration WAIT = Duration.ofMillis(300);
 
     @TempDir
     static Path dir;
@@ -46,7 +49,7 @@ class MessageMemoryTest {
         pgveil = Pgveil.start(c -> {
             LimitsConfig l = c.limits();
             return c.withLimits(new LimitsConfig(4L * 1024 * 1024, l.maxConnections(), l.idleTimeout(),
-                    l.handshakeTimeout(), l.drainTimeout(), BUDGET));
+                    l.handshakeTimeout(), l.drainTimeout(), BUDGET, WAIT));
         });
     }
 
@@ -175,6 +178,53 @@ class MessageMemoryTest {
                 c.close();
             }
         }
+    }
+
+    @Test
+    void largeStatementsThatMayWaitForMemoryAllRunOneAfterAnotherWhileSmallOnesGoOn() throws Exception {
+        int waiters = 3;
+        byte[] held = WireClient.query(bigSelect());
+        try (Pgveil patient = Pgveil.start(c -> {
+            LimitsConfig l = c.limits();
+            return c.withLimits(new LimitsConfig(4L * 1024 * 1024, l.maxConnections(), l.idleTimeout(),
+                    l.handshakeTimeout(), l.drainTimeout(), BUDGET, Duration.ofSeconds(60)));
+        }); Connection bystander = patient.connect();
+             WireClient holder = WireClient.login(patient.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            holder.send(Arrays.copyOf(held, 1024 * 1024));
+            ExecutorService pool = Executors.newFixedThreadPool(waiters);
+            try {
+                List<Future<Long>> lengths = new ArrayList<>();
+                for (int i = 0; i < waiters; i++) {
+                    boolean simple = i % 2 == 0;
+                    lengths.add(pool.submit(() -> {
+                        try (Connection c = patient.connect(simple ? Pgveil.properties("preferQueryMode", "simple")
+                                : Pgveil.properties())) {
+                            return length(c, bigSelect());
+                        }
+                    }));
+                }
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (gauge(patient, "pgveil.message.memory.waiting") < waiters) {
+                    assertTrue(System.nanoTime() < deadline, "waiting: " + gauge(patient, "pgveil.message.memory.waiting"));
+                    Thread.sleep(10);
+                }
+                assertEquals(5, length(bystander, "select length('small')"), "small statements are not held up");
+                assertTrue(lengths.stream().noneMatch(Future::isDone), "the large ones wait, neither run nor refused");
+
+                holder.send(Arrays.copyOfRange(held, 1024 * 1024, held.length));
+                holder.readUntilReady();
+                for (Future<Long> length : lengths) {
+                    assertEquals(TEXT, length.get(120, TimeUnit.SECONDS), "each ran, after waiting its turn");
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertEquals(0.0, gauge(patient, "pgveil.message.memory.waiting"));
+        }
+    }
+
+    static double gauge(Pgveil p, String name) {
+        return p.server().meters().get(name).gauge().value();
     }
 
     @Test

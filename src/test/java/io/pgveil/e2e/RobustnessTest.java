@@ -32,7 +32,7 @@ class RobustnessTest {
         LimitsConfig l = c.limits();
         return c.withLimits(new LimitsConfig(maxMessage != null ? maxMessage : l.maxMessageBytes(),
                 maxConnections != null ? maxConnections : l.maxConnections(), idle != null ? idle : l.idleTimeout(),
-                handshake != null ? handshake : l.handshakeTimeout(), l.drainTimeout(), l.messageMemory()));
+                handshake != null ? handshake : l.handshakeTimeout(), l.drainTimeout(), l.messageMemory(), l.messageMemoryWait()));
     }
 
     private static void assertProtocolViolationAndClose(WireClient client) throws IOException {

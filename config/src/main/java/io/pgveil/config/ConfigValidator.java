@@ -102,6 +102,7 @@ final class ConfigValidator {
         notNegative(out, "limits.idle_timeout", limits.idleTimeout());
         positive(out, "limits.handshake_timeout", limits.handshakeTimeout());
         notNegative(out, "limits.drain_timeout", limits.drainTimeout());
+        notNegative(out, "limits.message_memory_wait", limits.messageMemoryWait());
         return out;
     }
 

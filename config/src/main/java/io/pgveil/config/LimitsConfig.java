@@ -12,14 +12,17 @@ import java.time.Duration;
  * @param handshakeTimeout close a client that has not finished TLS, start-up and authentication in this time
  * @param drainTimeout     on shutdown, how long sessions may continue before they are closed
  * @param messageMemory    memory all sessions together may hold large client messages in (longer than 64 KB), while
- *                         they arrive, are decided and go on; a message it cannot take is refused with 53200 and its
- *                         session goes on. Null: sized from the JVM's memory limits when pgveil starts, at least
+ *                         they arrive, are decided and go on; a message it cannot take waits, then is refused with
+ *                         53200 and its session goes on. Null: sized from the JVM's memory limits when pgveil starts, at least
  *                         one message of {@code maxMessageBytes}
+ * @param messageMemoryWait how long a large message waits for {@code messageMemory} to have room (its session is not
+ *                         read meanwhile) before it is refused; 0 refuses it at once
  */
 public record LimitsConfig(@JsonDeserialize(using = ConfigValues.ByteSizeDeserializer.class) Long maxMessageBytes, Integer maxConnections, Duration idleTimeout,
                            Duration handshakeTimeout, Duration drainTimeout,
-                           @JsonDeserialize(using = ConfigValues.ByteSizeDeserializer.class) Long messageMemory) {
-    public static final LimitsConfig DEFAULT = new LimitsConfig(null, null, null, null, null, null);
+                           @JsonDeserialize(using = ConfigValues.ByteSizeDeserializer.class) Long messageMemory,
+                           Duration messageMemoryWait) {
+    public static final LimitsConfig DEFAULT = new LimitsConfig(null, null, null, null, null, null, null);
 
     public LimitsConfig {
         maxMessageBytes = maxMessageBytes == null ? 64L * 1024 * 1024 : maxMessageBytes;
@@ -27,5 +30,6 @@ public record LimitsConfig(@JsonDeserialize(using = ConfigValues.ByteSizeDeseria
         idleTimeout = idleTimeout == null ? Duration.ZERO : idleTimeout;
         handshakeTimeout = handshakeTimeout == null ? Duration.ofSeconds(30) : handshakeTimeout;
         drainTimeout = drainTimeout == null ? Duration.ofSeconds(30) : drainTimeout;
+        messageMemoryWait = messageMemoryWait == null ? Duration.ofSeconds(10) : messageMemoryWait;
     }
 }

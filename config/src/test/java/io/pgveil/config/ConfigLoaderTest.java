@@ -126,9 +126,11 @@ class ConfigLoaderTest {
     void messageMemoryIsASizeAndMustHoldTheLargestMessage() throws Exception {
         PgveilConfig c = loader.parse("""
                 upstream: { user: app }
-                limits: { max_message_bytes: 8MB, message_memory: 96MB }
+                limits: { max_message_bytes: 8MB, message_memory: 96MB, message_memory_wait: 2s }
                 """, "t.yaml", null);
         assertEquals(96L * 1024 * 1024, c.limits().messageMemory());
+        assertEquals(Duration.ofSeconds(2), c.limits().messageMemoryWait());
+        assertEquals(Duration.ofSeconds(10), LimitsConfig.DEFAULT.messageMemoryWait());
         assertEquals(null, loader.parse("upstream: { user: app }\n", "t.yaml", null).limits().messageMemory(),
                 "unset: sized from the JVM's memory when pgveil starts");
         ConfigException e = assertThrows(ConfigException.class, () -> loader.parse("""

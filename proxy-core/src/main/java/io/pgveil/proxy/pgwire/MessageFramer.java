@@ -1,8 +1,12 @@
 package io.pgveil.proxy.pgwire;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.EventExecutor;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Splits a stream of typed protocol messages (type byte, Int32 length, body) and passes it on in two forms:
@@ -23,14 +27,19 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * arrives, as PostgreSQL reports it, without waiting for a length or a body.
  *
  * <p>With a {@link MessageMemory} ({@link #budget}), an inspected message too long for one read is held in memory
- * reserved from it for its full length. When the budget cannot take it, the framer keeps only its head (up to
- * {@link #HEAD} bytes, for the names it starts with), skips the rest unread and delivers the head as a
- * {@linkplain PgMessage#truncated() truncated} message, which the session refuses; what follows it is framed as usual.
+ * reserved from it for its full length. When the budget cannot take it, the framer first waits for memory (up to
+ * the wait given): it stops reading the peer, keeps what arrived from the message's header on, and frames it again
+ * once memory has been given back, then fires {@link #RESUMED} so that the session may read again. When the wait
+ * is over (or there is none), the framer keeps only the message's head (up to {@link #HEAD} bytes, for the names it
+ * starts with), skips the rest unread and delivers the head as a {@linkplain PgMessage#truncated() truncated}
+ * message, which the session refuses; what follows it is framed as usual.
  */
 public final class MessageFramer extends ChannelInboundHandlerAdapter {
     private static final int HEADER = 5;
     /** How much of a message the budget cannot take is kept: its type, length and first bytes. */
     public static final int HEAD = 1024;
+    /** The user event fired when the framer has stopped waiting for memory: the peer may be read again. */
+    public static final Object RESUMED = "MessageFramer.RESUMED";
 
     private final String peer;
     private final long maxInspectedLength;
@@ -43,6 +52,17 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
     private MessageFilter filter = MessageFilter.DELIVER_ALL;
     /** Where large inspected messages reserve their memory, or null to hold them without a budget. */
     private MessageMemory memory;
+    /** How long a large message waits for memory before it is refused (0: refused at once). */
+    private long waitNanos;
+    /** While a large message waits for memory: every byte received from its header on, still to be framed. */
+    private CompositeByteBuf waiting;
+    private ScheduledFuture<?> waitTimer;
+    private Runnable wake;
+    /** The message that waited in vain is refused when framed again, without waiting a second time. */
+    private boolean refuseNext;
+    /** When the waiting message's wait is over (its executor's ticker), kept when it waits again. */
+    private long waitDeadline;
+    private boolean hasDeadline;
     /** Bytes of streamed messages passed on so far (their headers included). */
     private long streamedBytes;
 
@@ -83,10 +103,19 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
         return this;
     }
 
-    /** From now on, large inspected messages are held in memory reserved from {@code budget}. */
-    public MessageFramer budget(MessageMemory budget) {
+    /**
+     * From now on, large inspected messages are held in memory reserved from {@code budget}; one it cannot take
+     * waits up to {@code waitMillis} for memory to be given back before it is refused.
+     */
+    public MessageFramer budget(MessageMemory budget, long waitMillis) {
         this.memory = budget;
+        this.waitNanos = TimeUnit.MILLISECONDS.toNanos(waitMillis);
         return this;
+    }
+
+    /** Whether a large message is waiting for memory (the peer is not read meanwhile). */
+    public boolean waitingForMemory() {
+        return waiting != null;
     }
 
     /** Messages of this type are from now on passed on as raw bytes, without being looked at. */
@@ -114,6 +143,11 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (!(msg instanceof ByteBuf in)) {
             ctx.fireChannelRead(msg);
+            return;
+        }
+        if (waiting != null) {
+            waiting.addComponent(true, in); // reads under way when reading stopped: framed with the waiting message
+            ctx.channel().config().setAutoRead(false);
             return;
         }
         try {
@@ -172,7 +206,10 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
                 }
                 ByteBuf h = header;
                 header = null;
-                startMessage(ctx, h.getByte(0), h.getInt(1), h);
+                if (!startMessage(ctx, h.getByte(0), h.getInt(1), h)) {
+                    waiting.addComponent(true, in.readRetainedSlice(in.readableBytes()));
+                    return;
+                }
                 continue;
             }
             int at = in.readerIndex();
@@ -203,7 +240,10 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
                 in.skipBytes(total);
             } else {
                 emitRun(ctx, in, runStart, at);
-                hold(ctx, type, total);
+                if (!hold(ctx, type, total)) {
+                    startWaiting(ctx, in.readRetainedSlice(in.readableBytes()), total);
+                    return;
+                }
                 int n = Math.min(partialMissing, in.readableBytes());
                 partial.writeBytes(in, n);
                 partialMissing -= n;
@@ -213,8 +253,11 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
         emitRun(ctx, in, runStart, in.readerIndex());
     }
 
-    /** A header that arrived in pieces is complete: start its message. {@code h} holds exactly the header. */
-    private void startMessage(ChannelHandlerContext ctx, byte type, int length, ByteBuf h) {
+    /**
+     * A header that arrived in pieces is complete: start its message. {@code h} holds exactly the header. False when
+     * the message waits for memory (then {@code h} is the start of what waits).
+     */
+    private boolean startMessage(ChannelHandlerContext ctx, byte type, int length, ByteBuf h) {
         if (!acceptable(type, length)) {
             h.release();
             throw violation(type, length);
@@ -223,39 +266,98 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
             streamMissing = length - 4L;
             streamedBytes += 1L + length;
             ctx.fireChannelRead(h);
-            return;
+            return true;
         }
         int total = 1 + length;
         if (total == HEADER) {
             pass(ctx, type, h);
-            return;
+            return true;
         }
-        hold(ctx, type, total);
+        if (!hold(ctx, type, total)) {
+            startWaiting(ctx, h, total);
+            return false;
+        }
         partial.writeBytes(h);
         h.release();
         partialMissing -= HEADER;
+        return true;
     }
 
     /**
      * Starts {@code partial} for an inspected message of {@code total} bytes that is still arriving: in memory
      * reserved for all of it when it is large and there is a budget, or, when the budget cannot take it, only its
      * head, the rest to be skipped. {@code partialMissing} counts every byte that is to go into {@code partial}.
+     * False, with nothing started, when the message is to wait for memory first.
      */
-    private void hold(ChannelHandlerContext ctx, byte type, int total) {
+    private boolean hold(ChannelHandlerContext ctx, byte type, int total) {
         partialType = type;
         partialTruncated = false;
         partialMissing = total;
         if (memory == null || total <= MessageMemory.LARGE) {
             partial = ctx.alloc().buffer(Math.min(total, MessageMemory.LARGE), total);
-            return;
+            return true;
         }
         partial = memory.reserve(ctx.alloc(), total);
+        if (partial == null && waitNanos > 0 && !refuseNext) {
+            return false;
+        }
+        refuseNext = false;
+        hasDeadline = false;
         if (partial == null) {
             partial = ctx.alloc().buffer(HEAD, HEAD);
             partialTruncated = true;
             partialMissing = HEAD;
             discardMissing = total - HEAD;
         }
+        return true;
+    }
+
+    /**
+     * A message of {@code total} bytes waits for memory: {@code first} (its header on) and whatever arrives next are
+     * kept, reading stops, and it is framed again when memory is given back or the wait is over.
+     */
+    private void startWaiting(ChannelHandlerContext ctx, ByteBuf first, int total) {
+        waiting = ctx.alloc().compositeBuffer(Integer.MAX_VALUE).addComponent(true, first);
+        ctx.channel().config().setAutoRead(false);
+        EventExecutor loop = ctx.executor();
+        long now = loop.ticker().nanoTime();
+        if (!hasDeadline) {
+            waitDeadline = now + waitNanos; // woken but still not fitting, it waits again only for what is left
+            hasDeadline = true;
+        }
+        waitTimer = loop.schedule(() -> resume(ctx, true), Math.max(0, waitDeadline - now), TimeUnit.NANOSECONDS);
+        wake = () -> loop.execute(() -> resume(ctx, false));
+        memory.whenFreed(total, wake);
+    }
+
+    /** Memory was given back, or the wait is over ({@code timedOut}: the message is then refused): frame again. */
+    private void resume(ChannelHandlerContext ctx, boolean timedOut) {
+        if (waiting == null) {
+            return;
+        }
+        stopWaiting();
+        ByteBuf again = waiting;
+        waiting = null;
+        refuseNext = timedOut;
+        try {
+            if (!failed) {
+                frame(ctx, again);
+            }
+        } catch (RuntimeException e) {
+            ctx.fireExceptionCaught(e);
+        } finally {
+            again.release();
+        }
+        if (waiting == null) {
+            refuseNext = false; // (hold() has reset these unless the message had arrived whole while it waited)
+            hasDeadline = false;
+            ctx.fireUserEventTriggered(RESUMED);
+        }
+    }
+
+    private void stopWaiting() {
+        memory.forget(wake);
+        waitTimer.cancel(false);
     }
 
     /** A message assembled in a buffer of its own: forwarded as that buffer, delivered, or dropped. */
@@ -319,6 +421,11 @@ public final class MessageFramer extends ChannelInboundHandlerAdapter {
     }
 
     private void release() {
+        if (waiting != null) {
+            stopWaiting();
+            waiting.release();
+            waiting = null;
+        }
         if (header != null) {
             header.release();
             header = null;

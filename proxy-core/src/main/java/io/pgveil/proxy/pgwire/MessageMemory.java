@@ -4,14 +4,17 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.UnpooledDirectByteBuf;
 import io.netty.util.internal.PlatformDependent;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The memory, shared by every session, for large client messages while they are held whole: arriving, decided and
  * on their way to the server. A message longer than {@link #LARGE} reserves its full length here before any of it
- * is stored; the reservation ends when its buffer is freed. When the budget cannot take a message, the framer skips
- * it and the session refuses it (53200) and goes on, so several very large statements at once never drive pgveil
- * out of memory, and small messages, which never reserve, are not held up by large ones.
+ * is stored; the reservation ends when its buffer is freed. When the budget cannot take a message, the framer waits
+ * for memory to be given back (up to a limit), then skips it and the session refuses it (53200) and goes on, so
+ * several very large statements at once never drive pgveil out of memory, and small messages, which never
+ * reserve, are not held up by large ones.
  */
 public final class MessageMemory {
     /** Messages longer than this (type byte and length included) reserve memory; shorter ones never wait for it. */
@@ -19,6 +22,8 @@ public final class MessageMemory {
 
     private final long capacity;
     private final AtomicLong used = new AtomicLong();
+    /** What to run once memory is given back: the framers of messages waiting for it. */
+    private final Queue<Runnable> waiters = new ConcurrentLinkedQueue<>();
 
     public MessageMemory(long capacity) {
         this.capacity = capacity;
@@ -44,6 +49,36 @@ public final class MessageMemory {
         return used.get();
     }
 
+    /**
+     * Runs {@code wake} (on the thread that gives memory back: it must only hand the work over) once memory is
+     * given back, or now when {@code length} bytes fit already (so no release between a failed reservation and
+     * this call is missed). Every waiter is woken by a release; one that still does not fit waits again.
+     */
+    void whenFreed(int length, Runnable wake) {
+        waiters.add(wake);
+        if (used.get() + length <= capacity && waiters.remove(wake)) {
+            wake.run();
+        }
+    }
+
+    /** {@code wake} is no longer waiting (its message was framed again, or its connection closed). */
+    void forget(Runnable wake) {
+        waiters.remove(wake);
+    }
+
+    private void released(long bytes) {
+        used.addAndGet(-bytes);
+        Runnable w;
+        while ((w = waiters.poll()) != null) {
+            w.run();
+        }
+    }
+
+    /** Messages waiting for memory now. */
+    public int waiting() {
+        return waiters.size();
+    }
+
     /** The error a message of {@code length} bytes the budget could not take is refused with. */
     public static PgError refusal(long length) {
         return PgError.error(SqlState.OUT_OF_MEMORY, "pgveil has no memory free to hold this message of "
@@ -66,7 +101,7 @@ public final class MessageMemory {
         try {
             return new Reserved(alloc, length);
         } catch (OutOfMemoryError e) {
-            used.addAndGet(-length); // the budget had room, the process did not: refused the same way
+            released(length); // the budget had room, the process did not: refused the same way
             return null;
         }
     }
@@ -83,7 +118,7 @@ public final class MessageMemory {
         @Override
         protected void deallocate() {
             super.deallocate();
-            used.addAndGet(-reserved);
+            released(reserved);
         }
     }
 }

@@ -116,6 +116,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private UpstreamConnection upstreamConnection;
     private int clientSecret;
     private List<Object> earlyMessages;
+    /** Whether the session wants the client read (see {@link #readClient}). */
+    private boolean readsWanted = true;
 
     private boolean terminating;
     private boolean serverSentFatal;
@@ -197,9 +199,23 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         ctx.fireChannelWritabilityChanged();
     }
 
+    /**
+     * Whether the client is read: as the session (and its relay) wants, except while the framer holds a large message
+     * back until memory is free, which it says with {@link MessageFramer#RESUMED}.
+     */
+    private void readClient(boolean on) {
+        readsWanted = on;
+        MessageFramer framer = client.pipeline().get(MessageFramer.class);
+        client.config().setAutoRead(on && (framer == null || !framer.waitingForMemory()));
+    }
+
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof SslHandshakeCompletionEvent done) {
+        if (evt == MessageFramer.RESUMED) {
+            if (!closing) {
+                client.config().setAutoRead(readsWanted);
+            }
+        } else if (evt instanceof SslHandshakeCompletionEvent done) {
             onTlsHandshake(done);
         } else if (evt instanceof IdleStateEvent) {
             if (state == State.READY && relay.quiet()) {
@@ -317,7 +333,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         client.pipeline().replace(StartupDecoder.class, "framer",
                 new MessageFramer("client", limits.maxMessageBytes(), limits.maxMessageBytes())
                         .stream(FrontendMessages.COPY_DATA, true).acceptOnly(FrontendMessages.AFTER_STARTUP)
-                        .cap(FrontendMessages.PASSWORD, MAX_PASSWORD_MESSAGE).budget(context.messages()));
+                        .cap(FrontendMessages.PASSWORD, MAX_PASSWORD_MESSAGE)
+                        .budget(context.messages(), limits.messageMemoryWait().toMillis()));
         if (startup.minorVersion() > 0 || !params.declinedOptions().isEmpty()) {
             // We speak 3.0: say so (the newest version, as PostgreSQL sends it: 3.0's full code, not the minor alone),
             // and name the protocol options we do not know; the client carries on with 3.0.
@@ -387,7 +404,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             if (decided.before() != null) {
                 ctx.write(decided.before());
             }
-            client.config().setAutoRead(false);
+            readClient(false);
             earlyMessages = new ArrayList<>();
             state = State.CONNECTING;
             decided.identity().whenComplete((who, error) -> client.eventLoop().execute(() -> {
@@ -730,7 +747,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         closing = true;
-        client.config().setAutoRead(false);
+        readClient(false);
         SslHandler ssl = client.pipeline().get(SslHandler.class);
         if (ssl != null && !ssl.handshakeFuture().isSuccess()) {
             ctx.close();
@@ -788,7 +805,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         @Override
         public void readClient(boolean on) {
             if (!closing) {
-                client.config().setAutoRead(on);
+                ClientSession.this.readClient(on);
             }
         }
 

@@ -43,6 +43,8 @@ public record SessionContext(PgveilConfig config, StaticUsers staticUsers, Token
                 : MessageMemory.defaultCapacity(limits.maxMessageBytes()));
         Gauge.builder("pgveil.message.memory.used", messages, MessageMemory::used).baseUnit("bytes")
                 .description("memory held by large client messages (limits.message_memory)").register(meters);
+        Gauge.builder("pgveil.message.memory.waiting", messages, MessageMemory::waiting)
+                .description("large client messages waiting for limits.message_memory to have room").register(meters);
         return new SessionContext(config, StaticUsers.from(config.auth().staticUsers()),
                 config.auth().oidc().enabled() ? new TokenValidator(config.auth().oidc(), authWorkers, clock) : null,
                 new FailureLimiter(config.auth().oidc().failures(), System::nanoTime, meters), new RoleMapper(config.roles()),

@@ -9,8 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +28,7 @@ class MessageMemoryTest {
     private final EmbeddedChannel second = framer();
 
     private EmbeddedChannel framer() {
-        return new EmbeddedChannel(new MessageFramer("client", LIMIT, LIMIT).budget(memory));
+        return new EmbeddedChannel(new MessageFramer("client", LIMIT, LIMIT).budget(memory, 0));
     }
 
     @AfterEach
@@ -102,7 +107,7 @@ class MessageMemoryTest {
     @Test
     void aRefusedMessageWhoseHeaderArrivesByteByByteIsSkippedAsWell() {
         MessageMemory none = new MessageMemory(LARGE - 1);
-        EmbeddedChannel channel = new EmbeddedChannel(new MessageFramer("client", LIMIT, LIMIT).budget(none));
+        EmbeddedChannel channel = new EmbeddedChannel(new MessageFramer("client", LIMIT, LIMIT).budget(none, 0));
         try {
             byte[] stream = concat(parse("", LARGE), typed('S', new byte[0]));
             for (int i = 0; i < 5; i++) {
@@ -140,5 +145,124 @@ class MessageMemoryTest {
         assertTrue(MessageMemory.defaultCapacity(largest) > largest, "PostgreSQL's own limit, 1 GB");
         long heapShare = Runtime.getRuntime().maxMemory() / 6;
         assertTrue(MessageMemory.defaultCapacity(1024) <= Math.max(heapShare, 1025), "a sixth of the heap at most");
+    }
+
+    /** A framer whose large messages wait up to {@code waitMillis} for memory, and the user events it fires. */
+    private EmbeddedChannel waitingFramer(long waitMillis, List<Object> events) {
+        return new EmbeddedChannel(new MessageFramer("client", LIMIT, LIMIT).budget(memory, waitMillis),
+                new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                        events.add(evt);
+                    }
+                });
+    }
+
+    @Test
+    void aMessageThatDoesNotFitWaitsUnreadUntilMemoryIsGivenBackThenIsTakenWhole() {
+        byte[] held = parse("", LARGE);
+        sendInReads(first, held, 0, 1000);
+        List<Object> events = new ArrayList<>();
+        EmbeddedChannel waiter = waitingFramer(10_000, events);
+        try {
+            byte[] message = parse("s3", LARGE);
+            byte[] sync = typed('S', new byte[0]);
+            byte[] stream = concat(message, sync);
+            sendInReads(waiter, stream, 0, 20_000);
+            assertFalse(waiter.config().isAutoRead(), "the client is not read while its message waits");
+            assertEquals(1, memory.waiting());
+            sendInReads(waiter, stream, 20_000, 40_000); // reads already under way: kept, in order
+            assertNull(waiter.readInbound(), "nothing is passed on while it waits");
+            assertEquals(LARGE, memory.used(), "a waiting message reserves nothing");
+
+            sendInReads(first, held, 1000, held.length);
+            ((PgMessage) first.readInbound()).release();
+            waiter.runPendingTasks();
+            assertEquals(List.of(MessageFramer.RESUMED), events, "the session is told it may read again");
+            assertEquals(LARGE, memory.used(), "the waiting message took the memory given back");
+            sendInReads(waiter, stream, 40_000, stream.length);
+            PgMessage m = waiter.readInbound();
+            assertFalse(m.truncated());
+            assertArrayEquals(message, Bytes.array(m.content()));
+            m.release();
+            PgMessage next = waiter.readInbound();
+            assertArrayEquals(sync, Bytes.array(next.content()));
+            next.release();
+            assertEquals(List.of(MessageFramer.RESUMED), events, "the session is told it may read again");
+            assertEquals(0, memory.waiting());
+        } finally {
+            waiter.finishAndReleaseAll();
+        }
+    }
+
+    @Test
+    void aMessageThatWaitsInVainIsRefusedWhenTheWaitIsOverAndWhatFollowsIsFramed() {
+        byte[] held = parse("", LARGE);
+        sendInReads(first, held, 0, 1000);
+        List<Object> events = new ArrayList<>();
+        EmbeddedChannel waiter = waitingFramer(500, events);
+        waiter.freezeTime(); // only advanceTimeBy moves its clock
+        try {
+            byte[] stream = concat(parse("s4", LARGE), typed('S', new byte[0]));
+            sendInReads(waiter, stream, 0, 20_000);
+            waiter.advanceTimeBy(499, TimeUnit.MILLISECONDS);
+            waiter.runScheduledPendingTasks();
+            assertNull(waiter.readInbound(), "still waiting before the limit");
+            waiter.advanceTimeBy(1, TimeUnit.MILLISECONDS);
+            waiter.runScheduledPendingTasks();
+            sendInReads(waiter, stream, 20_000, stream.length);
+            PgMessage head = waiter.readInbound();
+            assertTrue(head.truncated());
+            head.release();
+            PgMessage sync = waiter.readInbound();
+            assertEquals((byte) 'S', sync.type());
+            sync.release();
+            assertEquals(List.of(MessageFramer.RESUMED), events);
+            assertEquals(0, memory.waiting());
+            assertEquals(LARGE, memory.used());
+        } finally {
+            waiter.finishAndReleaseAll();
+        }
+    }
+
+    @Test
+    void aConnectionClosedWhileItsMessageWaitsLeavesNothingWaitingOrHeld() {
+        byte[] held = parse("", LARGE);
+        sendInReads(first, held, 0, 1000);
+        EmbeddedChannel waiter = waitingFramer(10_000, new ArrayList<>());
+        byte[] message = parse("", LARGE);
+        sendInReads(waiter, message, 0, 30_000);
+        assertEquals(1, memory.waiting());
+        waiter.close();
+        assertEquals(0, memory.waiting());
+        first.close();
+        assertEquals(0, memory.used(), "the holder's reservation ends with its connection too");
+        waiter.finishAndReleaseAll();
+    }
+
+    @Test
+    void aMessageThatArrivedWholeWhileItWaitedGoesOnAndTheNextOneWaitsAFullTimeAgain() {
+        byte[] held = parse("", LARGE);
+        sendInReads(first, held, 0, 1000);
+        EmbeddedChannel waiter = waitingFramer(500, new ArrayList<>());
+        waiter.freezeTime();
+        try {
+            byte[] whole = parse("", LARGE);
+            sendInReads(waiter, whole, 0, whole.length); // all of it read before reading stopped
+            waiter.advanceTimeBy(500, TimeUnit.MILLISECONDS);
+            waiter.runScheduledPendingTasks();
+            PgMessage m = waiter.readInbound();
+            assertFalse(m.truncated(), "its bytes were in memory already: it goes on");
+            m.release();
+
+            sendInReads(waiter, parse("", LARGE), 0, 1000);
+            assertNull(waiter.readInbound());
+            assertEquals(1, memory.waiting(), "the next one waits, not refused at once");
+            waiter.advanceTimeBy(499, TimeUnit.MILLISECONDS);
+            waiter.runScheduledPendingTasks();
+            assertEquals(1, memory.waiting(), "for a full wait of its own");
+        } finally {
+            waiter.finishAndReleaseAll();
+        }
     }
 }
