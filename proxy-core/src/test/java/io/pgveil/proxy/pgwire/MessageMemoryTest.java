@@ -56,6 +56,13 @@ class MessageMemoryTest {
         }
     }
 
+    /** The first channel starts a large message: its reservation holds two thirds of the budget until it is done. */
+    private byte[] startHolding() {
+        byte[] held = parse("", LARGE);
+        sendInReads(first, held, 0, 1000);
+        return held;
+    }
+
     @Test
     void aLargeMessageReservesItsLengthFromItsFirstBytesUntilItsBufferIsFreed() {
         byte[] message = parse("s1", LARGE);
@@ -73,8 +80,7 @@ class MessageMemoryTest {
 
     @Test
     void aMessageTheBudgetCannotTakeIsSkippedAndOnlyItsHeadIsDeliveredThenFramingGoesOn() {
-        byte[] held = parse("", LARGE);
-        sendInReads(first, held, 0, 1000);
+        byte[] held = startHolding();
         byte[] refused = parse("s2", LARGE);
         byte[] sync = typed('S', new byte[0]);
         byte[] stream = concat(refused, sync);
@@ -128,8 +134,7 @@ class MessageMemoryTest {
 
     @Test
     void messagesUpToSixtyFourKilobytesNeverReserveAndAreNotHeldUpByLargeOnes() {
-        byte[] held = parse("", LARGE);
-        sendInReads(first, held, 0, 1000);
+        byte[] held = startHolding();
         byte[] medium = parse("", MessageMemory.LARGE);
         sendInReads(second, medium, 0, medium.length);
         PgMessage m = second.readInbound();
@@ -160,8 +165,7 @@ class MessageMemoryTest {
 
     @Test
     void aMessageThatDoesNotFitWaitsUnreadUntilMemoryIsGivenBackThenIsTakenWhole() {
-        byte[] held = parse("", LARGE);
-        sendInReads(first, held, 0, 1000);
+        byte[] held = startHolding();
         List<Object> events = new ArrayList<>();
         EmbeddedChannel waiter = waitingFramer(10_000, events);
         try {
@@ -197,8 +201,7 @@ class MessageMemoryTest {
 
     @Test
     void aMessageThatWaitsInVainIsRefusedWhenTheWaitIsOverAndWhatFollowsIsFramed() {
-        byte[] held = parse("", LARGE);
-        sendInReads(first, held, 0, 1000);
+        byte[] held = startHolding();
         List<Object> events = new ArrayList<>();
         EmbeddedChannel waiter = waitingFramer(500, events);
         waiter.freezeTime(); // only advanceTimeBy moves its clock
@@ -227,8 +230,7 @@ class MessageMemoryTest {
 
     @Test
     void aConnectionClosedWhileItsMessageWaitsLeavesNothingWaitingOrHeld() {
-        byte[] held = parse("", LARGE);
-        sendInReads(first, held, 0, 1000);
+        byte[] held = startHolding();
         EmbeddedChannel waiter = waitingFramer(10_000, new ArrayList<>());
         byte[] message = parse("", LARGE);
         sendInReads(waiter, message, 0, 30_000);
@@ -242,8 +244,7 @@ class MessageMemoryTest {
 
     @Test
     void aMessageThatArrivedWholeWhileItWaitedGoesOnAndTheNextOneWaitsAFullTimeAgain() {
-        byte[] held = parse("", LARGE);
-        sendInReads(first, held, 0, 1000);
+        byte[] held = startHolding();
         EmbeddedChannel waiter = waitingFramer(500, new ArrayList<>());
         waiter.freezeTime();
         try {
