@@ -223,6 +223,31 @@ class MessageMemoryTest {
         }
     }
 
+    @Test
+    void aSessionWaitingForMemoryIsNotIdle() throws Exception {
+        byte[] held = WireClient.query(bigSelect());
+        try (Pgveil patient = Pgveil.start(c -> {
+            LimitsConfig l = c.limits();
+            return c.withLimits(new LimitsConfig(4L * 1024 * 1024, l.maxConnections(), Duration.ofMillis(500),
+                    l.handshakeTimeout(), l.drainTimeout(), BUDGET, Duration.ofSeconds(60)));
+        }); WireClient holder = WireClient.login(patient.port(), Pgveil.USER, Pgveil.PASSWORD);
+             WireClient waiter = WireClient.login(patient.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            // The holder is busy (not idle) with a statement of 1.2 s, and has begun a large one behind it.
+            holder.send(WireClient.concat(WireClient.query("select pg_sleep(1.2)"), Arrays.copyOf(held, 1024 * 1024)));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (gauge(patient, "pgveil.message.memory.used") < held.length) {
+                assertTrue(System.nanoTime() < deadline, "the holder never held");
+                Thread.sleep(10);
+            }
+            waiter.send(held); // waits for memory for longer than limits.idle_timeout (500 ms)
+            holder.readUntilReady();
+            holder.send(Arrays.copyOfRange(held, 1024 * 1024, held.length));
+            holder.readUntilReady();
+            List<WireClient.Message> reply = waiter.readUntilReady();
+            assertTrue(reply.stream().anyMatch(m -> m.type() == 'D' && m.text().contains(String.valueOf(TEXT))), reply.toString());
+        }
+    }
+
     static double gauge(Pgveil p, String name) {
         return p.server().meters().get(name).gauge().value();
     }

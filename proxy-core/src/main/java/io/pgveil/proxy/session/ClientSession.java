@@ -205,8 +205,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
      */
     private void readClient(boolean on) {
         readsWanted = on;
+        client.config().setAutoRead(on && !clientFramerWaiting());
+    }
+
+    /** Whether the client's framer holds a large message back until memory is free. */
+    private boolean clientFramerWaiting() {
         MessageFramer framer = client.pipeline().get(MessageFramer.class);
-        client.config().setAutoRead(on && (framer == null || !framer.waitingForMemory()));
+        return framer != null && framer.waitingForMemory();
     }
 
     @Override
@@ -218,7 +223,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         } else if (evt instanceof SslHandshakeCompletionEvent done) {
             onTlsHandshake(done);
         } else if (evt instanceof IdleStateEvent) {
-            if (state == State.READY && relay.quiet()) {
+            if (state == State.READY && relay.quiet() && !clientFramerWaiting()) { // waiting for memory is not idle
                 log.info("session={} closed after limits.idle_timeout", id);
                 fatal(PgError.fatal(SqlState.IDLE_SESSION_TIMEOUT, "terminating connection due to idle-session timeout"));
             }
