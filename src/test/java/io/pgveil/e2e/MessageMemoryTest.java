@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgveil.config.LimitsConfig;
+import io.pgveil.config.PolicyConfig;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -245,6 +246,81 @@ class MessageMemoryTest {
             holder.readUntilReady();
             List<WireClient.Message> reply = waiter.readUntilReady();
             assertTrue(reply.stream().anyMatch(m -> m.type() == 'D' && m.text().contains(String.valueOf(TEXT))), reply.toString());
+        }
+    }
+
+    /** pgveil whose policy caps the rows returned, so it sees every row whole, with the given wait for memory. */
+    static Pgveil rowCapped(Duration wait) {
+        PolicyConfig.Rule any = Pgveil.PERMISSIVE.rules().get(0);
+        PolicyConfig.Rule capped = new PolicyConfig.Rule(any.name(), any.match(), any.allow(), any.deny(),
+                any.requireApproval(), any.on(), any.columns(), 10L, any.guardrails(), any.allowUnparsed(),
+                any.allowMaskedFilters());
+        return Pgveil.start(c -> {
+            LimitsConfig l = c.limits();
+            return c.withPolicy(new PolicyConfig(null, List.of(capped), Pgveil.PERMISSIVE.guardrails(),
+                    Pgveil.PERMISSIVE.analysis(), Pgveil.PERMISSIVE.enabled()))
+                    .withLimits(new LimitsConfig(4L * 1024 * 1024, l.maxConnections(), l.idleTimeout(),
+                            l.handshakeTimeout(), l.drainTimeout(), BUDGET, wait));
+        });
+    }
+
+    /** The largest client message there is, begun and held: 4 MB of the 5 MB budget, until the rest is sent. */
+    static byte[] holdLargest(Pgveil p, WireClient holder) throws Exception {
+        byte[] held = WireClient.typed('Q', new byte[4 * 1024 * 1024 - 4]);
+        holder.send(Arrays.copyOf(held, 1024));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (gauge(p, "pgveil.message.memory.used") < held.length) {
+            assertTrue(System.nanoTime() < deadline, "the holder never held");
+            Thread.sleep(10);
+        }
+        return held;
+    }
+
+    static final String BIG_ROW = "select repeat('r', " + TEXT + ")";
+
+    @Test
+    void aRowPgveilMustSeeWholeWaitsForMemoryLikeAStatement() throws Exception {
+        try (Pgveil capped = rowCapped(Duration.ofSeconds(60)); Connection reader = capped.connect();
+             Connection bystander = capped.connect();
+             WireClient holder = WireClient.login(capped.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            byte[] held = holdLargest(capped, holder);
+            java.util.concurrent.CompletableFuture<String> row = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try (Statement s = reader.createStatement(); ResultSet rs = s.executeQuery(BIG_ROW)) {
+                    assertTrue(rs.next());
+                    return rs.getString(1);
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (gauge(capped, "pgveil.message.memory.waiting") < 1) {
+                assertTrue(System.nanoTime() < deadline, "the row never waited");
+                Thread.sleep(10);
+            }
+            assertEquals(5, length(bystander, "select length('small')"), "others go on");
+            assertTrue(!row.isDone(), "the row waits, the server is not read meanwhile");
+
+            holder.send(Arrays.copyOfRange(held, 1024, held.length));
+            holder.readUntilReady();
+            assertEquals(TEXT, row.get(60, TimeUnit.SECONDS).length(), "the row arrives whole once there is room");
+            assertEquals(1, length(reader, "select 1"));
+        }
+    }
+
+    @Test
+    void aRowThatFindsNoRoomInTimeEndsOnlyItsSessionWith53200() throws Exception {
+        try (Pgveil capped = rowCapped(Duration.ofMillis(300)); Connection reader = capped.connect();
+             Connection bystander = capped.connect();
+             WireClient holder = WireClient.login(capped.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            byte[] held = holdLargest(capped, holder);
+            SQLException e = assertThrows(SQLException.class, () -> length(reader, BIG_ROW));
+            assertEquals("53200", e.getSQLState(), e.getMessage());
+            assertTrue(e.getMessage().contains("a row of 3 MB"), e.getMessage());
+            assertTrue(reader.isClosed() || !reader.isValid(2), "its session is over");
+            assertEquals(5, length(bystander, "select length('small')"), "others go on");
+            holder.send(Arrays.copyOfRange(held, 1024, held.length));
+            List<WireClient.Message> reply = holder.readUntilReady();
+            assertEquals('Z', reply.get(reply.size() - 1).type(), "the holder's session goes on");
         }
     }
 

@@ -79,11 +79,25 @@ public final class MessageMemory {
         return waiters.size();
     }
 
-    /** The error a message of {@code length} bytes the budget could not take is refused with. */
+    /** The error a client message of {@code length} bytes the budget could not take is refused with. */
     public static PgError refusal(long length) {
         return PgError.error(SqlState.OUT_OF_MEMORY, "pgveil has no memory free to hold this message of "
-                + (length + (1 << 19) >> 20) + " MB now: other large statements hold limits.message_memory; "
+                + megabytes(length) + " MB now: other large statements hold limits.message_memory; "
                 + "retry it later, or send smaller statements");
+    }
+
+    /**
+     * The error that ends a session whose result has a row of {@code length} bytes pgveil must see whole (to mask
+     * it, or to count it) and the budget could not take: the rest of the result cannot be passed on without it.
+     */
+    public static PgError rowRefusal(long length) {
+        return PgError.fatal(SqlState.OUT_OF_MEMORY, "pgveil has no memory free to hold a row of " + megabytes(length)
+                + " MB of this result, which it must see whole: other large messages hold limits.message_memory; "
+                + "the connection is closed: retry later, or read such values in smaller parts");
+    }
+
+    private static long megabytes(long bytes) {
+        return bytes + (1 << 19) >> 20;
     }
 
     /**

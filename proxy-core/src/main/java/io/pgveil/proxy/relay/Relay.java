@@ -915,6 +915,12 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             m.release();
             return;
         }
+        if (m.truncated()) { // a row pgveil must see whole, for which limits.message_memory had no room in time
+            long length = m.declaredLength();
+            m.release();
+            endSession(MessageMemory.rowRefusal(length));
+            return;
+        }
         ServerTake take = serverTake;
         Exchange by = serverTakenBy;
         serverTake = null;

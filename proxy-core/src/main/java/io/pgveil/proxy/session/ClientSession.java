@@ -116,8 +116,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private UpstreamConnection upstreamConnection;
     private int clientSecret;
     private List<Object> earlyMessages;
-    /** Whether the session wants the client read (see {@link #readClient}). */
+    /** Whether the session wants the client read (see {@link #readClient}), and the server. */
     private boolean readsWanted = true;
+    private boolean serverReadsWanted = true;
 
     private boolean terminating;
     private boolean serverSentFatal;
@@ -536,7 +537,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         relay = new Relay(new Port(), new Relay.Setup(id, sessionIdentity(), role(), upstreamParameters.get("database"),
                 startupSetting("search_path"), upstreamConnection.parameters(), context.clock(), expiry.grace(),
                 expiry.letTransactionFinish()), context.policy());
-        upstream.pipeline().get(MessageFramer.class).filter(relay::serverFilter);
+        // Server messages the relay must see whole (rows under masking or a row cap) share the clients' budget.
+        upstream.pipeline().get(MessageFramer.class).filter(relay::serverFilter)
+                .budget(context.messages(), context.config().limits().messageMemoryWait().toMillis());
         client.pipeline().get(MessageFramer.class).filter(relay::clientFilter);
         relay.start(client.isWritable(), upstream.isWritable());
         handshakeTimer.cancel(false);
@@ -669,6 +672,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         ctx.flush();
         if (closeWhenIdle != null && isIdle()) {
             fatal(closeWhenIdle);
+        }
+    }
+
+    /** The server framer has stopped waiting for memory: the server is read again as the relay wants. */
+    void onServerResumed() {
+        if (state == State.READY && upstream.isActive()) {
+            upstream.config().setAutoRead(serverReadsWanted);
         }
     }
 
@@ -816,7 +826,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
         @Override
         public void readServer(boolean on) {
-            upstream.config().setAutoRead(on);
+            serverReadsWanted = on;
+            upstream.config().setAutoRead(on && !serverFramer.waitingForMemory());
         }
 
         @Override
@@ -844,7 +855,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 terminating = true;
                 ctx.close();
             } else {
-                log.info("session={} protocol violation from client {}: {}", id, client.remoteAddress(), error.message());
+                if (SqlState.PROTOCOL_VIOLATION.equals(error.sqlState())) {
+                    log.info("session={} protocol violation from client {}: {}", id, client.remoteAddress(), error.message());
+                }
                 fatal(error);
             }
         }

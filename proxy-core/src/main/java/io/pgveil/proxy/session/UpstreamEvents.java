@@ -3,6 +3,7 @@ package io.pgveil.proxy.session;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.pgveil.proxy.pgwire.MessageFramer;
 import io.pgveil.proxy.pgwire.PgMessage;
 
 /** The last handler of an upstream channel: hands what the server sends to the session it belongs to. */
@@ -25,6 +26,15 @@ final class UpstreamEvents extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         session.onServerReadComplete();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == MessageFramer.RESUMED) {
+            session.onServerResumed();
+        } else {
+            ctx.fireUserEventTriggered(evt);
+        }
     }
 
     @Override

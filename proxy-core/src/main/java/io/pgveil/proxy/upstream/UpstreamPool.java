@@ -94,7 +94,7 @@ public final class UpstreamPool {
             ch.close();
             return;
         }
-        ch.pipeline().get(MessageFramer.class).filter(MessageFilter.DELIVER_ALL);
+        ch.pipeline().get(MessageFramer.class).filter(MessageFilter.DELIVER_ALL).budget(null, 0);
         ch.pipeline().addLast(HANDLER, new Reset(c));
     }
 
