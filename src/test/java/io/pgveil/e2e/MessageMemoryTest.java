@@ -64,13 +64,18 @@ class MessageMemoryTest {
     }
 
     static double memoryUsed() {
-        return pgveil.server().meters().get("pgveil.message.memory.used").gauge().value();
+        return gauge(pgveil, "pgveil.message.memory.used");
     }
 
     static void awaitMemory(java.util.function.DoublePredicate condition) throws InterruptedException {
+        await(pgveil, "pgveil.message.memory.used", condition);
+    }
+
+    /** Waits (up to 30 s) until gauge {@code name} of {@code p} meets {@code condition}. */
+    static void await(Pgveil p, String name, java.util.function.DoublePredicate condition) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!condition.test(memoryUsed())) {
-            assertTrue(System.nanoTime() < deadline, "message memory in use stays at " + memoryUsed());
+        while (!condition.test(gauge(p, name))) {
+            assertTrue(System.nanoTime() < deadline, name + " stays at " + gauge(p, name));
             Thread.sleep(10);
         }
     }
@@ -204,11 +209,7 @@ class MessageMemoryTest {
                         }
                     }));
                 }
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                while (gauge(patient, "pgveil.message.memory.waiting") < waiters) {
-                    assertTrue(System.nanoTime() < deadline, "waiting: " + gauge(patient, "pgveil.message.memory.waiting"));
-                    Thread.sleep(10);
-                }
+                await(patient, "pgveil.message.memory.waiting", waiting -> waiting >= waiters);
                 assertEquals(5, length(bystander, "select length('small')"), "small statements are not held up");
                 assertTrue(lengths.stream().noneMatch(Future::isDone), "the large ones wait, neither run nor refused");
 
@@ -235,11 +236,7 @@ class MessageMemoryTest {
              WireClient waiter = WireClient.login(patient.port(), Pgveil.USER, Pgveil.PASSWORD)) {
             // The holder is busy (not idle) with a statement of 1.2 s, and has begun a large one behind it.
             holder.send(WireClient.concat(WireClient.query("select pg_sleep(1.2)"), Arrays.copyOf(held, 1024 * 1024)));
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (gauge(patient, "pgveil.message.memory.used") < held.length) {
-                assertTrue(System.nanoTime() < deadline, "the holder never held");
-                Thread.sleep(10);
-            }
+            await(patient, "pgveil.message.memory.used", used -> used >= held.length);
             waiter.send(held); // waits for memory for longer than limits.idle_timeout (500 ms)
             holder.readUntilReady();
             holder.send(Arrays.copyOfRange(held, 1024 * 1024, held.length));
@@ -268,11 +265,7 @@ class MessageMemoryTest {
     static byte[] holdLargest(Pgveil p, WireClient holder) throws Exception {
         byte[] held = WireClient.typed('Q', new byte[4 * 1024 * 1024 - 4]);
         holder.send(Arrays.copyOf(held, 1024));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (gauge(p, "pgveil.message.memory.used") < held.length) {
-            assertTrue(System.nanoTime() < deadline, "the holder never held");
-            Thread.sleep(10);
-        }
+        await(p, "pgveil.message.memory.used", used -> used >= held.length);
         return held;
     }
 
@@ -292,11 +285,7 @@ class MessageMemoryTest {
                     throw new IllegalStateException(e);
                 }
             });
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (gauge(capped, "pgveil.message.memory.waiting") < 1) {
-                assertTrue(System.nanoTime() < deadline, "the row never waited");
-                Thread.sleep(10);
-            }
+            await(capped, "pgveil.message.memory.waiting", waiting -> waiting >= 1);
             assertEquals(5, length(bystander, "select length('small')"), "others go on");
             assertTrue(!row.isDone(), "the row waits, the server is not read meanwhile");
 
