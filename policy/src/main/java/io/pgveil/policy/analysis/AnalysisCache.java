@@ -1,5 +1,6 @@
 package io.pgveil.policy.analysis;
 
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -49,13 +50,40 @@ public final class AnalysisCache {
             exact.put(new Key(contextKey, sql), analysis);
         }
         if (fp != null && analysis.parsed()) {
-            if (fp.numbers() != null && fp.numbers().length() <= MAX_KEY_CHARS) {
-                numbers.put(new Key(contextKey, fp.numbers()), analysis);
+            String byNumbers = fp.numbers() != null && fp.numbers().length() <= MAX_KEY_CHARS ? fp.numbers() : null;
+            String byConstants = !analysis.literalSensitive() && fp.constants() != null
+                    && fp.constants().length() <= MAX_KEY_CHARS ? fp.constants() : null;
+            MessageAnalysis kept = byNumbers == null && byConstants == null ? null
+                    : unpinned(analysis, byConstants != null ? byConstants : byNumbers);
+            if (kept != null && byNumbers != null) {
+                numbers.put(new Key(contextKey, byNumbers), kept);
             }
-            if (!analysis.literalSensitive() && fp.constants() != null && fp.constants().length() <= MAX_KEY_CHARS) {
-                constants.put(new Key(contextKey, fp.constants()), analysis);
+            if (kept != null && byConstants != null) {
+                constants.put(new Key(contextKey, byConstants), kept);
             }
         }
+    }
+
+    /**
+     * What the shape caches keep of {@code a}: itself; or, when its statement's text is longer than a key (a batch,
+     * a large literal), a copy whose text is {@code shape}, so that remembering the shape does not keep megabytes of
+     * text alive; or null (not kept by shape) when a long text cannot be left out so plainly: several statements, or
+     * a statement within one (PREPARE, DECLARE, EXPLAIN, COPY of a query), whose text is read again later.
+     */
+    static MessageAnalysis unpinned(MessageAnalysis a, String shape) {
+        boolean longText = false;
+        for (StatementAnalysis s : a.statements()) {
+            longText |= s.text().length() > MAX_KEY_CHARS || s.inner() != null && s.inner().text().length() > MAX_KEY_CHARS;
+        }
+        if (!longText) {
+            return a;
+        }
+        if (a.statements().size() != 1 || a.statements().get(0).inner() != null) {
+            return null;
+        }
+        StatementAnalysis s = a.statements().get(0);
+        return new MessageAnalysis(List.of(new StatementAnalysis(s.kind(), shape, s.objects(), s.columns(), s.output(),
+                s.functions(), s.risks(), null, s.detail(), s.cursor())), a.unparsed(), a.literalSensitive(), a.gap());
     }
 
     /** A text in a context; no copy of the SQL is made to look it up. */

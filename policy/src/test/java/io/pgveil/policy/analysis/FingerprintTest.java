@@ -122,6 +122,11 @@ class FingerprintTest {
                 true, new CatalogSnapshot(1, java.util.Set.of("public", "pg_catalog"), java.util.Map.of(), java.util.Map.of())));
         cache.put("k", big, f, a);
         String other = "INSERT INTO t VALUES (2, '" + "y".repeat(300_000) + "')";
-        assertEquals(a, cache.get("k", other, Fingerprint.of(other, true)));
+        MessageAnalysis hit = cache.get("k", other, Fingerprint.of(other, true));
+        // the same analysis, but not the 200 KB text: the cache keeps the shape in its place (AnalysisCacheTest)
+        StatementAnalysis made = a.statements().get(0);
+        assertEquals(new StatementAnalysis(made.kind(), "insert into t values (?, ?)", made.objects(), made.columns(),
+                made.output(), made.functions(), made.risks(), made.inner(), made.detail(), made.cursor()),
+                hit.statements().get(0));
     }
 }

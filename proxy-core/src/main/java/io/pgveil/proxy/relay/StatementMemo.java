@@ -46,16 +46,17 @@ final class StatementMemo {
     }
 
     /**
-     * Remembers a statement decided the long way. One that cannot be reused (no fingerprint, unparsed, an SQL
-     * EXECUTE) still carries its analysis and decision to the caller, and matches nothing later.
+     * Remembers a statement decided the long way. One that cannot be reused (no fingerprint, as a long text has
+     * none here; unparsed; an SQL EXECUTE) matches nothing later, and nothing of it is kept: the memo of an idle
+     * session must not keep a batch's text and analysis alive.
      */
     void remember(String sql, Fingerprint fingerprint, MessageAnalysis analysis, Decision decision, Verdict.Forward plain,
             String contextKey, PolicyEngine engine, String application) {
-        this.analysis = analysis;
-        this.decision = decision;
-        this.plain = plain;
         boolean reusable = fingerprint != null && fingerprint.numbers() != null && analysis.parsed()
                 && !dependsOnSession(analysis);
+        this.analysis = reusable ? analysis : null;
+        this.decision = reusable ? decision : null;
+        this.plain = reusable ? plain : null;
         this.text = reusable ? sql : null;
         this.shape = reusable ? fingerprint.numbers() : null;
         this.contextKey = contextKey;
