@@ -31,8 +31,8 @@ public final class MessageMemory {
 
     /**
      * The default budget: half of the direct-memory limit, where held messages are, and a sixth of the heap, where a
-     * held text is decoded and analysed (as measured, three copies of a long literal live at once while it is
-     * analysed, in the old generation); never less than one message of {@code maxMessageBytes}.
+     * held text is decoded and analysed (as measured, two or three copies of a long literal live at once while it
+     * is analysed, in the old generation); never less than one message of {@code maxMessageBytes}.
      */
     public static long defaultCapacity(long maxMessageBytes) {
         long heap = Runtime.getRuntime().maxMemory();

@@ -1,5 +1,6 @@
 package io.pgveil.proxy.relay;
 
+import io.netty.buffer.ByteBuf;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -21,5 +22,23 @@ final class LongTexts {
             });
 
     private LongTexts() {
+    }
+
+    /**
+     * Where the SQL in {@code buf[from, to)} ends once the semicolons and white space after its last statement are
+     * left out (as psql ends every statement with a semicolon). They change nothing the analysis sees (no statement
+     * is empty; at the end of a comment or of a string never closed they change nothing either), and leaving them
+     * out before decoding spares the analysis a copy of the whole text: the statement's text is the decoded text.
+     */
+    static int endOfStatements(ByteBuf buf, int from, int to) {
+        int end = to;
+        while (end > from) {
+            byte b = buf.getByte(end - 1);
+            if (b != ';' && b != ' ' && b != '\n' && b != '\r' && b != '\t' && b != '\f') {
+                break;
+            }
+            end--;
+        }
+        return end;
     }
 }

@@ -269,7 +269,8 @@ public final class Relay implements SessionView, ResultHandler.Answers {
      * a delivered message, whose bytes the relay holds until the verdict is acted on.
      */
     private Verdict judgeLongText(ClientMessage c, PgMessage m) {
-        ByteBuf text = c.buffer().retainedSlice(c.sqlFrom(), c.sqlTo() - c.sqlFrom());
+        int end = LongTexts.endOfStatements(c.buffer(), c.sqlFrom(), c.sqlTo());
+        ByteBuf text = c.buffer().retainedSlice(c.sqlFrom(), end - c.sqlFrom());
         CompletableFuture<String> sql = new CompletableFuture<>();
         try {
             LongTexts.WORKERS.execute(() -> {
