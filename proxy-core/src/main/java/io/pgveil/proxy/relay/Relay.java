@@ -248,8 +248,9 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             return longText.read(); // read once: a long text is not scanned again each time it is taken up
         }
         ClientMessage c = new ClientMessage();
-        return m.truncated() ? c.readHead(m.type(), m.content(), m.content().readerIndex(), m.content().readableBytes())
-                : c.read(m.type(), m.content(), m.content().readerIndex(), m.content().readableBytes());
+        ByteBuf b = m.content();
+        return m.truncated() ? c.readHead(m.type(), b, b.readerIndex(), b.readableBytes())
+                : c.read(m.type(), b, b.readerIndex(), b.readableBytes());
     }
 
     /** A long text's message as read, with its SQL decoded on a worker, for the later readings while it waits. */

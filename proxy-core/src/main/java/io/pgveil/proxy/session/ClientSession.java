@@ -116,9 +116,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private UpstreamConnection upstreamConnection;
     private int clientSecret;
     private List<Object> earlyMessages;
-    /** Whether the session wants the client read (see {@link #readClient}), and the server. */
-    private boolean readsWanted = true;
-    private boolean serverReadsWanted = true;
+    /** Whether the client and the server are read (as the session wants, unless their framer waits for memory). */
+    private ReadGate clientReads;
+    private ReadGate serverReads;
 
     private boolean terminating;
     private boolean serverSentFatal;
@@ -145,6 +145,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         this.client = ctx.channel();
+        this.clientReads = new ReadGate(client);
     }
 
     @Override
@@ -200,31 +201,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         ctx.fireChannelWritabilityChanged();
     }
 
-    /**
-     * Whether the client is read: as the session (and its relay) wants, except while the framer holds a large message
-     * back until memory is free, which it says with {@link MessageFramer#RESUMED}.
-     */
-    private void readClient(boolean on) {
-        readsWanted = on;
-        client.config().setAutoRead(on && !clientFramerWaiting());
-    }
-
-    /** Whether the client's framer holds a large message back until memory is free. */
-    private boolean clientFramerWaiting() {
-        MessageFramer framer = client.pipeline().get(MessageFramer.class);
-        return framer != null && framer.waitingForMemory();
-    }
-
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt == MessageFramer.RESUMED) {
             if (!closing) {
-                client.config().setAutoRead(readsWanted);
+                clientReads.resumed();
             }
         } else if (evt instanceof SslHandshakeCompletionEvent done) {
             onTlsHandshake(done);
         } else if (evt instanceof IdleStateEvent) {
-            if (state == State.READY && relay.quiet() && !clientFramerWaiting()) { // waiting for memory is not idle
+            if (state == State.READY && relay.quiet() && !clientReads.waiting()) { // waiting for memory is not idle
                 log.info("session={} closed after limits.idle_timeout", id);
                 fatal(PgError.fatal(SqlState.IDLE_SESSION_TIMEOUT, "terminating connection due to idle-session timeout"));
             }
@@ -410,7 +396,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             if (decided.before() != null) {
                 ctx.write(decided.before());
             }
-            readClient(false);
+            clientReads.want(false);
             earlyMessages = new ArrayList<>();
             state = State.CONNECTING;
             decided.identity().whenComplete((who, error) -> client.eventLoop().execute(() -> {
@@ -482,6 +468,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         upstreamConnection = connection;
         upstream = connection.channel();
+        serverReads = new ReadGate(upstream);
         upstream.pipeline().addLast("relay", new UpstreamEvents(this));
         upstream.pipeline().get(MessageFramer.class).filter(MessageFilter.DELIVER_ALL);
         state = State.SETUP;
@@ -678,7 +665,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     /** The server framer has stopped waiting for memory: the server is read again as the relay wants. */
     void onServerResumed() {
         if (state == State.READY && upstream.isActive()) {
-            upstream.config().setAutoRead(serverReadsWanted);
+            serverReads.resumed();
         }
     }
 
@@ -762,7 +749,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         closing = true;
-        readClient(false);
+        clientReads.want(false);
         SslHandler ssl = client.pipeline().get(SslHandler.class);
         if (ssl != null && !ssl.handshakeFuture().isSuccess()) {
             ctx.close();
@@ -820,14 +807,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         @Override
         public void readClient(boolean on) {
             if (!closing) {
-                ClientSession.this.readClient(on);
+                clientReads.want(on);
             }
         }
 
         @Override
         public void readServer(boolean on) {
-            serverReadsWanted = on;
-            upstream.config().setAutoRead(on && !serverFramer.waitingForMemory());
+            serverReads.want(on);
         }
 
         @Override
