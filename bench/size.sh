@@ -14,6 +14,7 @@
 #                              # to lower(); rows of prose holding the identity guard's words; an ORDER BY CASE of
 #                              # 2,000 arms (Rails' in_order_of); 2,000 lookups joined by UNION; rows of typed
 #                              # literals (text 'name n')
+#   ONLY="script typed" SHAPES=1 bench/size.sh   # the two targets and only these of the other shapes
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REPEAT="${REPEAT:-9}"
@@ -67,7 +68,8 @@ if [ "$SHAPES" = 1 ]; then
   shape inorder 'printf "SELECT id FROM size_items WHERE id < 2000 ORDER BY CASE id"; for (i = 0; i < 2000; i++) printf " WHEN %d THEN %d", 1999 - i, i; print " END LIMIT 1;"'
   shape typed 'printf "INSERT INTO size_items (id, name) VALUES "; for (i = 0; i < n; i++) printf "%s(%d, text %sname %d%s)", (i ? ", " : ""), i, q, i, q; print ";"'
   shape lookups 'printf "SELECT count(*) FROM (SELECT id, name FROM size_items WHERE id = 0"; for (i = 1; i < 2000; i++) printf " UNION SELECT id, name FROM size_items WHERE id = %d", i; print ") u;"'
-  extra=(escapes dollar nulls tuples orchain script stamped ilike calls prose inorder lookups typed)
+  # ONLY="script typed" SHAPES=1 bench/size.sh: just these shapes (after the two targets)
+  read -r -a extra <<< "${ONLY:-escapes dollar nulls tuples orchain script stamped ilike calls prose inorder lookups typed}"
 fi
 
 literal="$WORK/literal.sql"
