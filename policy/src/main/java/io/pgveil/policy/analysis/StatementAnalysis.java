@@ -26,7 +26,7 @@ public record StatementAnalysis(StatementKind kind, String text, Set<ObjectAcces
                                 Set<QualifiedName> functions, Map<Risk, String> risks, StatementAnalysis inner,
                                 String detail, String cursor) {
     public StatementAnalysis {
-        objects = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(objects)); // one order: one refusal text
+        objects = ObjectSet.of(objects); // one order: one refusal text
         columns = Map.copyOf(columns);
         output = List.copyOf(output);
         functions = Set.copyOf(functions);

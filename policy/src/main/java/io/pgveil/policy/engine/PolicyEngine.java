@@ -92,8 +92,13 @@ public final class PolicyEngine {
         }
         Set<CompiledRule> allowing = new LinkedHashSet<>();
         Decision.RequireApproval approval = null;
+        StatementAnalysis allowed = null; // the last statement allowed: its repeats are allowed alike, undecided
         for (StatementAnalysis s : analysis.statements()) {
+            if (allowed != null && decidedAlike(allowed, s)) {
+                continue;
+            }
             Decision d = statement(s, mine, allowing, identity);
+            allowed = d == null ? s : null;
             if (d instanceof Decision.Deny) {
                 return analysis.multiple() ? new Decision.Deny(d.reason() + " (the whole message is refused)",
                         ((Decision.Deny) d).rule()) : d;
@@ -120,6 +125,16 @@ public final class PolicyEngine {
             fraction = fraction(global.maxFractionAffected());
         }
         return new Decision.Allow(names, rowsAffected, rowsReturned, false, fraction);
+    }
+
+    /**
+     * Whether {@link #statement} decides {@code b} as it decided {@code a}: all it reads of them is the same (the
+     * statements of a script that share one analysis but their texts share these very collections).
+     */
+    private static boolean decidedAlike(StatementAnalysis a, StatementAnalysis b) {
+        return a.kind() == b.kind() && a.objects() == b.objects() && a.columns() == b.columns()
+                && a.functions() == b.functions() && a.risks() == b.risks() && a.inner() == b.inner()
+                && java.util.Objects.equals(a.detail(), b.detail());
     }
 
     /** The protocol-level FunctionCall message (calling a function by OID, outside SQL). */

@@ -32,7 +32,7 @@ public final class SqlLexer {
     /** The tokens of {@code sql}, comments and whitespace left out. */
     public static List<Token> tokenize(String sql, boolean standardConformingStrings) throws SqlSyntaxException {
         SqlLexer lexer = new SqlLexer(sql, standardConformingStrings, false);
-        lexer.run();
+        lexer.run(false);
         return lexer.tokens;
     }
 
@@ -47,7 +47,7 @@ public final class SqlLexer {
      */
     public static List<Token> tokenizeShortened(String sql, boolean standardConformingStrings) throws SqlSyntaxException {
         SqlLexer lexer = new SqlLexer(sql, standardConformingStrings, true);
-        lexer.run();
+        lexer.run(false);
         return lexer.tokens;
     }
 
@@ -55,10 +55,80 @@ public final class SqlLexer {
     public static List<List<Token>> statements(List<Token> tokens) {
         List<List<Token>> out = new ArrayList<>();
         List<Token> current = new ArrayList<>();
-        int parens = 0;
-        int atomic = 0;
-        Token previous = null;
+        StatementEnds ends = new StatementEnds();
         for (Token t : tokens) {
+            if (ends.at(t)) {
+                if (!current.isEmpty()) {
+                    out.add(List.copyOf(current));
+                    current.clear();
+                }
+            } else {
+                current.add(t);
+            }
+        }
+        if (!current.isEmpty()) {
+            out.add(List.copyOf(current));
+        }
+        return out;
+    }
+
+    /**
+     * The statements of {@code sql} ({@link #statements}), each lexed only when asked for, so that a script's tokens
+     * are never all held at once: a script of 10,000 INSERTs holds one statement's tokens at a time (two, with the
+     * one looked ahead at), where tokenizing it whole held 160,000 of them for as long as its analysis ran.
+     *
+     * @param shortenConstantLists as {@link #tokenizeShortened} (true) or {@link #tokenize} (false)
+     */
+    public static Reader reader(String sql, boolean standardConformingStrings, boolean shortenConstantLists) {
+        return new SqlLexer(sql, standardConformingStrings, shortenConstantLists).new Reader();
+    }
+
+    /** A text's statements, one at a time ({@link #reader}). */
+    public final class Reader {
+        private final StatementEnds ends = new StatementEnds();
+
+        private Reader() {
+        }
+
+        /** The next statement's tokens (never empty), or null after the last one. */
+        public List<Token> next() throws SqlSyntaxException {
+            while (true) {
+                int from = tokens.size();
+                boolean more = i < sql.length();
+                if (more) {
+                    run(true); // stops after a semicolon: only the last token lexed can end the statement
+                }
+                for (int k = from; k < tokens.size(); k++) {
+                    if (ends.at(tokens.get(k))) {
+                        List<Token> statement = List.copyOf(tokens.subList(0, k)); // empty: an empty statement
+                        tokens.clear(); // the lexer goes on as at the start of a text (no bracket is open here)
+                        lastClose = -1;
+                        lastCloseOpened = -1;
+                        if (!statement.isEmpty()) {
+                            return statement;
+                        }
+                    }
+                }
+                if (!more) {
+                    List<Token> last = tokens.isEmpty() ? null : List.copyOf(tokens);
+                    tokens.clear();
+                    return last;
+                }
+            }
+        }
+    }
+
+    /**
+     * Where statements end: at a semicolon outside parentheses and brackets and outside a {@code BEGIN ATOMIC ...
+     * END} body.
+     */
+    private static final class StatementEnds {
+        private int parens;
+        private int atomic;
+        private Token previous;
+
+        /** Whether {@code t}, the next token, ends a statement. */
+        boolean at(Token t) {
             if (t.kind() == Token.Kind.PUNCTUATION && (t.text().equals("(") || t.text().equals("["))) {
                 parens++;
             } else if (t.kind() == Token.Kind.PUNCTUATION && (t.text().equals(")") || t.text().equals("]"))) {
@@ -68,23 +138,17 @@ public final class SqlLexer {
             } else if (atomic > 0 && t.is("end") && parens == 0) {
                 atomic--;
             }
-            if (t.kind() == Token.Kind.SEMICOLON && parens == 0 && atomic == 0) {
-                if (!current.isEmpty()) {
-                    out.add(List.copyOf(current));
-                    current.clear();
-                }
-            } else {
-                current.add(t);
-            }
             previous = t;
+            return atTopLevel() && t.kind() == Token.Kind.SEMICOLON;
         }
-        if (!current.isEmpty()) {
-            out.add(List.copyOf(current));
+
+        boolean atTopLevel() {
+            return parens == 0 && atomic == 0;
         }
-        return out;
     }
 
-    private void run() throws SqlSyntaxException {
+    /** Lexes on from where it stands: to the end, or ({@code toSemicolon}) to just after the next semicolon. */
+    private void run(boolean toSemicolon) throws SqlSyntaxException {
         int n = sql.length();
         while (i < n) {
             char c = sql.charAt(i);
@@ -126,6 +190,9 @@ public final class SqlLexer {
                 number();
             } else if (c == ';') {
                 add(Token.Kind.SEMICOLON, ";", i++);
+                if (toSemicolon) {
+                    return;
+                }
             } else if (c == ':' && peek(1) == ':') {
                 i += 2;
                 add(Token.Kind.PUNCTUATION, "::", i - 2);

@@ -130,6 +130,31 @@ class SharedShapesTest {
     }
 
     @Test
+    void aScriptThatCannotBeSplitSaysSoWhicheverStatementFailsFirst() {
+        // Statements are lexed one at a time; a text that does not lex is still refused as one, not for an earlier
+        // statement that does not parse.
+        MessageAnalysis a = ANALYZER.analyze("SELECT FROM WHERE; SELECT 1; SELECT 'never closed", ConstantListsTest.CTX);
+        assertTrue(!a.parsed() && a.unparsed().startsWith("the SQL cannot be split into statements"), a.unparsed());
+        MessageAnalysis b = ANALYZER.analyze("SELECT FROM WHERE; SELECT 1", ConstantListsTest.CTX);
+        assertTrue(!b.parsed() && b.unparsed().startsWith("pgveil cannot parse this statement"), b.unparsed());
+    }
+
+    @Test
+    void aScriptsStatementsOfOneShapeShareWhatTheyHaveInCommon() {
+        StringBuilder sql = new StringBuilder();
+        for (int i = 0; i < 100; i++) {
+            sql.append("INSERT INTO t (id, name) VALUES (").append(i).append(", 'n").append(i).append("');\n");
+        }
+        List<StatementAnalysis> all = ANALYZER.analyze(sql.toString(), ConstantListsTest.CTX).statements();
+        assertEquals(100, all.size());
+        for (StatementAnalysis s : all) {
+            assertTrue(s.risks() == all.get(0).risks() && s.objects() == all.get(0).objects(), s.text());
+            assertEquals("100 statements in one message", s.risks().get(Risk.MULTIPLE_STATEMENTS));
+        }
+        assertEquals("INSERT INTO t (id, name) VALUES (7, 'n7')", all.get(7).text());
+    }
+
+    @Test
     void theRepeatCheckSaysWhatTheShapesSay() {
         // A session reuses its last decision when a text has the last one's numbers shape: never for another shape.
         Random r = new Random(11);

@@ -104,4 +104,37 @@ class SqlLexerTest {
         assertThrows(SqlSyntaxException.class, () -> lex("/* /* */"));
         assertThrows(SqlSyntaxException.class, () -> lex("select \"\""));
     }
+
+    @Test
+    void theReaderGivesTheStatementsThatTokenizingWholeGives() throws Exception {
+        String[] texts = {
+            "", ";", " ;; ", "select 1", "select 1;", "select 1; select 2", ";select 1;;select 2;  ",
+            "insert into t values (1, 'a'), (2, 'b'), (3, 'c'); select x from t where id in (1, 2, 3); select 4",
+            "create rule r as on insert to t do also (insert into a values (1); insert into b values (2)); select 9",
+            "create function f() returns int language sql begin atomic select 1; select 2; end; select 3",
+            "select ')' ; select $$;$$; select \"a;b\" -- ; x\n; /* ; */ select 5",
+            "select (1; select 2",
+            "select 1); select 2",
+        };
+        for (String sql : texts) {
+            for (boolean shortened : new boolean[] {false, true}) {
+                List<Token> all = shortened ? SqlLexer.tokenizeShortened(sql, true) : lex(sql);
+                List<List<Token>> expected = SqlLexer.statements(all);
+                SqlLexer.Reader reader = SqlLexer.reader(sql, true, shortened);
+                List<List<Token>> read = new java.util.ArrayList<>();
+                for (List<Token> st = reader.next(); st != null; st = reader.next()) {
+                    read.add(st);
+                }
+                assertEquals(expected, read, sql + (shortened ? " (shortened)" : ""));
+                assertEquals(null, reader.next(), "after the last statement, none: " + sql);
+            }
+        }
+    }
+
+    @Test
+    void theReaderLexesAStatementOnlyWhenAskedFor() throws Exception {
+        SqlLexer.Reader reader = SqlLexer.reader("select 1; select 'never closed", true, true);
+        assertEquals("W:select N:1", show(reader.next()));
+        assertThrows(SqlSyntaxException.class, reader::next);
+    }
 }
