@@ -64,6 +64,7 @@ public final class TestPostgres {
         TestCerts certs = TestCerts.create(dir.resolve("certs"));
         String url = System.getenv("PGVEIL_TEST_POSTGRES_URL");
         if (url != null && !url.isBlank()) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dir)));
             URI uri = URI.create(url);
             String[] userInfo = uri.getUserInfo() == null ? new String[] {"postgres"} : uri.getUserInfo().split(":", 2);
             return new TestPostgres(uri.getHost(), uri.getPort() > 0 ? uri.getPort() : 5432, userInfo[0],
@@ -93,10 +94,20 @@ public final class TestPostgres {
             try {
                 pg.close();
             } catch (Exception ignored) {
-                // the JVM is going away; the temporary directory goes with it
+                // the JVM is going away
             }
+            deleteTree(dir);
         }));
         return new TestPostgres("127.0.0.1", pg.getPort(), "postgres", "", true, certs);
+    }
+
+    /** Removes the test's certificates (a private key among them) and configuration from the temporary directory. */
+    private static void deleteTree(Path dir) {
+        try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException ignored) {
+            // best effort, as the JVM exits
+        }
     }
 
     private void prepare() throws SQLException {
