@@ -81,16 +81,27 @@ final class IdentityGuard {
     private static final String RESETS = "\0resets";
 
     private static String check(String sql, boolean standardConformingStrings, int depth, boolean parameters, Finding[] found) {
-        List<Token> tokens;
-        List<Token> leftOutStrings;
+        SqlLexer.Reader statements = SqlLexer.reader(sql, standardConformingStrings, true);
         try {
-            tokens = SqlLexer.tokenizeShortened(sql, standardConformingStrings);
-            leftOutStrings = leftOutStrings(sql, tokens, standardConformingStrings);
+            String reason = check(sql, statements, standardConformingStrings, depth, parameters, found);
+            if (reason != null) {
+                while (statements.next() != null) {
+                    // SQL that does not lex as a whole is not run at all: only then does a reason stand
+                }
+            }
+            return reason;
         } catch (SqlSyntaxException e) {
             return depth == 0 ? "the statement could not be checked (" + e.getMessage() + ")" : null;
         }
-        List<List<Token>> statements = SqlLexer.statements(tokens);
-        for (List<Token> statement : statements) {
+    }
+
+    /** The reason to refuse the {@code statements} of {@code sql}, lexed one at a time; null when there is none. */
+    private static String check(String sql, SqlLexer.Reader statements, boolean standardConformingStrings, int depth,
+                                boolean parameters, Finding[] found) throws SqlSyntaxException {
+        List<Token> statement = statements.next();
+        List<Token> next = statement == null ? null : statements.next();
+        boolean multiple = next != null;
+        while (statement != null) {
             String code = codeReason(statement);
             if (code != null) {
                 return code;
@@ -101,7 +112,7 @@ final class IdentityGuard {
                 if (depth > 0) {
                     return what + " in SQL given as a string";
                 }
-                if (statements.size() > 1) {
+                if (multiple) {
                     // The statements after it would run before pgveil sets the identity again.
                     return what + " together with other statements in one message (send it on its own)";
                 }
@@ -109,20 +120,22 @@ final class IdentityGuard {
             } else if (reason != null) {
                 return reason;
             }
-        }
-        if (depth < 2) {
-            for (List<Token> strings : List.of(tokens, leftOutStrings)) {
-                for (Token t : strings) {
-                    // A string may be run as SQL (DO blocks, EXECUTE, functions): check its content too.
-                    // (only one holding a word that could be part of an identity change: most are data, not lexed)
-                    if (t.kind() == Token.Kind.STRING && t.text().length() > 4 && mayConcern(t.text())) {
-                        String reason = check(t.text(), true, depth + 1, false, new Finding[] {Finding.NOTHING});
-                        if (reason != null) {
-                            return reason;
+            if (depth < 2) {
+                for (List<Token> strings : List.of(statement, leftOutStrings(sql, statement, standardConformingStrings))) {
+                    for (Token t : strings) {
+                        // A string may be run as SQL (DO blocks, EXECUTE, functions): check its content too.
+                        // (only one holding a word that could be part of an identity change: most are data, not lexed)
+                        if (t.kind() == Token.Kind.STRING && t.text().length() > 4 && mayConcern(t.text())) {
+                            String inner = check(t.text(), true, depth + 1, false, new Finding[] {Finding.NOTHING});
+                            if (inner != null) {
+                                return inner;
+                            }
                         }
                     }
                 }
             }
+            statement = next;
+            next = next == null ? null : statements.next();
         }
         return null;
     }

@@ -28,6 +28,8 @@ class IdentityGuardTest {
         "select set_config('role', 'x', false)", "SELECT pg_catalog.set_config('pgveil.subject', 'x', true)",
         "select set_config(E'ro\\x6ce', 'x', false)", "select set_config(name, 'x', false) from t",
         "select 1; set role x", "/* c */ -- c\n SET /* c */ ROLE x",
+        // statements are checked one at a time: a reason in the last one, in a string, is found
+        "insert into t values (1, 'a'); insert into t values (2, 'b'); select 'set role x is text'",
         "DO $$BEGIN EXECUTE 'SET ROLE x'; END$$", "do $f$ begin perform set_config('pgveil.subject','y',false); end $f$",
         "set role 'unterminated",
         // A string that reads as an identity change is refused too: it could be run as dynamic SQL.
@@ -75,6 +77,8 @@ class IdentityGuardTest {
         // data that only begins like a session reset: RESET and DISCARD take one setting and nothing after it
         "INSERT INTO labels (key, text) VALUES ('filters.clear', 'Reset all filters'), ('x', 'reset all 0')",
         "select 'Discard all changes?'", "select 'reset role models'", "reset all extra",
+        // a string that begins with an identity change but does not lex as a whole is no SQL PostgreSQL would run
+        "select 'SET ROLE x; don''t'",
     })
     void everythingElsePasses(String sql) {
         assertNull(check(sql), sql);
