@@ -42,17 +42,36 @@ final class ConstantLists {
     static Shortened shorten(List<Token> tokens, boolean stringsMayVary) {
         Shapes shapes = new Shapes(tokens, stringsMayVary);
         boolean[] out = null;
-        for (int i = 0; i + 1 < tokens.size(); i++) {
+        int whens = 0;
+        int ors = 0;
+        int unions = 0;
+        for (int i = 0; i < tokens.size(); i++) {
             Token t = tokens.get(i);
-            Token next = tokens.get(i + 1);
+            if (t.kind() != Token.Kind.WORD) {
+                continue;
+            }
+            switch (t.text()) {
+                case "when" -> whens++;
+                case "or" -> ors++;
+                case "union" -> unions++;
+                default -> {
+                }
+            }
+            Token next = i + 1 < tokens.size() ? tokens.get(i + 1) : null;
+            if (next == null) {
+                continue;
+            }
             if (t.is("values") && punct(next, "(")) {
                 out = rows(tokens, i + 1, out, shapes);
             } else if ((t.is("in") && punct(next, "(")) || (t.is("array") && punct(next, "["))) {
                 out = elements(tokens, i + 2, punct(next, "(") ? ")" : "]", out, shapes);
             }
         }
-        out = chains(tokens, caseArms(tokens, out, shapes), "or", ConstantLists::orTerm, shapes);
-        return new Shortened(chains(tokens, out, "union", ConstantLists::unionBranch, shapes), shapes.stringsVaried);
+        // Arms and chains are left out only after a first one to compare with: none without two of their words.
+        out = whens > 1 ? caseArms(tokens, out, shapes) : out;
+        out = ors > 1 ? chains(tokens, out, "or", ConstantLists::orTerm, shapes) : out;
+        return new Shortened(unions > 1 ? chains(tokens, out, "union", ConstantLists::unionBranch, shapes) : out,
+                shapes.stringsVaried);
     }
 
     /**

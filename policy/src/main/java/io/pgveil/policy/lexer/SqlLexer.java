@@ -129,21 +129,31 @@ public final class SqlLexer {
 
         /** Whether {@code t}, the next token, ends a statement. */
         boolean at(Token t) {
-            if (t.kind() == Token.Kind.PUNCTUATION && (t.text().equals("(") || t.text().equals("["))) {
-                parens++;
-            } else if (t.kind() == Token.Kind.PUNCTUATION && (t.text().equals(")") || t.text().equals("]"))) {
-                parens = Math.max(0, parens - 1);
-            } else if (previous != null && previous.is("begin") && t.is("atomic")) {
-                atomic++;
-            } else if (atomic > 0 && t.is("end") && parens == 0) {
-                atomic--;
-            }
+            Token before = previous;
             previous = t;
-            return atTopLevel() && t.kind() == Token.Kind.SEMICOLON;
-        }
-
-        boolean atTopLevel() {
-            return parens == 0 && atomic == 0;
+            switch (t.kind()) {
+                case SEMICOLON -> {
+                    return parens == 0 && atomic == 0;
+                }
+                case PUNCTUATION -> {
+                    String p = t.text();
+                    if (p.equals("(") || p.equals("[")) {
+                        parens++;
+                    } else if (p.equals(")") || p.equals("]")) {
+                        parens = Math.max(0, parens - 1);
+                    }
+                }
+                case WORD -> {
+                    if (before != null && before.is("begin") && t.is("atomic")) {
+                        atomic++;
+                    } else if (atomic > 0 && t.is("end") && parens == 0) {
+                        atomic--;
+                    }
+                }
+                default -> {
+                }
+            }
+            return false;
         }
     }
 
@@ -295,6 +305,10 @@ public final class SqlLexer {
      * {@code Äpfel} names "Äpfel", not "äpfel".
      */
     private static String asciiLower(String sql, int from, int to) {
+        String keyword = Keywords.find(sql, from, to);
+        if (keyword != null) {
+            return keyword;
+        }
         for (int k = from; k < to; k++) {
             char c = sql.charAt(k);
             if (c >= 'A' && c <= 'Z') {

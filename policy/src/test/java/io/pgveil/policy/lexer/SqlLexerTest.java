@@ -27,6 +27,13 @@ class SqlLexerTest {
     }
 
     @Test
+    void commonWordsFoldToTheirSharedTextAndOnlyAsciiLettersFold() throws Exception {
+        List<Token> t = lex("INSERT InSeRt insert VALUES \u0131nsert SELECTED Select_1 \"SELECT\"");
+        assertEquals("W:insert W:insert W:insert W:values W:\u0131nsert W:selected W:select_1 Q:SELECT", show(t));
+        assertTrue(t.get(0).text() == t.get(1).text() && t.get(1).text() == t.get(2).text(), "one shared text");
+    }
+
+    @Test
     void commentsDisappearIncludingNestedBlockComments() throws Exception {
         assertEquals("W:set W:role", show(lex("/* a /* nested */ still comment */ SET -- trailing\n ROLE")));
     }
