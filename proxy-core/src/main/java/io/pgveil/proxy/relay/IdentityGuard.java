@@ -406,7 +406,6 @@ final class IdentityGuard {
         return n.equals("role") || n.equals("session_authorization") || n.startsWith("pgveil.");
     }
 
-    /** A case-insensitive byte scan for any word that could be part of an identity change. */
     /** {@link #mayConcern(ByteBuf, int, int)} over decoded text. */
     static boolean mayConcern(String sql) {
         int n = sql.length();
@@ -440,6 +439,7 @@ final class IdentityGuard {
         return true;
     }
 
+    /** A case-insensitive byte scan for any word that could be part of an identity change. */
     static boolean mayConcern(ByteBuf buf, int from, int to) {
         ByteChars chars = new ByteChars(buf, from, to);
         for (int i = from; i < to; i++) {

@@ -69,8 +69,10 @@ final class PolicyCheck implements Check {
     private String contextKey;
     /** The last statement decided, to decide its repeats at once. */
     private final StatementMemo memo = new StatementMemo();
-    /** The columns this session's identity sees masked, and the masking configuration's version they come from. */
-    /** The masks of the configuration for this identity, and as they apply to the catalog's tables. */
+    /**
+     * The columns this session's identity sees masked: the masks of the configuration for this identity, and as they
+     * apply to the catalog's tables; and the masking configuration's version they come from.
+     */
     private io.pgveil.masking.ColumnMasks configuredMasks;
     private io.pgveil.masking.ColumnMasks masks;
     private long maskingVersion;
