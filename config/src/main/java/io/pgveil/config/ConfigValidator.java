@@ -143,6 +143,9 @@ final class ConfigValidator {
         if (a.cacheSize() < 0) {
             out.add(new Finding(prefix + "analysis.cache_size", "must be 0 or more"));
         }
+        if (a.memory() != null && a.memory() < 1024 * 1024) {
+            out.add(new Finding(prefix + "analysis.memory", "must be at least 1MB"));
+        }
         return out;
     }
 

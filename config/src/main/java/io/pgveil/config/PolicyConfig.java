@@ -1,6 +1,7 @@
 package io.pgveil.config;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -132,9 +133,16 @@ public record PolicyConfig(Path file, List<Rule> rules, Guardrails guardrails, A
      * @param cacheSize    analyses remembered per database (by exact text and by shape)
      * @param workers      threads that analyse statements (never the event loops)
      * @param catalogRefresh how often the catalog (schemas, tables, columns, views, functions) is re-read
+     * @param memory       memory all sessions' analyses of messages of many statements may hold together (the
+     *                     analysis of a message over it is refused with 53200); null: a quarter of the heap
      */
-    public record Analysis(Duration timeBudget, Integer cacheSize, Integer workers, Duration catalogRefresh) {
+    public record Analysis(Duration timeBudget, Integer cacheSize, Integer workers, Duration catalogRefresh,
+                           @JsonDeserialize(using = ConfigValues.ByteSizeDeserializer.class) Long memory) {
         public static final Analysis DEFAULT = new Analysis(null, null, null, null);
+
+        public Analysis(Duration timeBudget, Integer cacheSize, Integer workers, Duration catalogRefresh) {
+            this(timeBudget, cacheSize, workers, catalogRefresh, null);
+        }
 
         public Analysis {
             timeBudget = timeBudget == null ? Duration.ofMillis(250) : timeBudget;

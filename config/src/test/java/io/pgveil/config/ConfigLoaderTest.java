@@ -123,6 +123,22 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void analysisMemoryIsASizeOfAtLeastOneMegabyte() throws Exception {
+        PgveilConfig c = loader.parse("""
+                upstream: { user: app }
+                policy: { analysis: { memory: 48MB } }
+                """, "t.yaml", null);
+        assertEquals(48L * 1024 * 1024, c.policy().analysis().memory());
+        assertEquals(null, loader.parse("upstream: { user: app }\n", "t.yaml", null).policy().analysis().memory(),
+                "unset: a quarter of the heap when pgveil starts");
+        ConfigException e = assertThrows(ConfigException.class, () -> loader.parse("""
+                upstream: { user: app }
+                policy: { analysis: { memory: 100KB } }
+                """, "t.yaml", null));
+        assertEquals("policy.analysis.memory", e.problems().get(0).path());
+    }
+
+    @Test
     void messageMemoryIsASizeAndMustHoldTheLargestMessage() throws Exception {
         PgveilConfig c = loader.parse("""
                 upstream: { user: app }

@@ -2,23 +2,40 @@ package io.pgveil.policy.analysis;
 
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Analyses remembered by exact text and by shape ({@link Fingerprint}), per analysis context (catalog version,
- * search path, role, string rules). Holds derived facts only, never parser objects. When it grows past its size it
- * starts over, which costs a few re-analyses and never a wrong answer.
+ * search path, role, string rules). Holds derived facts only, never parser objects. When it grows past its size,
+ * in entries or in bytes, it starts over, which costs a few re-analyses and never a wrong answer. An analysis that
+ * would take more than a sixty-fourth of its bytes (a script of thousands of statements) is not kept at all: the
+ * cache's size in entries alone let an identity fill the heap with distinct scripts of small statements.
  */
 public final class AnalysisCache {
     /** Texts (and shapes) longer than this are not kept as keys: a batch's shape is short, its text is not. */
     static final int MAX_KEY_CHARS = 64 * 1024;
 
     private final int maxEntries;
+    private final long maxBytes;
+    /** About how many bytes the entries keep ({@link #bytes}): keys, texts and analyses. */
+    private final AtomicLong bytes = new AtomicLong();
     private final ConcurrentHashMap<Key, MessageAnalysis> exact = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Key, MessageAnalysis> numbers = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Key, MessageAnalysis> constants = new ConcurrentHashMap<>();
 
     public AnalysisCache(int maxEntries) {
+        this(maxEntries, Long.MAX_VALUE);
+    }
+
+    /** @param maxBytes about how many bytes its entries may keep (keys, texts and analyses) */
+    public AnalysisCache(int maxEntries, long maxBytes) {
         this.maxEntries = maxEntries;
+        this.maxBytes = maxBytes;
+    }
+
+    /** The default for {@code maxBytes}: a sixteenth of the heap. */
+    public static long defaultBytes() {
+        return Runtime.getRuntime().maxMemory() / 16;
     }
 
     /** A key prefix for everything an analysis depends on besides the text. */
@@ -41,27 +58,53 @@ public final class AnalysisCache {
     }
 
     public void put(String contextKey, String sql, Fingerprint fp, MessageAnalysis analysis) {
-        if (exact.size() >= maxEntries || numbers.size() >= maxEntries || constants.size() >= maxEntries) {
+        long weight = AnalysisMemory.weight(analysis);
+        if (weight > maxBytes / 64) {
+            return;
+        }
+        analysis = analysis.unheld(); // the cache's bytes count it from now on; the session gives its hold back
+        String byExact = sql.length() <= MAX_KEY_CHARS ? sql : null;
+        String byNumbers = null;
+        String byConstants = null;
+        MessageAnalysis kept = null;
+        if (fp != null && analysis.parsed()) {
+            byNumbers = fp.numbers() != null && fp.numbers().length() <= MAX_KEY_CHARS ? fp.numbers() : null;
+            byConstants = !analysis.literalSensitive() && fp.constants() != null
+                    && fp.constants().length() <= MAX_KEY_CHARS ? fp.constants() : null;
+            kept = byNumbers == null && byConstants == null ? null
+                    : unpinned(analysis, byConstants != null ? byConstants : byNumbers);
+        }
+        long size = weight + chars(byExact) + chars(byNumbers) + chars(byConstants) + texts(analysis)
+                + (kept != null && kept != analysis ? texts(kept) : 0);
+        if (exact.size() >= maxEntries || numbers.size() >= maxEntries || constants.size() >= maxEntries
+                || bytes.addAndGet(size) > maxBytes) {
             exact.clear();
             numbers.clear();
             constants.clear();
+            bytes.set(size);
         }
-        if (sql.length() <= MAX_KEY_CHARS) {
-            exact.put(new Key(contextKey, sql), analysis);
+        if (byExact != null) {
+            exact.put(new Key(contextKey, byExact), analysis);
         }
-        if (fp != null && analysis.parsed()) {
-            String byNumbers = fp.numbers() != null && fp.numbers().length() <= MAX_KEY_CHARS ? fp.numbers() : null;
-            String byConstants = !analysis.literalSensitive() && fp.constants() != null
-                    && fp.constants().length() <= MAX_KEY_CHARS ? fp.constants() : null;
-            MessageAnalysis kept = byNumbers == null && byConstants == null ? null
-                    : unpinned(analysis, byConstants != null ? byConstants : byNumbers);
-            if (kept != null && byNumbers != null) {
-                numbers.put(new Key(contextKey, byNumbers), kept);
-            }
-            if (kept != null && byConstants != null) {
-                constants.put(new Key(contextKey, byConstants), kept);
-            }
+        if (kept != null && byNumbers != null) {
+            numbers.put(new Key(contextKey, byNumbers), kept);
         }
+        if (kept != null && byConstants != null) {
+            constants.put(new Key(contextKey, byConstants), kept);
+        }
+    }
+
+    private static long chars(String key) {
+        return key == null ? 0 : key.length();
+    }
+
+    /** The characters of {@code a}'s statements' texts (the exact entry's share its key's when they are one). */
+    private static long texts(MessageAnalysis a) {
+        long n = 0;
+        for (StatementAnalysis s : a.statements()) {
+            n += s.text().length() + (s.inner() == null ? 0 : s.inner().text().length());
+        }
+        return n;
     }
 
     /**
@@ -92,5 +135,10 @@ public final class AnalysisCache {
 
     public int size() {
         return exact.size();
+    }
+
+    /** About how many bytes the entries keep now. */
+    public long bytes() {
+        return bytes.get();
     }
 }

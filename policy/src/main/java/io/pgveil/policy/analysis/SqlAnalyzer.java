@@ -40,9 +40,15 @@ public final class SqlAnalyzer {
     private final long budgetMillis;
     private final boolean witness;
     private final boolean shorten;
+    private final AnalysisMemory memory;
 
     public SqlAnalyzer(ScheduledExecutorService watchdog, long budgetMillis) {
         this(watchdog, budgetMillis, true);
+    }
+
+    /** @param memory what analyses of many statements take their memory from ({@link AnalysisMemory}) */
+    public SqlAnalyzer(ScheduledExecutorService watchdog, long budgetMillis, AnalysisMemory memory) {
+        this(watchdog, budgetMillis, true, true, memory);
     }
 
     /**
@@ -58,10 +64,16 @@ public final class SqlAnalyzer {
      *                in tests that check the shortened analysis against the whole one)
      */
     SqlAnalyzer(ScheduledExecutorService watchdog, long budgetMillis, boolean witness, boolean shorten) {
+        this(watchdog, budgetMillis, witness, shorten, AnalysisMemory.UNLIMITED);
+    }
+
+    private SqlAnalyzer(ScheduledExecutorService watchdog, long budgetMillis, boolean witness, boolean shorten,
+                        AnalysisMemory memory) {
         this.watchdog = watchdog;
         this.budgetMillis = budgetMillis;
         this.witness = witness;
         this.shorten = shorten;
+        this.memory = memory;
     }
 
     /** A thread, not started, with the stack analyses need ({@link #STACK_BYTES}): run {@link #analyze} on these. */
@@ -88,12 +100,28 @@ public final class SqlAnalyzer {
         List<Token> next = statement == null ? null : statements.next();
         Run run = new Run(sql, ctx, next != null);
         List<StatementAnalysis> out = new ArrayList<>();
+        long weight = 0;
+        long taken = 0; // of the memory: what the statements so far keep, once that is HEAVY or more
+        boolean held = false;
         try {
             while (statement != null) {
-                out.add(run.statement(statement, 0));
+                StatementAnalysis a = run.statement(statement, 0);
+                weight += AnalysisMemory.weight(a, out.isEmpty() ? null : out.get(out.size() - 1));
+                out.add(a);
+                if (weight - taken >= AnalysisMemory.HEAVY) {
+                    if (!memory.take(weight - taken)) {
+                        drain(statements);
+                        return MessageAnalysis.noMemory(memory.refusal(out.size(), weight));
+                    }
+                    taken = weight;
+                }
                 statement = next;
                 next = next == null ? null : statements.next();
             }
+            MessageAnalysis analysis = new MessageAnalysis(out.size() > 1 ? multiple(out) : out, null,
+                    run.literalSensitive, false, false, taken == 0 ? null : new AnalysisMemory.Held(memory, taken));
+            held = true;
+            return analysis;
         } catch (Unanalysable e) {
             drain(statements); // SQL that cannot be split into statements says so first, as it always has
             return e.isGap() ? MessageAnalysis.gap(e.getMessage()) : MessageAnalysis.unparsed(e.getMessage());
@@ -101,8 +129,11 @@ public final class SqlAnalyzer {
             drain(statements);
             // An analysis that fails unexpectedly is no analysis: fail closed, with the reason.
             return MessageAnalysis.unparsed("pgveil could not analyse this statement (" + e + ")");
+        } finally {
+            if (!held) {
+                memory.give(taken); // refused, failed, or out of memory itself: nothing of it is kept
+            }
         }
-        return new MessageAnalysis(out.size() > 1 ? multiple(out) : out, null, run.literalSensitive);
     }
 
     private static void drain(SqlLexer.Reader statements) throws SqlSyntaxException {
@@ -113,23 +144,23 @@ public final class SqlAnalyzer {
 
     /**
      * The statements of a message of several, each with {@link Risk#MULTIPLE_STATEMENTS}; statements that shared
-     * their risks (a script's statements of one shape) share them again.
+     * their risks (a script's statements of one shape) share them again. Replaces {@code out}'s elements.
      */
     private static List<StatementAnalysis> multiple(List<StatementAnalysis> out) {
         String risk = out.size() + " statements in one message";
         Map<Map<Risk, String>, Map<Risk, String>> marked = new IdentityHashMap<>();
-        List<StatementAnalysis> all = new ArrayList<>(out.size());
-        for (StatementAnalysis a : out) {
+        for (int i = 0; i < out.size(); i++) { // in place: each statement's first analysis dies as it goes
+            StatementAnalysis a = out.get(i);
             Map<Risk, String> risks = marked.computeIfAbsent(a.risks(), r -> {
                 Map<Risk, String> m = new EnumMap<>(Risk.class);
                 m.putAll(r);
                 m.put(Risk.MULTIPLE_STATEMENTS, risk);
                 return Map.copyOf(m);
             });
-            all.add(new StatementAnalysis(a.kind(), a.text(), a.objects(), a.columns(), a.output(), a.functions(),
+            out.set(i, new StatementAnalysis(a.kind(), a.text(), a.objects(), a.columns(), a.output(), a.functions(),
                     risks, a.inner(), a.detail(), a.cursor()));
         }
-        return all;
+        return out;
     }
 
     /** The analysis of a view's defining query, as a SELECT, against the same catalog. */

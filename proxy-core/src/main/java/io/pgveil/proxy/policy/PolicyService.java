@@ -6,6 +6,7 @@ import io.pgveil.config.PolicyConfig;
 import io.pgveil.config.UpstreamConfig;
 import io.pgveil.policy.analysis.AnalysisCache;
 import io.pgveil.policy.analysis.AnalysisContext;
+import io.pgveil.policy.analysis.AnalysisMemory;
 import io.pgveil.policy.analysis.Catalog;
 import io.pgveil.policy.analysis.Fingerprint;
 import io.pgveil.policy.analysis.MessageAnalysis;
@@ -29,6 +30,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,6 +65,7 @@ public final class PolicyService implements AutoCloseable {
     private volatile FileTime watchedModified;
     private volatile Path watched;
     private final Counter gaps;
+    private final AnalysisMemory memory;
 
     /**
      * @param policy     the policy section of the configuration
@@ -84,11 +87,15 @@ public final class PolicyService implements AutoCloseable {
                 .register(meters);
         this.catalogs = new CatalogLoader(upstream);
         this.limits = policy.analysis();
+        this.memory = new AnalysisMemory(limits.memory() != null ? limits.memory() : AnalysisMemory.defaultCapacity());
         AtomicInteger n = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(limits.workers(), limits.workers(), 0, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(4096), r -> daemon(SqlAnalyzer.thread(r, "pgveil-analysis-" + n.incrementAndGet())));
         this.timers = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pgveil-policy-timer"));
-        this.analyzer = new SqlAnalyzer(timers, limits.timeBudget().toMillis());
+        this.analyzer = new SqlAnalyzer(timers, limits.timeBudget().toMillis(), memory);
+        Gauge.builder("pgveil.policy.analysis.memory.used", memory, AnalysisMemory::used).baseUnit("bytes")
+                .description("memory held by analyses of messages of many statements (a quarter of the heap at most)")
+                .register(meters);
         PolicyConfig effective = loader.effectivePolicy(policy);
         this.engine = new PolicyEngine(effective, versions.incrementAndGet());
         this.rules = byName(effective);
@@ -294,7 +301,7 @@ public final class PolicyService implements AutoCloseable {
     /** One database: its catalog, the search_path sessions start with, and its analysis cache. */
     public final class Database {
         final String name;
-        final AnalysisCache cache = new AnalysisCache(limits.cacheSize());
+        final AnalysisCache cache = new AnalysisCache(limits.cacheSize(), AnalysisCache.defaultBytes());
         final AtomicBoolean refreshQueued = new AtomicBoolean();
         private volatile Catalog catalog;
         private volatile List<String> searchPath = AnalysisContext.DEFAULT_SEARCH_PATH;

@@ -43,6 +43,14 @@ interface Check {
         return false;
     }
 
+    /** Nothing is in flight: what was held for the messages on their way, their analyses' memory, can be given back. */
+    default void settled() {
+    }
+
+    /** The session ended: everything held goes, now and whatever completes later. */
+    default void closed() {
+    }
+
     /** A transaction ended (ReadyForQuery said idle): what it set locally is gone. */
     default void transactionEnded() {
     }

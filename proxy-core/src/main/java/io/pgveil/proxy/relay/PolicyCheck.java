@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.pgveil.identity.Identity;
 import io.pgveil.policy.analysis.AnalysisCache;
 import io.pgveil.policy.analysis.AnalysisContext;
+import io.pgveil.policy.analysis.AnalysisMemory;
 import io.pgveil.policy.analysis.Catalog;
 import io.pgveil.policy.analysis.Fingerprint;
 import io.pgveil.policy.analysis.MessageAnalysis;
@@ -69,6 +70,12 @@ final class PolicyCheck implements Check {
     private String contextKey;
     /** The last statement decided, to decide its repeats at once. */
     private final StatementMemo memo = new StatementMemo();
+    /**
+     * The analyses' memory ({@link AnalysisMemory}) this session's messages hold, from the moment their analysis is
+     * made (on a worker) until nothing is in flight or the session ends, whichever comes first.
+     */
+    private final Set<AnalysisMemory.Held> held = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
     /**
      * The columns this session's identity sees masked: the masks of the configuration for this identity, and as they
      * apply to the catalog's tables; and the masking configuration's version they come from.
@@ -266,8 +273,11 @@ final class PolicyCheck implements Check {
         Fingerprint fp = Fingerprint.of(p.sql, context.standardConformingStrings());
         MessageAnalysis cached = service.cached(db, contextKey, p.sql, fp);
         CompletableFuture<MessageAnalysis> analysis = cached != null ? CompletableFuture.completedFuture(cached)
-                : service.analyze(db, context, contextKey, p.sql, fp);
+                : holding(service.analyze(db, context, contextKey, p.sql, fp));
         return new Verdict.Hold(Holds.Reason.ANALYSIS, analysis, () -> {
+            if (analysis.join().noMemory()) {
+                return noMemory(analysis.join());
+            }
             MessageAnalysis resolved = resolve(analysis.join());
             p.analysis = resolved;
             p.maskedAsOf = -1; // analysed again: whether it reads a masked column is looked at again
@@ -359,7 +369,7 @@ final class PolicyCheck implements Check {
         refreshContext();
         if (sql.length() > LONG_TEXT) {
             // A batch: its shape, the cache and the analysis on a worker; the event loop does not scan it.
-            CompletableFuture<MessageAnalysis> analysis = service.recallOrAnalyze(db, context, contextKey, sql);
+            CompletableFuture<MessageAnalysis> analysis = holding(service.recallOrAnalyze(db, context, contextKey, sql));
             return new Verdict.Hold(Holds.Reason.ANALYSIS, analysis, () -> decided(sql, null, analysis.join(), parse));
         }
         PolicyEngine engine = service.engine();
@@ -377,12 +387,15 @@ final class PolicyCheck implements Check {
         if (cached != null) {
             return decided(sql, fp, cached, parse);
         }
-        CompletableFuture<MessageAnalysis> analysis = service.analyze(db, context, contextKey, sql, fp);
+        CompletableFuture<MessageAnalysis> analysis = holding(service.analyze(db, context, contextKey, sql, fp));
         return new Verdict.Hold(Holds.Reason.ANALYSIS, analysis, () -> decided(sql, fp, analysis.join(), parse));
     }
 
     /** Decides an analysis made or found now, and remembers it for the session's next statement. */
     private Verdict decided(String sql, Fingerprint fp, MessageAnalysis a, boolean parse) {
+        if (a.noMemory()) {
+            return noMemory(a);
+        }
         MessageAnalysis resolved = resolve(a);
         Decision d = decide(resolved);
         Verdict v = verdict(resolved, d, parse);
@@ -587,6 +600,41 @@ final class PolicyCheck implements Check {
             context = new AnalysisContext(path, role, scs, catalog);
             contextKey = AnalysisCache.contextKey(context);
         }
+    }
+
+    /** A message whose analysis found no room in the analyses' memory: refused as PostgreSQL refuses what it has none for. */
+    private static Verdict.Refuse noMemory(MessageAnalysis a) {
+        return new Verdict.Refuse(PgError.error(SqlState.OUT_OF_MEMORY, a.unparsed()), a.unparsed());
+    }
+
+    /**
+     * {@code analysis}, whose memory, once it is made, this session holds: an analysis that completes after the
+     * session ended, or whose message is never decided because it ended, gives it back at once.
+     */
+    private CompletableFuture<MessageAnalysis> holding(CompletableFuture<MessageAnalysis> analysis) {
+        analysis.thenAccept(a -> {
+            if (a.held() != null) {
+                held.add(a.held());
+                if (closed) {
+                    settled();
+                }
+            }
+        });
+        return analysis;
+    }
+
+    @Override
+    public void settled() {
+        for (AnalysisMemory.Held h : held) {
+            h.release();
+            held.remove(h);
+        }
+    }
+
+    @Override
+    public void closed() {
+        closed = true;
+        settled();
     }
 
     private static Verdict.Refuse refuse(Decision d) {

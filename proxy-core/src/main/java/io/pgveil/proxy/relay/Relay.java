@@ -195,6 +195,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             e.handler.discard();
         }
         statements.clear();
+        policy.closed();
     }
 
     // ---------------------------------------------------------------- client side
@@ -1063,6 +1064,9 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         }
         if (e.releasesHold || e.syncAfter) {
             followUps.add(e);
+        }
+        if (exchanges.isEmpty()) {
+            policy.settled();
         }
         updateStreaming();
     }

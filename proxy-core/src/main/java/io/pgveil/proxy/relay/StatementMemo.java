@@ -47,13 +47,14 @@ final class StatementMemo {
 
     /**
      * Remembers a statement decided the long way. One that cannot be reused (no fingerprint, as a long text has
-     * none here; unparsed; an SQL EXECUTE) matches nothing later, and nothing of it is kept: the memo of an idle
-     * session must not keep a batch's text and analysis alive.
+     * none here; unparsed; an SQL EXECUTE; a heavy analysis, which holds analysis memory only while in flight)
+     * matches nothing later, and nothing of it is kept: the memo of an idle session must not keep a batch's text
+     * and analysis alive.
      */
     void remember(String sql, Fingerprint fingerprint, MessageAnalysis analysis, Decision decision, Verdict.Forward plain,
             String contextKey, PolicyEngine engine, String application) {
         boolean reusable = fingerprint != null && fingerprint.numbers() != null && analysis.parsed()
-                && !dependsOnSession(analysis);
+                && analysis.held() == null && !dependsOnSession(analysis);
         this.analysis = reusable ? analysis : null;
         this.decision = reusable ? decision : null;
         this.plain = reusable ? plain : null;
