@@ -126,5 +126,9 @@ public final class AnalysisMemory {
                 memory.give(bytes);
             }
         }
+
+        public boolean released() {
+            return given.get();
+        }
     }
 }

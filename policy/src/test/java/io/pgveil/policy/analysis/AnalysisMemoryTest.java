@@ -31,7 +31,9 @@ class AnalysisMemoryTest {
         assertTrue(a.held().bytes() > weight - AnalysisMemory.HEAVY && a.held().bytes() <= weight + AnalysisMemory.HEAVY,
                 a.held().bytes() + " held for " + weight);
         assertEquals(a.held().bytes(), memory.used());
+        assertFalse(a.held().released());
         a.release();
+        assertTrue(a.held().released());
         assertEquals(0, memory.used());
         a.release();
         assertEquals(0, memory.used(), "given back once, however often released");

@@ -43,7 +43,7 @@ interface Check {
         return false;
     }
 
-    /** Nothing is in flight: what was held for the messages on their way, their analyses' memory, can be given back. */
+    /** Nothing is in flight: what the checks keep track of for messages on their way can be pruned. */
     default void settled() {
     }
 

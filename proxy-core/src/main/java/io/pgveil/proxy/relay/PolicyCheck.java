@@ -71,8 +71,9 @@ final class PolicyCheck implements Check {
     /** The last statement decided, to decide its repeats at once. */
     private final StatementMemo memo = new StatementMemo();
     /**
-     * The analyses' memory ({@link AnalysisMemory}) this session's messages hold, from the moment their analysis is
-     * made (on a worker) until nothing is in flight or the session ends, whichever comes first.
+     * The analyses' memory ({@link AnalysisMemory}) this session's messages hold: from the moment their analysis is
+     * made (on a worker) until their exchange is answered (the relay releases it), they are refused, or the session
+     * ends. Pruned of what was given back whenever nothing is in flight.
      */
     private final Set<AnalysisMemory.Held> held = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
@@ -399,6 +400,9 @@ final class PolicyCheck implements Check {
         MessageAnalysis resolved = resolve(a);
         Decision d = decide(resolved);
         Verdict v = verdict(resolved, d, parse);
+        if (!(v instanceof Verdict.Forward)) {
+            a.release(); // refused: it goes no further
+        }
         Verdict.Forward plain = v instanceof Verdict.Forward f && f.plain() ? f : null;
         // An SQL EXECUTE or FETCH is remembered only by its exact text's analysis, never by shape: its decision
         // depends on what the session has prepared or declared.
@@ -460,7 +464,7 @@ final class PolicyCheck implements Check {
             }
             out.add(runs);
         }
-        return new MessageAnalysis(out, null, a.literalSensitive());
+        return new MessageAnalysis(out, null, a.literalSensitive(), false, false, a.held());
     }
 
     /** The engine's decision; an SQL EXECUTE or FETCH left unresolved names something pgveil did not see. */
@@ -616,7 +620,7 @@ final class PolicyCheck implements Check {
             if (a.held() != null) {
                 held.add(a.held());
                 if (closed) {
-                    settled();
+                    releaseAll();
                 }
             }
         });
@@ -625,16 +629,20 @@ final class PolicyCheck implements Check {
 
     @Override
     public void settled() {
-        for (AnalysisMemory.Held h : held) {
-            h.release();
-            held.remove(h);
-        }
+        held.removeIf(AnalysisMemory.Held::released);
     }
 
     @Override
     public void closed() {
         closed = true;
-        settled();
+        releaseAll();
+    }
+
+    private void releaseAll() {
+        for (AnalysisMemory.Held h : held) {
+            h.release();
+            held.remove(h);
+        }
     }
 
     private static Verdict.Refuse refuse(Decision d) {

@@ -817,6 +817,9 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     private Exchange expect(Exchange.Kind kind, Exchange.Origin origin, MessageAnalysis analysis,
                             io.pgveil.policy.engine.Decision decision, Statements.Portal portal) {
         if (!exchanges.answers(kind)) {
+            if (analysis != null) {
+                analysis.release(); // never answered: nothing of it is in flight
+            }
             return null;
         }
         Exchange e = new Exchange(kind, origin, exchanges.nextSeq(), analysis, decision, portal);
@@ -1064,6 +1067,9 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         }
         if (e.releasesHold || e.syncAfter) {
             followUps.add(e);
+        }
+        if (e.analysis != null) {
+            e.analysis.release(); // answered: its analysis's memory goes back (it may live on, on a prepared statement)
         }
         if (exchanges.isEmpty()) {
             policy.settled();
