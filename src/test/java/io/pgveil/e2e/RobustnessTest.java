@@ -183,6 +183,38 @@ class RobustnessTest {
         }
     }
 
+    @Test
+    void aClientWritingHundredsOfThousandsOfMessagesBeforeReadingIsAnsweredInFull() throws Exception {
+        // pgveil stops reading a client with thousands of messages in flight and reads it again as they are
+        // answered: that must never stall a client that writes everything first, as long as it then reads.
+        try (Pgveil pgveil = Pgveil.start();
+             WireClient client = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            int syncs = 300_000;
+            byte[] batch = WireClient.concat(java.util.Collections.nCopies(1000, WireClient.typed('S', new byte[0]))
+                    .toArray(new byte[0][]));
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                try {
+                    OutputStream out = client.socket().getOutputStream();
+                    for (int i = 0; i < syncs / 1000; i++) {
+                        out.write(batch);
+                    }
+                    out.write(WireClient.query("select 42"));
+                    out.flush();
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            Thread.sleep(500); // the writer runs ahead; nothing is read yet
+            for (int i = 0; i < syncs; i++) {
+                WireClient.Message m = client.read();
+                assertEquals('Z', m.type(), "answer " + i);
+            }
+            writer.get(60, TimeUnit.SECONDS);
+            List<WireClient.Message> last = client.readUntilReady();
+            assertTrue(last.stream().anyMatch(m -> m.type() == 'D'), last.toString());
+        }
+    }
+
     private static SessionSnapshot awaitSession(Pgveil pgveil, Predicate<SessionSnapshot> condition) throws InterruptedException {
         for (int i = 0; i < 600; i++) {
             for (SessionSnapshot s : pgveil.server().sessions()) {

@@ -12,8 +12,8 @@ import java.util.ArrayDeque;
  * for approval; the messages after it wait behind it, in order. Server messages can be held the same way (a
  * result's first row until its audit record is durable).
  *
- * <p>Reading from the client stops while more than a few messages or bytes wait, and while the server is not
- * writable; reading from the server stops while server messages wait beyond the same limits, and while the client
+ * <p>Reading from the client stops while more than a few messages or bytes wait, while the server is not
+ * writable, and while thousands of messages are in flight (the relay says when); reading from the server stops while server messages wait beyond the same limits, and while the client
  * is not writable. Both are recomputed from these facts whenever one changes, so no order of events can leave
  * reading on while it should be off.
  */
@@ -37,6 +37,7 @@ final class Holds {
     private boolean stopped;
     private boolean readingClient = true;
     private boolean readingServer = true;
+    private boolean crowded;
 
     /** One direction's queue: messages (PgMessage), raw runs (ByteBuf) and at most one parked message, first. */
     private static final class Side {
@@ -135,6 +136,12 @@ final class Holds {
         update();
     }
 
+    /** Too many messages are in flight for the client to be read ({@link Relay#MAX_IN_FLIGHT}), or no longer. */
+    void crowded(boolean on) {
+        crowded = on;
+        update();
+    }
+
     /** The session is ending: read nothing more, release what waits. */
     void stop() {
         stopped = true;
@@ -153,7 +160,7 @@ final class Holds {
     }
 
     private boolean readingClientNow() {
-        return !stopped && serverWritable && !client.over();
+        return !stopped && serverWritable && !crowded && !client.over();
     }
 
     private boolean readingServerNow() {

@@ -76,6 +76,15 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     private final Exchanges exchanges = new Exchanges();
     private final Statements statements = new Statements();
     private final Holds holds;
+    /**
+     * Messages in flight (sent, their answers not all in) beyond which the client is not read. Each is an
+     * {@link Exchange} in pgveil's heap, and the sockets' buffers hold millions of 5-byte Syncs: a client that
+     * wrote 15 MB of them without reading held 140 MB of pgveil's heap. A few thousand in flight is far more than
+     * any pipeline needs to keep the server busy.
+     */
+    static final int MAX_IN_FLIGHT = 4096;
+    /** The client is not read because {@link #MAX_IN_FLIGHT} messages are in flight. */
+    private boolean crowded;
     private final IdentityCheck identity;
     private final Check policy;
     private boolean standardConformingStrings;
@@ -828,6 +837,10 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         if (wasEmpty) {
             updateStreaming();
         }
+        if (exchanges.size() >= MAX_IN_FLIGHT && !crowded) {
+            crowded = true;
+            holds.crowded(true);
+        }
         return e;
     }
 
@@ -896,6 +909,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             case BackendMessages.COPY_DATA -> server(false, h, h.handler.copyData(h, buf, index, length));
             case BackendMessages.COPY_IN_RESPONSE -> {
                 exchanges.copyInStarted(h);
+                uncrowd();
                 yield Framing.FORWARD;
             }
             default -> Framing.FORWARD; // CopyOutResponse, CopyDone, FunctionCallResponse, and anything else
@@ -1074,7 +1088,16 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         if (exchanges.isEmpty()) {
             policy.settled();
         }
+        uncrowd();
         updateStreaming();
+    }
+
+    /** The client is read again once half of what {@link #MAX_IN_FLIGHT} let in has been answered. */
+    private void uncrowd() {
+        if (crowded && exchanges.size() <= MAX_IN_FLIGHT / 2) {
+            crowded = false;
+            holds.crowded(false);
+        }
     }
 
     private void undoFrom(Exchange h, int statement) {

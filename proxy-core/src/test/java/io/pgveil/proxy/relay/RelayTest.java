@@ -419,6 +419,29 @@ class RelayTest {
     }
 
     @Test
+    void thousandsOfMessagesInFlightStopReadingTheClientUntilHalfAreAnswered() {
+        int sent = 0;
+        while (h.port.readingClient && sent < 3 * Relay.MAX_IN_FLIGHT) { // a client writing Syncs, reading nothing
+            h.clientSends(sync());
+            sent++;
+        }
+        assertEquals(Relay.MAX_IN_FLIGHT, sent, "reading stops at the limit of messages in flight");
+        h.relay.serverWritable(false);
+        h.relay.serverWritable(true);
+        assertFalse(h.port.readingClient, "writability coming back does not turn reading on while so many are in flight");
+        for (int i = 0; i < Relay.MAX_IN_FLIGHT / 2 - 1; i++) {
+            assertEquals("Z", h.serverSends(ready('I')));
+        }
+        assertFalse(h.port.readingClient, "not before half are answered");
+        h.serverSends(ready('I'));
+        assertTrue(h.port.readingClient, "read again once half are answered");
+        for (int i = 0; i < Relay.MAX_IN_FLIGHT / 2; i++) {
+            assertEquals("Z", h.serverSends(ready('I')));
+        }
+        assertEquals("Q", h.clientSends(query("select 1")), "the session goes on");
+    }
+
+    @Test
     void aServerThatCannotTakeMoreStopsReadingFromTheClient() {
         h.relay.serverWritable(false);
         assertFalse(h.port.readingClient);
