@@ -215,6 +215,39 @@ class RobustnessTest {
         }
     }
 
+    @Test
+    void aSessionHoldsAtMostTenThousandPreparedStatementsAndGoesOnPastThem() throws Exception {
+        try (Pgveil pgveil = Pgveil.start();
+             WireClient client = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            int max = 10_000;
+            byte[][] parses = new byte[max + 1][];
+            for (int i = 0; i <= max; i++) {
+                parses[i] = WireClient.parse("s" + i, "select " + i);
+            }
+            List<WireClient.Message> answer = client.exchange(WireClient.concat(WireClient.concat(parses),
+                    WireClient.typed('S', new byte[0])));
+            assertEquals(max, answer.stream().filter(m -> m.type() == '1').count(), "10,000 are prepared");
+            WireClient.Message refused = answer.stream().filter(m -> m.type() == 'E').findFirst().orElseThrow();
+            assertEquals("53400", refused.field('C'));
+            assertTrue(refused.field('M').contains("at most 10000 prepared statements"), refused.field('M'));
+            // The unnamed statement never counts; a name held already is the server's to refuse (it exists); SQL
+            // PREPARE is held to the same limit.
+            answer = client.exchange(WireClient.concat(WireClient.parse("", "select 1"), WireClient.typed('S', new byte[0])));
+            assertEquals(1, answer.stream().filter(m -> m.type() == '1').count(), answer.toString());
+            answer = client.exchange(WireClient.concat(WireClient.parse("s7", "select 70"), WireClient.typed('S', new byte[0])));
+            assertEquals("42P05", answer.stream().filter(m -> m.type() == 'E').findFirst().orElseThrow().field('C'));
+            answer = client.exchange(WireClient.query("prepare p1 as select 1"));
+            assertEquals("53400", answer.stream().filter(m -> m.type() == 'E').findFirst().orElseThrow().field('C'));
+            // Once some are let go, there is room again (a message is held to what is prepared when it arrives).
+            answer = client.exchange(WireClient.query("deallocate s1; deallocate s2"));
+            assertEquals(0, answer.stream().filter(m -> m.type() == 'E').count(), answer.toString());
+            answer = client.exchange(WireClient.query("prepare p1 as select 1"));
+            assertEquals(0, answer.stream().filter(m -> m.type() == 'E').count(), answer.toString());
+            answer = client.exchange(WireClient.query("execute p1"));
+            assertTrue(answer.stream().anyMatch(m -> m.type() == 'D'), answer.toString());
+        }
+    }
+
     private static SessionSnapshot awaitSession(Pgveil pgveil, Predicate<SessionSnapshot> condition) throws InterruptedException {
         for (int i = 0; i < 600; i++) {
             for (SessionSnapshot s : pgveil.server().sessions()) {

@@ -16,6 +16,7 @@ public final class SqlState {
     public static final String QUERY_CANCELED = "57014";
     public static final String INTERNAL_ERROR = "XX000";
     public static final String OUT_OF_MEMORY = "53200";
+    public static final String CONFIGURATION_LIMIT_EXCEEDED = "53400";
 
     private SqlState() {
     }

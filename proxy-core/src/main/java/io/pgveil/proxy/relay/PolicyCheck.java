@@ -397,6 +397,10 @@ final class PolicyCheck implements Check {
         if (a.noMemory()) {
             return noMemory(a);
         }
+        if (preparesTooMany(a)) {
+            a.release();
+            return new Verdict.Refuse(Statements.overflow(), "too many prepared statements");
+        }
         MessageAnalysis resolved = resolve(a);
         Decision d = decide(resolved);
         Verdict v = verdict(resolved, d, parse);
@@ -604,6 +608,20 @@ final class PolicyCheck implements Check {
             context = new AnalysisContext(path, role, scs, catalog);
             contextKey = AnalysisCache.contextKey(context);
         }
+    }
+
+    /** Whether the SQL PREPAREs of {@code a} would hold more than {@link Statements#MAX_PREPARED}. */
+    private boolean preparesTooMany(MessageAnalysis a) {
+        List<String> names = null;
+        for (StatementAnalysis s : a.statements()) {
+            if (s.kind() == StatementKind.PREPARE) {
+                if (names == null) {
+                    names = new ArrayList<>();
+                }
+                names.add(s.detail());
+            }
+        }
+        return names != null && statements.wouldOverflow(names);
     }
 
     /** A message whose analysis found no room in the analyses' memory: refused as PostgreSQL refuses what it has none for. */

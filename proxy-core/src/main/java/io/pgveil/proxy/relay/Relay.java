@@ -363,6 +363,9 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             }
             case FrontendMessages.PARSE -> {
                 String name = c.name();
+                if (statements.wouldOverflow(name)) {
+                    return new Verdict.Refuse(Statements.overflow(), "too many prepared statements");
+                }
                 String sql = c.sql();
                 ByteBuf buf = longText != null && longText.sql() == sql ? null : c.buffer();
                 int from = c.sqlFrom();
