@@ -248,6 +248,38 @@ class RobustnessTest {
         }
     }
 
+    @Test
+    void aSessionHoldsAtMostTenThousandPortalsAndCursors() throws Exception {
+        try (Pgveil pgveil = Pgveil.start();
+             WireClient client = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            int max = 10_000;
+            client.exchange(WireClient.query("begin"));
+            byte[][] binds = new byte[max + 2][];
+            binds[0] = WireClient.parse("", "select 1");
+            for (int i = 0; i <= max; i++) {
+                binds[i + 1] = WireClient.bind("p" + i, "");
+            }
+            List<WireClient.Message> answer = client.exchange(WireClient.concat(WireClient.concat(binds), WireClient.sync()));
+            assertEquals(max, answer.stream().filter(m -> m.type() == '2').count(), "10,000 portals are bound");
+            WireClient.Message refused = answer.stream().filter(m -> m.type() == 'E').findFirst().orElseThrow();
+            assertEquals("53400", refused.field('C'));
+            assertTrue(refused.field('M').contains("at most 10000 portals and cursors"), refused.field('M'));
+            client.exchange(WireClient.query("rollback"));
+            // A transaction's end closes its portals: there is room again; DECLARE is held to the same limit.
+            StringBuilder cursors = new StringBuilder("begin;");
+            for (int i = 0; i <= max; i++) {
+                cursors.append("declare c").append(i).append(" cursor for select 1;");
+            }
+            answer = client.exchange(WireClient.query(cursors.toString()));
+            assertEquals("53400", answer.stream().filter(m -> m.type() == 'E').findFirst().orElseThrow().field('C'));
+            client.exchange(WireClient.query("begin; declare c1 cursor for select 1"));
+            answer = client.exchange(WireClient.query("fetch c1"));
+            client.exchange(WireClient.query("commit"));
+            assertTrue(answer.stream().anyMatch(m -> m.type() == 'D'), answer.stream().filter(m -> m.type() == 'E')
+                    .map(m -> m.field('C') + " " + m.field('M')).toList().toString());
+        }
+    }
+
     private static SessionSnapshot awaitSession(Pgveil pgveil, Predicate<SessionSnapshot> condition) throws InterruptedException {
         for (int i = 0; i < 600; i++) {
             for (SessionSnapshot s : pgveil.server().sessions()) {

@@ -397,9 +397,10 @@ final class PolicyCheck implements Check {
         if (a.noMemory()) {
             return noMemory(a);
         }
-        if (preparesTooMany(a)) {
+        Verdict.Refuse tooMany = tooManyNames(a);
+        if (tooMany != null) {
             a.release();
-            return new Verdict.Refuse(Statements.overflow(), "too many prepared statements");
+            return tooMany;
         }
         MessageAnalysis resolved = resolve(a);
         Decision d = decide(resolved);
@@ -610,18 +611,27 @@ final class PolicyCheck implements Check {
         }
     }
 
-    /** Whether the SQL PREPAREs of {@code a} would hold more than {@link Statements#MAX_PREPARED}. */
-    private boolean preparesTooMany(MessageAnalysis a) {
-        List<String> names = null;
+    /**
+     * The refusal of a message whose SQL PREPAREs or DECLAREs would hold more than {@link Statements#MAX_PREPARED}
+     * statements or {@link Statements#MAX_PORTALS} cursors; null when they fit (or there are none).
+     */
+    private Verdict.Refuse tooManyNames(MessageAnalysis a) {
+        List<String> prepared = null;
+        List<String> declared = null;
         for (StatementAnalysis s : a.statements()) {
             if (s.kind() == StatementKind.PREPARE) {
-                if (names == null) {
-                    names = new ArrayList<>();
-                }
-                names.add(s.detail());
+                prepared = prepared == null ? new ArrayList<>() : prepared;
+                prepared.add(s.detail());
+            } else if (s.kind() == StatementKind.DECLARE) {
+                declared = declared == null ? new ArrayList<>() : declared;
+                declared.add(s.detail());
             }
         }
-        return names != null && statements.wouldOverflow(names);
+        if (prepared != null && statements.wouldOverflow(prepared)) {
+            return new Verdict.Refuse(Statements.overflow(), "too many prepared statements");
+        }
+        return declared != null && statements.portalsWouldOverflow(declared)
+                ? new Verdict.Refuse(Statements.portalOverflow(), "too many portals") : null;
     }
 
     /** A message whose analysis found no room in the analyses' memory: refused as PostgreSQL refuses what it has none for. */

@@ -374,6 +374,9 @@ public final class Relay implements SessionView, ResultHandler.Answers {
                 return thenPolicy(v, b -> policy.parse(name, sql, b, from, to), buf);
             }
             case FrontendMessages.BIND -> {
+                if (statements.portalsWouldOverflow(c.name())) {
+                    return new Verdict.Refuse(Statements.portalOverflow(), "too many portals");
+                }
                 Statements.Prepared p = statements.statement(c.statement());
                 v = identity.bind(c.statement(), p, c);
                 return v != Verdict.FORWARD ? v : policy.bind(c.statement(), p, c);

@@ -128,6 +128,9 @@ final class Statements {
      * Drivers' statement caches hold a few hundred.
      */
     static final int MAX_PREPARED = 10_000;
+    /** Named portals and cursors one session may hold at once, for the same reason (WITH HOLD cursors outlive
+     * their transaction; portals of one transaction are as many as it binds). */
+    static final int MAX_PORTALS = 10_000;
 
     private final Map<String, Prepared> statements = new HashMap<>();
     private final Map<String, Portal> portals = new HashMap<>();
@@ -141,21 +144,35 @@ final class Statements {
         return statements.size() >= MAX_PREPARED && !name.isEmpty() && !statements.containsKey(name);
     }
 
+    /** Whether a Bind to portal {@code name} would hold more than {@link #MAX_PORTALS}. */
+    boolean portalsWouldOverflow(String name) {
+        return portals.size() >= MAX_PORTALS && !name.isEmpty() && !portals.containsKey(name);
+    }
+
+    /** Whether DECLAREs of the cursors {@code names} would hold more than {@link #MAX_PORTALS}. */
+    boolean portalsWouldOverflow(java.util.Collection<String> names) {
+        return wouldOverflow(portals, MAX_PORTALS, names);
+    }
+
     /**
      * Whether preparing the statements {@code names} (null entries: none) would hold more than
      * {@link #MAX_PREPARED}; the unnamed statement and names held already replace, and do not count.
      */
     boolean wouldOverflow(java.util.Collection<String> names) {
-        if (statements.size() + names.size() <= MAX_PREPARED) {
+        return wouldOverflow(statements, MAX_PREPARED, names);
+    }
+
+    private static boolean wouldOverflow(Map<String, ?> held, int max, java.util.Collection<String> names) {
+        if (held.size() + names.size() <= max) {
             return false;
         }
         java.util.Set<String> added = new java.util.HashSet<>();
         for (String n : names) {
-            if (n != null && !n.isEmpty() && !statements.containsKey(n)) {
+            if (n != null && !n.isEmpty() && !held.containsKey(n)) {
                 added.add(n);
             }
         }
-        return statements.size() + added.size() > MAX_PREPARED;
+        return held.size() + added.size() > max;
     }
 
     /** The error a statement that would prepare more than {@link #MAX_PREPARED} is refused with. */
@@ -163,6 +180,13 @@ final class Statements {
         return PgError.error(SqlState.CONFIGURATION_LIMIT_EXCEEDED, "pgveil holds at most " + MAX_PREPARED
                 + " prepared statements per session, and this one would make more: DEALLOCATE (or Close) the"
                 + " ones no longer needed, or use the unnamed statement");
+    }
+
+    /** The error a Bind or DECLARE that would open more than {@link #MAX_PORTALS} is refused with. */
+    static PgError portalOverflow() {
+        return PgError.error(SqlState.CONFIGURATION_LIMIT_EXCEEDED, "pgveil holds at most " + MAX_PORTALS
+                + " portals and cursors per session, and this one would open more: CLOSE (or Close) the ones no"
+                + " longer needed, or use the unnamed portal");
     }
 
     Portal portal(String name) {
