@@ -304,6 +304,22 @@ class MaskingGuardTest {
     }
 
     @Test
+    void aCursorOfMaskedColumnsDeclaredAndFetchedInOneQueryIsRefusedWhole() throws Exception {
+        // The FETCH is decided as the cursor's query the same message declares: a masked read among several
+        // statements, which pgveil cannot mask, so nothing of the message runs.
+        try (WireClient w = WireClient.login(pgveil.port(), "agent", "agent-pw")) {
+            List<WireClient.Message> answer = w.exchange(WireClient.query(
+                    "BEGIN; DECLARE c CURSOR FOR SELECT id, ssn FROM maskt.users; FETCH ALL FROM c; COMMIT"));
+            WireClient.Message refused = answer.stream().filter(m -> m.type() == 'E').findFirst().orElseThrow();
+            assertEquals("42501", refused.field('C'));
+            assertTrue(refused.field('M').contains("mask"), refused.field('M'));
+            assertEquals(0, answer.stream().filter(m -> m.type() == 'D').count());
+            assertFalse(answer.stream().anyMatch(m -> new String(m.body(), java.nio.charset.StandardCharsets.ISO_8859_1)
+                    .contains(SSN)));
+        }
+    }
+
+    @Test
     void theValueIsNowhereInTheBytesTheClientReceives() throws Exception {
         byte[] describePortal = WireClient.typed('D', new byte[] {'P', 0});
         List<byte[]> exchanges = List.of(

@@ -265,6 +265,24 @@ class RelayIntegrityTest {
     }
 
     @Test
+    void aCursorDeclaredAndFetchedInOneQueryRunsAsItsQuery() throws Exception {
+        // psql sends a script's statements one by one, but \; and other clients put them in one Query: the FETCH
+        // names a cursor the same message declares, and is decided as that cursor's query.
+        try (WireClient w = alice()) {
+            List<WireClient.Message> answer = w.exchange(WireClient.query("begin; declare one_message cursor for"
+                    + " select id from rel.accounts order by id; fetch 1 from one_message; commit"));
+            assertEquals(0, answer.stream().filter(m -> m.type() == 'E').count(), answer.stream()
+                    .filter(m -> m.type() == 'E').map(m -> m.field('M')).toList().toString());
+            assertEquals(1, answer.stream().filter(m -> m.type() == 'D').count());
+            answer = w.exchange(WireClient.query("prepare one_message_p as select 42; execute one_message_p"));
+            assertEquals(0, answer.stream().filter(m -> m.type() == 'E').count());
+            assertEquals(1, answer.stream().filter(m -> m.type() == 'D').count());
+            answer = w.exchange(WireClient.query("prepare secret_p as select * from rel.secrets; execute secret_p"));
+            assertEquals("42501", answer.stream().filter(m -> m.type() == 'E').findFirst().orElseThrow().field('C'));
+        }
+    }
+
+    @Test
     void aFetchFromACursorPgveilNeverSawDeclaredIsRefused() throws Exception {
         try (Connection c = alice(true)) {
             SQLException e = assertThrows(SQLException.class, () -> one(c, "fetch 1 from never_declared"));

@@ -19,8 +19,10 @@ import io.pgveil.proxy.pgwire.SqlState;
 import io.pgveil.proxy.policy.PolicyService;
 import io.pgveil.proxy.policy.SearchPaths;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
@@ -450,22 +452,35 @@ final class PolicyCheck implements Check {
     /**
      * The analysis with each SQL EXECUTE replaced by the statement it runs and each FETCH or MOVE by its cursor's
      * query, so that they are decided (and capped) as what they do; a name pgveil did not see stays, and is denied.
+     * A name PREPAREd or DECLAREd earlier in the same message is the one it runs: a simple Query stops at its first
+     * failing statement, so a later statement runs only after the earlier ones did.
      */
     private MessageAnalysis resolve(MessageAnalysis a) {
         if (!a.parsed() || !StatementMemo.dependsOnSession(a)) {
             return a;
         }
         List<StatementAnalysis> out = new ArrayList<>(a.statements().size());
+        Map<String, StatementAnalysis> prepared = null; // by this message, so far (null: none was)
+        Map<String, StatementAnalysis> declared = null;
         for (StatementAnalysis s : a.statements()) {
             StatementAnalysis runs = s;
-            if (s.kind() == StatementKind.EXECUTE) {
+            StatementAnalysis named = s.inner() != null ? s.inner() : s;
+            if (s.kind() == StatementKind.PREPARE) {
+                prepared = prepared == null ? new HashMap<>() : prepared;
+                prepared.put(s.detail(), named);
+            } else if (s.kind() == StatementKind.DECLARE) {
+                declared = declared == null ? new HashMap<>() : declared;
+                declared.put(s.detail(), named);
+            } else if (s.kind() == StatementKind.EXECUTE) {
                 Statements.Prepared p = statements.statement(s.detail());
-                runs = p == null || p.analysis == null || !p.analysis.parsed() || p.analysis.statements().isEmpty() ? s
-                        : p.analysis.statements().get(0);
+                runs = prepared != null && prepared.containsKey(s.detail()) ? prepared.get(s.detail())
+                        : p == null || p.analysis == null || !p.analysis.parsed() || p.analysis.statements().isEmpty()
+                        ? s : p.analysis.statements().get(0);
             } else if (s.kind() == StatementKind.CURSOR && !"close".equals(s.detail()) && s.cursor() != null) {
                 Statements.Portal c = statements.portal(s.cursor());
-                runs = c == null || c.statement.analysis == null || c.statement.analysis.statements().isEmpty() ? s
-                        : c.statement.analysis.statements().get(0);
+                runs = declared != null && declared.containsKey(s.cursor()) ? declared.get(s.cursor())
+                        : c == null || c.statement.analysis == null || c.statement.analysis.statements().isEmpty()
+                        ? s : c.statement.analysis.statements().get(0);
             }
             out.add(runs);
         }
