@@ -106,6 +106,11 @@ public final class PolicyService implements AutoCloseable {
         }
     }
 
+    /** Bytes all sessions' analyses of many statements may hold together ({@code policy.analysis.memory}). */
+    public long analysisMemory() {
+        return memory.capacity();
+    }
+
     private static Thread daemon(Runnable r, String name) {
         return daemon(new Thread(r, name));
     }
