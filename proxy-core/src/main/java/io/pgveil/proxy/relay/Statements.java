@@ -141,12 +141,17 @@ final class Statements {
 
     /** Whether a Parse of {@code name} would hold more than {@link #MAX_PREPARED}. */
     boolean wouldOverflow(String name) {
-        return statements.size() >= MAX_PREPARED && !name.isEmpty() && !statements.containsKey(name);
+        return full(statements, MAX_PREPARED, name);
     }
 
     /** Whether a Bind to portal {@code name} would hold more than {@link #MAX_PORTALS}. */
     boolean portalsWouldOverflow(String name) {
-        return portals.size() >= MAX_PORTALS && !name.isEmpty() && !portals.containsKey(name);
+        return full(portals, MAX_PORTALS, name);
+    }
+
+    /** Whether {@code held} has {@code max} names and {@code name} would be one more (the unnamed one never is). */
+    private static boolean full(Map<String, ?> held, int max, String name) {
+        return held.size() >= max && !name.isEmpty() && !held.containsKey(name);
     }
 
     /** Whether DECLAREs of the cursors {@code names} would hold more than {@link #MAX_PORTALS}. */
