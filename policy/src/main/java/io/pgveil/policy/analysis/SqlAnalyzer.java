@@ -30,6 +30,12 @@ import net.sf.jsqlparser.statement.Statement;
 public final class SqlAnalyzer {
     private static final int MAX_DEPTH = 8;
     /**
+     * The deepest brackets JSqlParser is given. Its time grows with about the cube of the depth (its lookahead
+     * scans each bracket's contents once for every bracket around it): 128 levels take 2-7 ms, 800 take the whole
+     * time budget for a statement of 1.6 KB, so a script of such statements held a worker for seconds.
+     */
+    public static final int MAX_NESTING = 128;
+    /**
      * The stack an analysis thread needs: JSqlParser's parser and visitors recurse once per operand of a chain
      * ({@code a = 1 OR a = 2 OR ...}, {@code x || y || ...}), so an ORM's 10,000-term OR overflows a default 1 MB
      * stack; PostgreSQL flattens such chains and runs them. 32 MB takes what the time budget lets through.
@@ -236,6 +242,14 @@ public final class SqlAnalyzer {
         private Analysed analysed(List<Token> tokens, String text, int depth, boolean[] leftOut) throws Unanalysable {
             List<String> literals = new ArrayList<>();
             StringBuilder shape = remembered == null ? null : new StringBuilder();
+            if (tokens.size() > 2 * MAX_NESTING) {
+                int deepest = deepest(tokens, leftOut);
+                if (deepest > MAX_NESTING) {
+                    throw new Unanalysable("pgveil analyses brackets nested at most " + MAX_NESTING + " deep, and this"
+                            + " statement nests them " + deepest + " deep: write it flatter (a single value or subquery"
+                            + " needs no parentheses of its own), or send the nested values as parameters ($1, $2, ...)");
+                }
+            }
             String canonical = canonical(tokens, literals, shape, leftOut);
             String key = shape == null ? null : shape.toString();
             Remembered r = key == null ? null : remembered.get(key);
@@ -295,6 +309,25 @@ public final class SqlAnalyzer {
                 stop.cancel(false);
             }
         }
+    }
+
+    /** How deep the brackets of the tokens not {@code leftOut} (when given) nest. */
+    static int deepest(List<Token> tokens, boolean[] leftOut) {
+        int depth = 0;
+        int deepest = 0;
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (t.kind() != Token.Kind.PUNCTUATION || leftOut != null && leftOut[i]) {
+                continue;
+            }
+            char c = t.text().charAt(0);
+            if (c == '(' || c == '[') {
+                deepest = Math.max(deepest, ++depth);
+            } else if (c == ')' || c == ']') {
+                depth--;
+            }
+        }
+        return deepest;
     }
 
     private static final String OVER_BUDGET = "analysis took longer than policy.analysis.time_budget";

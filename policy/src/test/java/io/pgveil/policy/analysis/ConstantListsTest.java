@@ -212,15 +212,44 @@ class ConstantListsTest {
     }
 
     @Test
+    void bracketsNestedDeeperThanJSqlParserAffordsAreRefusedBeforeParsing() {
+        // 800 levels took the whole time budget (JSqlParser's time grows with about the cube of the depth); past
+        // MAX_NESTING the statement is refused at once, saying why and what to do, whatever the budget
+        int over = SqlAnalyzer.MAX_NESTING + 1;
+        for (String sql : List.of("SELECT " + "(".repeat(800) + "1" + ")".repeat(800) + " FROM t",
+                "SELECT * FROM t WHERE id IN (" + "(".repeat(over - 1) + "SELECT secret FROM private.secrets" + ")".repeat(over),
+                "SELECT " + "ARRAY[".repeat(over) + "1" + "]".repeat(over))) {
+            MessageAnalysis a = ANALYZER.analyze(sql, CTX);
+            assertFalse(a.parsed(), sql);
+            assertTrue(a.unparsed().startsWith("pgveil analyses brackets nested at most 128 deep, and this statement"
+                    + " nests them "), a.unparsed());
+            assertTrue(a.unparsed().contains("write it flatter"), a.unparsed());
+        }
+        assertTrue(ANALYZER.analyze("SELECT " + "(".repeat(800) + "1" + ")".repeat(800) + " FROM t", CTX).unparsed()
+                .contains("nests them 800 deep"));
+        // as deep as allowed: analysed in full, the table inside found
+        int deepest = SqlAnalyzer.MAX_NESTING;
+        MessageAnalysis ok = ANALYZER.analyze("SELECT * FROM t WHERE id IN (" + "(".repeat(deepest - 1)
+                + "SELECT id FROM t" + ")".repeat(deepest), CTX);
+        assertTrue(ok.parsed(), ok.unparsed());
+        assertTrue(ok.statements().get(0).objects().contains(new ObjectAccess(T, Access.READ, "table")));
+        // brackets one after another are not nested: 500 of them in a sum are one level
+        assertTrue(ANALYZER.analyze("SELECT " + String.join(" + ", java.util.Collections.nCopies(500, "(1)"))
+                + " FROM t", CTX).parsed());
+    }
+
+    @Test
     void whenTheTimeBudgetRunsOutTheMessageSaysWhichShapeAndWhatToDo() throws Exception {
         java.util.concurrent.ScheduledExecutorService watchdog = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
         try {
             SqlAnalyzer tight = new SqlAnalyzer(watchdog, 5);
-            // 400 levels of parentheses: JSqlParser backtracks (about 50 ms and more), far past 5 ms
-            MessageAnalysis deep = tight.analyze("SELECT " + "(".repeat(400) + "1" + ")".repeat(400) + " FROM t", CTX);
+            // 50 values in 120 levels of parentheses each: JSqlParser backtracks (about 2 ms a value), far past 5 ms
+            String value = "(".repeat(120) + "1" + ")".repeat(120);
+            MessageAnalysis deep = tight.analyze("SELECT " + String.join(", ", java.util.Collections.nCopies(50, value))
+                    + " FROM t", CTX);
             assertFalse(deep.parsed());
             assertTrue(deep.unparsed().startsWith("analysis took longer than policy.analysis.time_budget (5 ms) for a"
-                    + " statement of 815 characters shaped \"select (((("), deep.unparsed());
+                    + " statement of 12162 characters shaped \"select (((("), deep.unparsed());
             assertTrue(deep.unparsed().contains("send it in smaller statements"), deep.unparsed());
             // rows that pass other strings to set_config, whose setting decides the analysis, are each analysed: the
             // message says so, and what to send (a budget the first, shortened analysis of one row keeps to on any
