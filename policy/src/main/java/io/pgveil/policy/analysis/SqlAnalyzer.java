@@ -109,8 +109,16 @@ public final class SqlAnalyzer {
         long weight = 0;
         long taken = 0; // of the memory: what the statements so far keep, once that is HEAVY or more
         boolean held = false;
+        long started = next == null ? 0 : System.nanoTime();
+        long allowed = TimeUnit.MILLISECONDS.toNanos(messageBudgetMillis(sql.length()));
         try {
             while (statement != null) {
+                if (next != null && (out.size() & 7) == 7 && System.nanoTime() - started > allowed) {
+                    throw new Unanalysable(OVER_BUDGET + " for a message of " + sql.length() + " characters ("
+                            + messageBudgetMillis(sql.length()) + " ms: the budget once for each 64 KB), after "
+                            + out.size() + " of its statements; send them in smaller messages, or raise"
+                            + " policy.analysis.time_budget");
+                }
                 StatementAnalysis a = run.statement(statement, 0);
                 weight += AnalysisMemory.weight(a, out.isEmpty() ? null : out.get(out.size() - 1));
                 out.add(a);
@@ -140,6 +148,15 @@ public final class SqlAnalyzer {
                 memory.give(taken); // refused, failed, or out of memory itself: nothing of it is kept
             }
         }
+    }
+
+    /**
+     * The longest a message of {@code chars} characters may take in all: the time budget once for each 64 KB (at
+     * least once). One statement's parse is stopped at the budget; without a bound on the message, a script of
+     * thousands of statements each just under it held a worker for minutes.
+     */
+    long messageBudgetMillis(int chars) {
+        return budgetMillis * (1 + chars / 65_536);
     }
 
     private static void drain(SqlLexer.Reader statements) throws SqlSyntaxException {

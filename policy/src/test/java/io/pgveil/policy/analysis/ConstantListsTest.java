@@ -239,6 +239,36 @@ class ConstantListsTest {
     }
 
     @Test
+    void aScriptMayTakeTheTimeBudgetOnceForEach64KilobytesNotOnceForEachStatement() {
+        // no watchdog: no one statement is stopped, so only the message's budget can refuse (20 ms for each 64 KB)
+        SqlAnalyzer budget = new SqlAnalyzer(null, 20);
+        // 400 statements of distinct shapes, about 2-5 ms each (120 levels of parentheses), 108 KB in all: the
+        // message may take 40 ms, and it takes a second or more
+        StringBuilder script = new StringBuilder();
+        for (int i = 0; i < 400; i++) {
+            script.append("SELECT id AS c").append(i).append(" FROM t WHERE ").append("(".repeat(120)).append("id = ")
+                    .append(i).append(")".repeat(120)).append(";\n");
+        }
+        assertTrue(script.length() >= 65_536 && script.length() < 2 * 65_536);
+        MessageAnalysis all = budget.analyze(script.toString(), CTX);
+        assertFalse(all.parsed());
+        assertTrue(all.unparsed().startsWith("analysis took longer than policy.analysis.time_budget for a message of "
+                + script.length() + " characters (40 ms: the budget once for each 64 KB), after "), all.unparsed());
+        assertTrue(all.unparsed().contains("send them in smaller messages"), all.unparsed());
+        // a script of 10,000 INSERTs of one shape (about 20 ms) is within its budget
+        StringBuilder inserts = new StringBuilder();
+        for (int i = 0; i < 10_000; i++) {
+            inserts.append("INSERT INTO t (id, name) VALUES (").append(i).append(", 'name ").append(i).append("');\n");
+        }
+        MessageAnalysis many = new SqlAnalyzer(null, 250).analyze(inserts.toString(), CTX);
+        assertTrue(many.parsed(), many.unparsed());
+        assertEquals(10_000, many.statements().size());
+        assertEquals(20, budget.messageBudgetMillis(65_535));
+        assertEquals(40, budget.messageBudgetMillis(65_536));
+        assertEquals(20 * 17, budget.messageBudgetMillis(1 << 20));
+    }
+
+    @Test
     void whenTheTimeBudgetRunsOutTheMessageSaysWhichShapeAndWhatToDo() throws Exception {
         java.util.concurrent.ScheduledExecutorService watchdog = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
         try {
