@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgveil.config.LimitsConfig;
 import io.pgveil.config.PgveilConfig;
+import io.pgveil.config.PolicyConfig;
 import io.pgveil.proxy.session.SessionSnapshot;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -212,6 +213,81 @@ class RobustnessTest {
             writer.get(60, TimeUnit.SECONDS);
             List<WireClient.Message> last = client.readUntilReady();
             assertTrue(last.stream().anyMatch(m -> m.type() == 'D'), last.toString());
+        }
+    }
+
+    @Test
+    void anotherSessionsStatementIsAnalysedBetweenTheCostlyOnesAPipeliningSessionSent() throws Exception {
+        // The analysis workers take statements from one queue. pgveil reads a session's next message once its
+        // statement's analysis is made, so a session that pipelines costly statements has one of them there at a
+        // time, and another session's statement never waits behind all of them.
+        try (Pgveil pgveil = Pgveil.start();
+             WireClient flood = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD);
+             WireClient other = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            int messages = 300;
+            String nonce = Long.toString(System.nanoTime(), 36);
+            byte[][] queries = new byte[messages][];
+            for (int i = 0; i < messages; i++) { // each its own shape, analysed in milliseconds (120 levels of brackets)
+                queries[i] = WireClient.query("select " + "(".repeat(120) + i + ")".repeat(120) + " as f" + nonce + "_" + i);
+            }
+            flood.send(WireClient.concat(queries));
+            flood.readUntilReady(); // the first is answered: the rest are being analysed
+            List<WireClient.Message> mine = other.exchange(WireClient.query("select 7 as o" + nonce));
+            assertTrue(mine.stream().anyMatch(m -> m.type() == 'D'), mine.toString());
+            int arrived = flood.input().available(); // bytes of the flood's answers already here
+            long total = 0;
+            for (int i = 1; i < messages; i++) {
+                for (WireClient.Message m : flood.readUntilReady()) {
+                    assertTrue(m.type() != 'E', () -> m.field('M'));
+                    total += 5 + m.body().length;
+                }
+            }
+            // the other session waited for about one of them; behind all of them, it would have come after all
+            assertTrue(arrived < total / 2, "the other session was answered after " + arrived + " of " + total
+                    + " bytes of the flood's answers had arrived");
+        }
+    }
+
+    @Test
+    void scriptsThatTakeSecondsToAnalyseDoNotHoldUpOtherSessionsStatements() throws Exception {
+        // A message may take the analysis time budget once for each 64 KB (here 100 ms: 1.7 s for 1 MB). Two such
+        // scripts held both analysis workers, and every other session's statement waited; long texts now have their own.
+        PolicyConfig.Rule r = Pgveil.PERMISSIVE.rules().get(0); // without allow_unparsed: what is not analysed is refused
+        PolicyConfig.Rule strict = new PolicyConfig.Rule(r.name(), r.match(), r.allow(), r.deny(), r.requireApproval(), r.on(),
+                r.columns(), r.maxRowsReturned(), r.guardrails(), false, r.allowMaskedFilters());
+        try (Pgveil pgveil = Pgveil.start(c -> c.withPolicy(new PolicyConfig(null, List.of(strict),
+                Pgveil.PERMISSIVE.guardrails(), new PolicyConfig.Analysis(Duration.ofMillis(100), null, null, null, null),
+                null)));
+             WireClient first = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD);
+             WireClient second = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD);
+             WireClient other = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            String nonce = Long.toString(System.nanoTime(), 36);
+            for (WireClient script : List.of(first, second)) {
+                // 1 MB of statements of distinct shapes, each analysed in about a millisecond: 3-4 s in all
+                StringBuilder sql = new StringBuilder();
+                for (int i = 0; sql.length() < 1 << 20; i++) {
+                    sql.append("select ").append(i).append(" as s").append(nonce).append(script == first ? "a" : "b")
+                            .append(i).append(" where (1, 2) = ").append("(".repeat(120)).append("select 1, 2")
+                            .append(")".repeat(120)).append(";\n");
+                }
+                script.send(WireClient.query(sql.toString()));
+            }
+            Thread.sleep(200); // both scripts are being analysed
+            for (int i = 0; i < 5; i++) {
+                List<WireClient.Message> mine = other.exchange(WireClient.query("select " + i + " as o" + nonce + i));
+                assertTrue(mine.stream().anyMatch(m -> m.type() == 'D'), mine.toString());
+            }
+            // a script's refusal is sent the moment its analysis stops: none was here before the other session's answers
+            assertEquals(0, first.input().available(), "the other session's statements were answered first");
+            assertEquals(0, second.input().available(), "the other session's statements were answered first");
+            for (WireClient script : List.of(first, second)) {
+                List<WireClient.Message> answer = script.readUntilReady();
+                assertEquals(0, answer.stream().filter(m -> m.type() == 'D').count(), "refused before anything ran");
+                WireClient.Message refused = answer.stream().filter(m -> m.type() == 'E').findFirst().orElseThrow();
+                // at the message's budget (or, on a JVM that has not compiled JSqlParser yet, at one statement's)
+                assertTrue(refused.field('M').contains("analysis took longer than policy.analysis.time_budget"),
+                        refused.field('M'));
+            }
         }
     }
 

@@ -35,6 +35,8 @@ public final class SqlAnalyzer {
      * time budget for a statement of 1.6 KB, so a script of such statements held a worker for seconds.
      */
     public static final int MAX_NESTING = 128;
+    /** A message may take the time budget once more for each this many characters ({@link #messageBudgetMillis}). */
+    public static final int BUDGET_CHARS = 65_536;
     /**
      * The stack an analysis thread needs: JSqlParser's parser and visitors recurse once per operand of a chain
      * ({@code a = 1 OR a = 2 OR ...}, {@code x || y || ...}), so an ORM's 10,000-term OR overflows a default 1 MB
@@ -156,7 +158,7 @@ public final class SqlAnalyzer {
      * thousands of statements each just under it held a worker for minutes.
      */
     long messageBudgetMillis(int chars) {
-        return budgetMillis * (1 + chars / 65_536);
+        return budgetMillis * (1 + chars / BUDGET_CHARS);
     }
 
     private static void drain(SqlLexer.Reader statements) throws SqlSyntaxException {

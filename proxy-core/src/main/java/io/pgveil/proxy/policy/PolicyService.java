@@ -51,6 +51,13 @@ public final class PolicyService implements AutoCloseable {
     private final CatalogLoader catalogs;
     private final PolicyConfig.Analysis limits;
     private final ThreadPoolExecutor workers;
+    /**
+     * Workers for texts of {@link #BULK_CHARS} and more, which may take the time budget once for each 64 KB: two
+     * sessions' 1 MB scripts held both {@link #workers} for 4 s each, and every other session's statements waited.
+     */
+    private final ThreadPoolExecutor bulk;
+    /** Texts this long or longer are analysed by {@link #bulk}: those allowed more than the time budget. */
+    static final int BULK_CHARS = SqlAnalyzer.BUDGET_CHARS;
     /** The masking configuration and its version (it is reloaded with the policy). */
     private volatile Masking masking;
     private volatile Map<String, PolicyConfig.Rule> rules;
@@ -91,6 +98,8 @@ public final class PolicyService implements AutoCloseable {
         AtomicInteger n = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(limits.workers(), limits.workers(), 0, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(4096), r -> daemon(SqlAnalyzer.thread(r, "pgveil-analysis-" + n.incrementAndGet())));
+        this.bulk = new ThreadPoolExecutor(limits.workers(), limits.workers(), 0, TimeUnit.SECONDS,
+                new ArrayBlockingQueue<>(4096), r -> daemon(SqlAnalyzer.thread(r, "pgveil-analysis-bulk-" + n.incrementAndGet())));
         this.timers = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pgveil-policy-timer"));
         this.analyzer = new SqlAnalyzer(timers, limits.timeBudget().toMillis(), memory);
         Gauge.builder("pgveil.policy.analysis.memory.used", memory, AnalysisMemory::used).baseUnit("bytes")
@@ -248,7 +257,7 @@ public final class PolicyService implements AutoCloseable {
                                                         Fingerprint fingerprint, boolean lookFirst) {
         CompletableFuture<MessageAnalysis> out = new CompletableFuture<>();
         try {
-            workers.execute(() -> {
+            (sql.length() >= BULK_CHARS ? bulk : workers).execute(() -> {
                 try {
                     Fingerprint fp = lookFirst ? Fingerprint.of(sql, ctx.standardConformingStrings()) : fingerprint;
                     MessageAnalysis known = lookFirst ? db.cache.get(contextKey, sql, fp) : null;
@@ -301,6 +310,7 @@ public final class PolicyService implements AutoCloseable {
     public void close() {
         timers.shutdownNow();
         workers.shutdownNow();
+        bulk.shutdownNow();
     }
 
     /** One database: its catalog, the search_path sessions start with, and its analysis cache. */
