@@ -50,7 +50,7 @@ class MessageMemoryTest {
         pgveil = Pgveil.start(c -> {
             LimitsConfig l = c.limits();
             return c.withLimits(new LimitsConfig(4L * 1024 * 1024, l.maxConnections(), l.idleTimeout(),
-                    l.handshakeTimeout(), l.drainTimeout(), BUDGET, WAIT));
+                    l.handshakeTimeout(), l.drainTimeout(), BUDGET, WAIT, l.statementMemory()));
         });
     }
 
@@ -193,7 +193,7 @@ class MessageMemoryTest {
         try (Pgveil patient = Pgveil.start(c -> {
             LimitsConfig l = c.limits();
             return c.withLimits(new LimitsConfig(4L * 1024 * 1024, l.maxConnections(), l.idleTimeout(),
-                    l.handshakeTimeout(), l.drainTimeout(), BUDGET, Duration.ofSeconds(60)));
+                    l.handshakeTimeout(), l.drainTimeout(), BUDGET, Duration.ofSeconds(60), l.statementMemory()));
         }); Connection bystander = patient.connect();
              WireClient holder = WireClient.login(patient.port(), Pgveil.USER, Pgveil.PASSWORD)) {
             holder.send(Arrays.copyOf(held, 1024 * 1024));
@@ -231,7 +231,7 @@ class MessageMemoryTest {
         try (Pgveil patient = Pgveil.start(c -> {
             LimitsConfig l = c.limits();
             return c.withLimits(new LimitsConfig(4L * 1024 * 1024, l.maxConnections(), Duration.ofMillis(500),
-                    l.handshakeTimeout(), l.drainTimeout(), BUDGET, Duration.ofSeconds(60)));
+                    l.handshakeTimeout(), l.drainTimeout(), BUDGET, Duration.ofSeconds(60), l.statementMemory()));
         }); WireClient holder = WireClient.login(patient.port(), Pgveil.USER, Pgveil.PASSWORD);
              WireClient waiter = WireClient.login(patient.port(), Pgveil.USER, Pgveil.PASSWORD)) {
             // The holder is busy (not idle) with a statement of 1.2 s, and has begun a large one behind it.
@@ -257,7 +257,7 @@ class MessageMemoryTest {
             return c.withPolicy(new PolicyConfig(null, List.of(capped), Pgveil.PERMISSIVE.guardrails(),
                     Pgveil.PERMISSIVE.analysis(), Pgveil.PERMISSIVE.enabled()))
                     .withLimits(new LimitsConfig(4L * 1024 * 1024, l.maxConnections(), l.idleTimeout(),
-                            l.handshakeTimeout(), l.drainTimeout(), BUDGET, wait));
+                            l.handshakeTimeout(), l.drainTimeout(), BUDGET, wait, l.statementMemory()));
         });
     }
 

@@ -33,7 +33,7 @@ class RobustnessTest {
         LimitsConfig l = c.limits();
         return c.withLimits(new LimitsConfig(maxMessage != null ? maxMessage : l.maxMessageBytes(),
                 maxConnections != null ? maxConnections : l.maxConnections(), idle != null ? idle : l.idleTimeout(),
-                handshake != null ? handshake : l.handshakeTimeout(), l.drainTimeout(), l.messageMemory(), l.messageMemoryWait()));
+                handshake != null ? handshake : l.handshakeTimeout(), l.drainTimeout(), l.messageMemory(), l.messageMemoryWait(), l.statementMemory()));
     }
 
     private static void assertProtocolViolationAndClose(WireClient client) throws IOException {
@@ -321,6 +321,74 @@ class RobustnessTest {
             assertEquals(0, answer.stream().filter(m -> m.type() == 'E').count(), answer.toString());
             answer = client.exchange(WireClient.query("execute p1"));
             assertTrue(answer.stream().anyMatch(m -> m.type() == 'D'), answer.toString());
+        }
+    }
+
+    private static double statementMemoryUsed(Pgveil pgveil) {
+        return pgveil.server().meters().get("pgveil.statement.memory.used").gauge().value();
+    }
+
+    private static long errors(List<WireClient.Message> answer, String sqlState) {
+        return answer.stream().filter(m -> m.type() == 'E' && sqlState.equals(m.field('C'))).count();
+    }
+
+    @Test
+    void preparedStatementsOfAllSessionsHoldAtMostTheStatementMemoryAndGiveItBack() throws Exception {
+        // One session that prepared 470 statements of 1 MB filled a 512 MB heap. With 8 MB for all sessions, a
+        // session prepares seven of 1 MB; the next is refused with 53200, and it and every other session go on.
+        String big = "x".repeat(1024 * 1024);
+        try (Pgveil pgveil = Pgveil.start(c -> c.withLimits(new LimitsConfig(c.limits().maxMessageBytes(),
+                c.limits().maxConnections(), c.limits().idleTimeout(), c.limits().handshakeTimeout(),
+                c.limits().drainTimeout(), c.limits().messageMemory(), c.limits().messageMemoryWait(), 8L << 20)));
+             WireClient hog = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD);
+             WireClient other = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            byte[][] parses = new byte[10][];
+            for (int i = 0; i < parses.length; i++) {
+                parses[i] = WireClient.concat(WireClient.parse("big" + i, "select length('" + big + "') + " + i), WireClient.sync());
+            }
+            int prepared = 0;
+            List<WireClient.Message> answer = List.of();
+            for (byte[] parse : parses) {
+                answer = hog.exchange(parse);
+                if (errors(answer, "53200") > 0) {
+                    break;
+                }
+                assertEquals(1, answer.stream().filter(m -> m.type() == '1').count(), answer.toString());
+                prepared++;
+            }
+            assertEquals(7, prepared, "seven statements of 1 MB fit in 8 MB");
+            assertTrue(answer.stream().filter(m -> m.type() == 'E').findFirst().orElseThrow().field('M')
+                    .contains("limits.statement_memory"), answer.toString());
+            double held = statementMemoryUsed(pgveil);
+            assertTrue(held > 7 * 1024 * 1024 && held <= 8 * 1024 * 1024, "held: " + held);
+
+            // The session goes on, and so does another: unnamed statements never count, a named one does not fit,
+            // nor does an SQL PREPARE; what is prepared runs.
+            answer = hog.exchange(WireClient.concat(WireClient.parse("big0x", "select 1"), WireClient.sync()));
+            assertEquals(0, errors(answer, "53200"), "a small statement still fits: " + answer);
+            answer = other.exchange(WireClient.query("select length('" + big + "')"));
+            assertTrue(answer.stream().anyMatch(m -> m.type() == 'D'), answer.toString());
+            answer = other.exchange(WireClient.query("prepare p as select length('" + big + "')"));
+            assertEquals(1, errors(answer, "53200"), answer.toString());
+            answer = hog.exchange(WireClient.concat(WireClient.bind("", "big3"), WireClient.execute("", 0), WireClient.sync()));
+            assertTrue(answer.stream().anyMatch(m -> m.type() == 'D'), answer.toString());
+
+            // DEALLOCATE gives back: the other session's PREPARE fits and runs.
+            answer = hog.exchange(WireClient.query("deallocate big0; deallocate big1"));
+            assertEquals(0, answer.stream().filter(m -> m.type() == 'E').count(), answer.toString());
+            answer = other.exchange(WireClient.query("prepare p as select length('" + big + "')"));
+            assertEquals(0, answer.stream().filter(m -> m.type() == 'E').count(), answer.toString());
+            answer = other.exchange(WireClient.query("execute p"));
+            assertTrue(answer.stream().anyMatch(m -> m.type() == 'D'), answer.toString());
+
+            // The session's end gives back all it held.
+            hog.close();
+            for (int i = 0; i < 200 && statementMemoryUsed(pgveil) > 3 * 1024 * 1024; i++) {
+                Thread.sleep(25);
+            }
+            held = statementMemoryUsed(pgveil);
+            // p keeps two texts of 1 MB: the PREPARE's and the statement's it prepares
+            assertTrue(held > 2 * 1024 * 1024 && held < 2.1 * 1024 * 1024, "only the other session's p is held: " + held);
         }
     }
 

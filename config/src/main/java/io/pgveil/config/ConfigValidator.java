@@ -96,6 +96,9 @@ final class ConfigValidator {
             out.add(new Finding("limits.message_memory", "must be larger than limits.max_message_bytes ("
                     + limits.maxMessageBytes() + " bytes), or a message of the largest size allowed is always refused"));
         }
+        if (limits.statementMemory() != null && limits.statementMemory() < 1024 * 1024) {
+            out.add(new Finding("limits.statement_memory", "must be at least 1MB"));
+        }
         if (limits.maxConnections() < 1) {
             out.add(new Finding("limits.max_connections", "must be at least 1"));
         }

@@ -17,12 +17,16 @@ import java.time.Duration;
  *                         one message of {@code maxMessageBytes}
  * @param messageMemoryWait how long a large message waits for {@code messageMemory} to have room (its session is not
  *                         read meanwhile) before it is refused; 0 refuses it at once
+ * @param statementMemory  memory all sessions' named prepared statements and cursors may hold together (their texts
+ *                         and analyses, kept as long as they exist); a Parse, PREPARE or DECLARE that does not fit is
+ *                         refused with 53200 and its session goes on. Null: a quarter of the heap
  */
 public record LimitsConfig(@JsonDeserialize(using = ConfigValues.ByteSizeDeserializer.class) Long maxMessageBytes, Integer maxConnections, Duration idleTimeout,
                            Duration handshakeTimeout, Duration drainTimeout,
                            @JsonDeserialize(using = ConfigValues.ByteSizeDeserializer.class) Long messageMemory,
-                           Duration messageMemoryWait) {
-    public static final LimitsConfig DEFAULT = new LimitsConfig(null, null, null, null, null, null, null);
+                           Duration messageMemoryWait,
+                           @JsonDeserialize(using = ConfigValues.ByteSizeDeserializer.class) Long statementMemory) {
+    public static final LimitsConfig DEFAULT = new LimitsConfig(null, null, null, null, null, null, null, null);
 
     public LimitsConfig {
         maxMessageBytes = maxMessageBytes == null ? 64L * 1024 * 1024 : maxMessageBytes;

@@ -139,6 +139,22 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void statementMemoryIsASizeOfAtLeastOneMegabyte() throws Exception {
+        PgveilConfig c = loader.parse("""
+                upstream: { user: app }
+                limits: { statement_memory: 200MB }
+                """, "t.yaml", null);
+        assertEquals(200L * 1024 * 1024, c.limits().statementMemory());
+        assertEquals(null, loader.parse("upstream: { user: app }\n", "t.yaml", null).limits().statementMemory(),
+                "unset: a quarter of the heap when pgveil starts");
+        ConfigException e = assertThrows(ConfigException.class, () -> loader.parse("""
+                upstream: { user: app }
+                limits: { statement_memory: 512KB }
+                """, "t.yaml", null));
+        assertEquals("limits.statement_memory", e.problems().get(0).path());
+    }
+
+    @Test
     void messageMemoryIsASizeAndMustHoldTheLargestMessage() throws Exception {
         PgveilConfig c = loader.parse("""
                 upstream: { user: app }

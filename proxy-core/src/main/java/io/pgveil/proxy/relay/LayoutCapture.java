@@ -39,12 +39,12 @@ final class LayoutCapture implements ResultHandler {
         if (target == FrontendMessages.TARGET_STATEMENT) {
             Statements.Prepared p = statements.statement(name);
             if (p != null) {
-                p.layout = layout;
+                statements.layout(name, p, layout);
             }
         } else {
             Statements.Portal p = statements.portal(name);
             if (p != null) {
-                p.layout = layout;
+                statements.layout(name, p, layout);
             }
         }
         return Framing.FORWARD;

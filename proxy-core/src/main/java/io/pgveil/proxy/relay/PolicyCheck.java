@@ -628,11 +628,13 @@ final class PolicyCheck implements Check {
 
     /**
      * The refusal of a message whose SQL PREPAREs or DECLAREs would hold more than {@link Statements#MAX_PREPARED}
-     * statements or {@link Statements#MAX_PORTALS} cursors; null when they fit (or there are none).
+     * statements or {@link Statements#MAX_PORTALS} cursors, or more memory than the sessions' statement memory has
+     * free; null when they fit (or there are none).
      */
     private Verdict.Refuse tooManyNames(MessageAnalysis a) {
         List<String> prepared = null;
         List<String> declared = null;
+        long bytes = 0;
         for (StatementAnalysis s : a.statements()) {
             if (s.kind() == StatementKind.PREPARE) {
                 prepared = prepared == null ? new ArrayList<>() : prepared;
@@ -640,13 +642,19 @@ final class PolicyCheck implements Check {
             } else if (s.kind() == StatementKind.DECLARE) {
                 declared = declared == null ? new ArrayList<>() : declared;
                 declared.add(s.detail());
+            } else {
+                continue;
             }
+            bytes += Statements.bytes(s.text(), null) + (s.inner() == null || s.inner().text() == null ? 0 : s.inner().text().length());
         }
         if (prepared != null && statements.wouldOverflow(prepared)) {
             return new Verdict.Refuse(Statements.overflow(), "too many prepared statements");
         }
-        return declared != null && statements.portalsWouldOverflow(declared)
-                ? new Verdict.Refuse(Statements.portalOverflow(), "too many portals") : null;
+        if (declared != null && statements.portalsWouldOverflow(declared)) {
+            return new Verdict.Refuse(Statements.portalOverflow(), "too many portals");
+        }
+        return bytes == 0 || statements.fits(bytes) ? null
+                : new Verdict.Refuse(statements.noRoom(bytes), "no room for prepared statements");
     }
 
     /** A message whose analysis found no room in the analyses' memory: refused as PostgreSQL refuses what it has none for. */

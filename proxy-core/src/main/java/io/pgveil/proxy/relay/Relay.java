@@ -60,7 +60,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     /** What a relay is made for: one session's identity and settings. */
     public record Setup(String sessionId, SessionIdentity identity, String role, String database, String startupSearchPath,
                         Map<String, String> serverParameters, Clock clock, Duration expiryGrace,
-                        boolean letTransactionFinish) {
+                        boolean letTransactionFinish, StatementMemory statementMemory) {
     }
 
     /** Makes the policy check of a relay (tests give one of their own). */
@@ -74,7 +74,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     private final SessionIdentity sessionIdentity;
     private final Map<String, String> parameters;
     private final Exchanges exchanges = new Exchanges();
-    private final Statements statements = new Statements();
+    private final Statements statements;
     private final Holds holds;
     /**
      * Messages in flight (sent, their answers not all in) beyond which the client is not read. Each is an
@@ -124,6 +124,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         this.standardConformingStrings = !"off".equals(parameters.get("standard_conforming_strings"));
         this.applicationName = parameters.get("application_name");
         this.holds = new Holds(port);
+        this.statements = new Statements(setup.statementMemory());
         this.identity = new IdentityCheck(this, setup.identity().identity(), setup.clock(), setup.expiryGrace(),
                 setup.letTransactionFinish());
         this.policy = policy.create(this, statements);
@@ -367,6 +368,10 @@ public final class Relay implements SessionView, ResultHandler.Answers {
                     return new Verdict.Refuse(Statements.overflow(), "too many prepared statements");
                 }
                 String sql = c.sql();
+                long bytes = Statements.bytes(sql, null);
+                if (!statements.fits(name, bytes)) {
+                    return new Verdict.Refuse(statements.noRoom(bytes), "no room for prepared statements");
+                }
                 ByteBuf buf = longText != null && longText.sql() == sql ? null : c.buffer();
                 int from = c.sqlFrom();
                 int to = c.sqlTo();

@@ -1,6 +1,7 @@
 package io.pgveil.proxy.relay;
 
 import io.netty.buffer.ByteBuf;
+import io.pgveil.policy.analysis.AnalysisMemory;
 import io.pgveil.policy.analysis.MessageAnalysis;
 import io.pgveil.policy.analysis.Risk;
 import io.pgveil.policy.analysis.StatementAnalysis;
@@ -11,6 +12,8 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
+import java.util.function.ToLongFunction;
 
 /**
  * The session's prepared statements and portals as the server holds them, so that a Bind, an Execute, an SQL
@@ -48,13 +51,28 @@ final class Statements {
          */
         boolean touchesMasked;
         long maskedAsOf = -1;
+        /** About what it keeps in the heap, as made: what it holds of the {@link StatementMemory} while named. */
+        final long bytes;
 
         Prepared(String sql, MessageAnalysis analysis, Decision decision, long engineVersion) {
             this.sql = sql;
             this.analysis = analysis;
             this.decision = decision;
             this.engineVersion = engineVersion;
+            this.bytes = bytes(sql, analysis);
         }
+    }
+
+    /** About what a prepared statement of {@code sql} analysed as {@code a} (or null) keeps: texts, facts, the rest. */
+    static long bytes(String sql, MessageAnalysis a) {
+        long b = StatementMemory.STATEMENT_BYTES + (sql == null ? 0 : sql.length());
+        if (a != null) {
+            b += AnalysisMemory.weight(a);
+            for (StatementAnalysis s : a.statements()) {
+                b += s.text() == null || s.text() == sql ? 0 : s.text().length();
+            }
+        }
+        return b;
     }
 
     /** A portal (from Bind) or a cursor (from DECLARE): the statement whose rows it returns. */
@@ -132,8 +150,52 @@ final class Statements {
      * their transaction; portals of one transaction are as many as it binds). */
     static final int MAX_PORTALS = 10_000;
 
-    private final Map<String, Prepared> statements = new HashMap<>();
-    private final Map<String, Portal> portals = new HashMap<>();
+    private final StatementMemory memory;
+    /** What this session's named statements and cursors hold of {@link #memory}. */
+    private long held;
+    private final Named<Prepared> statements = new Named<>(p -> p.bytes + length(p.layout));
+    /**
+     * A cursor holds its statement's memory; a Bind's portal only its layout (its statement is the prepared one).
+     */
+    private final Named<Portal> portals = new Named<>(p -> (p.cursor ? p.statement.bytes : 0) + length(p.layout));
+
+    Statements(StatementMemory memory) {
+        this.memory = memory;
+    }
+
+    /** Whether a Parse, PREPARE or DECLARE of about {@code bytes} (unnamed: none) fits in the shared memory now. */
+    boolean fits(String name, long bytes) {
+        return name.isEmpty() || fits(bytes);
+    }
+
+    /** Whether named statements or cursors of about {@code bytes} in all fit in the shared memory now. */
+    boolean fits(long bytes) {
+        return memory.fits(bytes);
+    }
+
+    /** The error a statement or cursor of about {@code bytes} that does not {@link #fits fit} is refused with. */
+    PgError noRoom(long bytes) {
+        return memory.refusal(bytes);
+    }
+
+    /** What this session's named statements and cursors hold of the shared memory. */
+    long held() {
+        return held;
+    }
+
+    private static long length(byte[] layout) {
+        return layout == null ? 0 : layout.length;
+    }
+
+    /** Statement {@code name}, {@code p}, keeps the RowDescription a Describe of it answered. */
+    void layout(String name, Prepared p, byte[] layout) {
+        statements.change(name, p, () -> p.layout = layout);
+    }
+
+    /** Portal {@code name}, {@code p}, keeps the RowDescription a Describe of it answered. */
+    void layout(String name, Portal p, byte[] layout) {
+        portals.change(name, p, () -> p.layout = layout);
+    }
 
     Prepared statement(String name) {
         return statements.get(name);
@@ -150,7 +212,7 @@ final class Statements {
     }
 
     /** Whether {@code held} has {@code max} names and {@code name} would be one more (the unnamed one never is). */
-    private static boolean full(Map<String, ?> held, int max, String name) {
+    private static boolean full(Named<?> held, int max, String name) {
         return held.size() >= max && !name.isEmpty() && !held.containsKey(name);
     }
 
@@ -167,7 +229,7 @@ final class Statements {
         return wouldOverflow(statements, MAX_PREPARED, names);
     }
 
-    private static boolean wouldOverflow(Map<String, ?> held, int max, java.util.Collection<String> names) {
+    private static boolean wouldOverflow(Named<?> held, int max, java.util.Collection<String> names) {
         if (held.size() + names.size() <= max) {
             return false;
         }
@@ -287,55 +349,52 @@ final class Statements {
 
     /** DEALLOCATE ALL: every named prepared statement. */
     Undo deallocateAll() {
-        Map<String, Prepared> before = new HashMap<>(statements);
-        statements.keySet().removeIf(k -> !k.isEmpty());
-        return () -> {
-            statements.clear();
-            statements.putAll(before);
-        };
+        Map<String, Prepared> before = statements.copy();
+        statements.removeIf(e -> !e.getKey().isEmpty());
+        return () -> statements.restore(before);
     }
 
     /** DISCARD ALL: every prepared statement and every portal. */
     Undo discardAll() {
-        Map<String, Prepared> statementsBefore = new HashMap<>(statements);
-        Map<String, Portal> portalsBefore = new HashMap<>(portals);
-        statements.clear();
-        portals.clear();
+        Map<String, Prepared> statementsBefore = statements.copy();
+        Map<String, Portal> portalsBefore = portals.copy();
+        statements.removeIf(e -> true);
+        portals.removeIf(e -> true);
         return () -> {
-            statements.putAll(statementsBefore);
-            portals.putAll(portalsBefore);
+            statementsBefore.forEach(statements::put);
+            portalsBefore.forEach(portals::put);
         };
     }
 
     /** CLOSE ALL: every cursor (not the protocol's portals). */
     Undo closeAllCursors() {
-        Map<String, Portal> before = new HashMap<>(portals);
-        portals.values().removeIf(p -> p.cursor);
-        return () -> {
-            portals.clear();
-            portals.putAll(before);
-        };
+        Map<String, Portal> before = portals.copy();
+        portals.removeIf(e -> e.getValue().cursor);
+        return () -> portals.restore(before);
     }
 
     /** A transaction ended after exchange {@code seq}: the portals it opened are gone, but WITH HOLD cursors. */
     void transactionEnded(long seq) {
-        for (Iterator<Portal> it = portals.values().iterator(); it.hasNext(); ) {
-            Portal p = it.next();
+        portals.removeIf(e -> {
+            Portal p = e.getValue();
             if (!p.holdable && p.createdBy < seq) {
                 p.releasePending();
-                it.remove();
+                return true;
             }
-        }
+            return false;
+        });
     }
 
     /** The session ended. */
     void clear() {
-        portals.values().forEach(Portal::releasePending);
-        portals.clear();
-        statements.clear();
+        portals.removeIf(e -> {
+            e.getValue().releasePending();
+            return true;
+        });
+        statements.removeIf(e -> true);
     }
 
-    private static <V> Undo replace(Map<String, V> map, String name, V value) {
+    private static <V> Undo replace(Named<V> map, String name, V value) {
         V previous = value == null ? map.remove(name) : map.put(name, value);
         if (name.isEmpty() && value != null) {
             // The server drops the unnamed statement or portal before it makes the new one: a failure leaves none.
@@ -348,5 +407,92 @@ final class Statements {
                 map.put(name, previous);
             }
         };
+    }
+
+    /**
+     * Named statements or portals, and what they hold of the shared memory: every change goes through here, so what
+     * the session holds is always what its names keep (an undo puts back what it took, the session's end gives all).
+     */
+    private final class Named<V> {
+        private final Map<String, V> map = new HashMap<>();
+        private final ToLongFunction<V> cost;
+
+        Named(ToLongFunction<V> cost) {
+            this.cost = cost;
+        }
+
+        V get(String name) {
+            return map.get(name);
+        }
+
+        int size() {
+            return map.size();
+        }
+
+        boolean containsKey(String name) {
+            return map.containsKey(name);
+        }
+
+        V put(String name, V value) {
+            V previous = map.put(name, value);
+            charge(name, previous, value);
+            return previous;
+        }
+
+        V remove(String name) {
+            V previous = map.remove(name);
+            charge(name, previous, null);
+            return previous;
+        }
+
+        void remove(String name, V value) {
+            if (map.remove(name, value)) {
+                charge(name, value, null);
+            }
+        }
+
+        void removeIf(Predicate<Map.Entry<String, V>> drop) {
+            for (Iterator<Map.Entry<String, V>> it = map.entrySet().iterator(); it.hasNext(); ) {
+                Map.Entry<String, V> e = it.next();
+                if (drop.test(e)) {
+                    it.remove();
+                    charge(e.getKey(), e.getValue(), null);
+                }
+            }
+        }
+
+        Map<String, V> copy() {
+            return new HashMap<>(map);
+        }
+
+        /** Runs {@code change} of {@code value}, which may change what it keeps, and charges the difference if it is held. */
+        void change(String name, V value, Runnable change) {
+            boolean named = !name.isEmpty() && map.get(name) == value;
+            long before = named ? cost.applyAsLong(value) : 0;
+            change.run();
+            if (named) {
+                charge(cost.applyAsLong(value) - before);
+            }
+        }
+
+        /** Back to {@code before} (a {@link #copy}). */
+        void restore(Map<String, V> before) {
+            removeIf(e -> true);
+            before.forEach(this::put);
+        }
+
+        private void charge(String name, V before, V after) {
+            if (name.isEmpty() || before == after) {
+                return;
+            }
+            charge((after == null ? 0 : cost.applyAsLong(after)) - (before == null ? 0 : cost.applyAsLong(before)));
+        }
+
+        private void charge(long delta) {
+            if (delta != 0) {
+                held += delta;
+                memory.add(delta);
+            }
+        }
     }
 }

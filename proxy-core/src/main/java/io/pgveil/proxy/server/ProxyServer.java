@@ -144,9 +144,9 @@ public final class ProxyServer implements AutoCloseable {
             ProxyServer server = new ProxyServer(config, acceptor, workers, context.sessions(), listener, context.pool(),
                     authWorkers, policy, meters);
             log.info("pgveil listening on {} ({} transport, {} event loops), forwarding to {} (tls: {}); "
-                    + "limits.message_memory {} MB{}", server.address(), transport.name(), threads,
-                    config.upstream().address(), config.upstream().tls().name().toLowerCase().replace('_', '-'),
-                    context.messages().capacity() >> 20,
+                    + "limits.message_memory {} MB, limits.statement_memory {} MB{}", server.address(), transport.name(),
+                    threads, config.upstream().address(), config.upstream().tls().name().toLowerCase().replace('_', '-'),
+                    context.messages().capacity() >> 20, context.statementMemory().capacity() >> 20,
                     policy == null ? "" : ", policy.analysis.memory " + (policy.analysisMemory() >> 20) + " MB");
             return server;
         } catch (Exception e) {

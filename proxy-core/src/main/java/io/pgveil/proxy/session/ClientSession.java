@@ -523,7 +523,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         OidcConfig.SessionExpiryConfig expiry = context.config().auth().oidc().sessionExpiry();
         relay = new Relay(new Port(), new Relay.Setup(id, sessionIdentity(), role(), upstreamParameters.get("database"),
                 startupSetting("search_path"), upstreamConnection.parameters(), context.clock(), expiry.grace(),
-                expiry.letTransactionFinish()), context.policy());
+                expiry.letTransactionFinish(), context.statementMemory()), context.policy());
         // Server messages the relay must see whole (rows under masking or a row cap) share the clients' budget.
         upstream.pipeline().get(MessageFramer.class).filter(relay::serverFilter)
                 .budget(context.messages(), context.config().limits().messageMemoryWait().toMillis());

@@ -36,12 +36,16 @@ final class RelayHarness implements AutoCloseable {
     }
 
     RelayHarness(Relay.PolicyFactory policy, Identity who) {
+        this(policy, who, StatementMemory.UNLIMITED);
+    }
+
+    RelayHarness(Relay.PolicyFactory policy, Identity who, StatementMemory memory) {
         Map<String, String> parameters = new LinkedHashMap<>(Map.of("standard_conforming_strings", "on",
                 "application_name", "test"));
         Identity identity = who != null ? who : Identity.staticUser("alice", List.of());
         relay = new Relay(port, new Relay.Setup("test", new SessionIdentity("alice", identity, "test"), "alice", "db", null,
                 parameters, Clock.systemUTC(),
-                Duration.ZERO, false), policy);
+                Duration.ZERO, false, memory), policy);
         MessageFramer clientFramer = new MessageFramer("client", 1 << 20, 1 << 30).stream((byte) 'd', true);
         clientFramer.filter(relay::clientFilter);
         client = new EmbeddedChannel(clientFramer, new ChannelInboundHandlerAdapter() {

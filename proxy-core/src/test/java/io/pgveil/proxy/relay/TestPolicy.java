@@ -35,6 +35,14 @@ final class TestPolicy implements Check {
     /** Per result a "record" statement produced: the text of the statement it belongs to. */
     final List<String> recorded = new ArrayList<>();
 
+    /** Whether Describes keep the layouts they answer (as while masking applies). */
+    boolean tracksLayouts;
+
+    @Override
+    public boolean tracksLayouts() {
+        return tracksLayouts;
+    }
+
     static Relay.PolicyFactory factory(TestPolicy p) {
         return (session, statements) -> p;
     }
