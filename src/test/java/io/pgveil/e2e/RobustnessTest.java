@@ -26,6 +26,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** Limits, timeouts and backpressure: one misbehaving client must not hurt pgveil or anyone else. */
 class RobustnessTest {
@@ -320,6 +321,29 @@ class RobustnessTest {
             answer = client.exchange(WireClient.query("prepare p1 as select 1"));
             assertEquals(0, answer.stream().filter(m -> m.type() == 'E').count(), answer.toString());
             answer = client.exchange(WireClient.query("execute p1"));
+            assertTrue(answer.stream().anyMatch(m -> m.type() == 'D'), answer.toString());
+        }
+    }
+
+    @Test
+    @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // without pgveil's Flush, the client's write never ends
+    void parsesOfAMegabyteWrittenWithoutReadingOrASyncAreAllAnswered() throws Exception {
+        // pgveil reads such a client only while about 4 MB of text is in flight (each exchange keeps its text until
+        // answered: 520 of them filled a 512 MB heap), and asks the server, which answers a Parse only at a Sync
+        // or Flush, to answer them: none waits for a Sync that pgveil has not read.
+        String big = "x".repeat(1024 * 1024);
+        int count = 60;
+        byte[][] parses = new byte[count + 1][];
+        for (int i = 0; i < count; i++) {
+            parses[i] = WireClient.parse(i % 2 == 0 ? "" : "s" + i, "select length('" + big + "') + " + i);
+        }
+        parses[count] = WireClient.sync();
+        try (Pgveil pgveil = Pgveil.start();
+             WireClient client = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            List<WireClient.Message> answer = client.exchange(WireClient.concat(parses));
+            assertEquals(count, answer.stream().filter(m -> m.type() == '1').count(), "every Parse is answered");
+            assertEquals('Z', answer.get(answer.size() - 1).type());
+            answer = client.exchange(WireClient.concat(WireClient.bind("", "s59"), WireClient.execute("", 0), WireClient.sync()));
             assertTrue(answer.stream().anyMatch(m -> m.type() == 'D'), answer.toString());
         }
     }

@@ -67,6 +67,8 @@ final class Exchange {
     int limit;
     /** QUERY: the index of the statement whose answer comes next. */
     int statement;
+    /** Bytes of SQL text its client message carried (a Query or Parse), counted in flight until it is answered. */
+    int text;
     long rows;
     long bytes;
     boolean failed;

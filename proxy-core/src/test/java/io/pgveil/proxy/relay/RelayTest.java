@@ -442,6 +442,34 @@ class RelayTest {
     }
 
     @Test
+    void parsesCarryingMegabytesOfTextStopReadingTheClientAndAskTheServerToAnswerThem() {
+        // A client writing Parses of 15 KB without a Sync, reading nothing: the server answers them only when
+        // asked, and until then each exchange keeps its text.
+        String text = "select '" + "x".repeat(15_000) + "'";
+        int perParse = text.length();
+        int sent = 0;
+        while (h.port.readingClient && sent < 1_000) {
+            assertEquals("P", h.clientSends(parse("", text)));
+            sent++;
+        }
+        assertEquals(Relay.MAX_TEXT_IN_FLIGHT / perParse + 1, sent, "reading stops once more than 4 MB of text is in flight");
+        assertEquals("", h.serverReceived(), "nothing more yet");
+        h.runTasks();
+        assertEquals("H", h.serverReceived(), "then a Flush, once the batch has gone, so that the server answers");
+        int keptAtHalf = Relay.MAX_TEXT_IN_FLIGHT / 2 / perParse;
+        for (int i = 0; i < sent - keptAtHalf - 1; i++) {
+            assertEquals("1", h.serverSends(parseComplete()));
+        }
+        assertFalse(h.port.readingClient, "not before half the text is answered");
+        assertEquals("1", h.serverSends(parseComplete()));
+        assertTrue(h.port.readingClient, "read again once half the text is answered");
+        for (int i = 0; i < keptAtHalf; i++) {
+            assertEquals("1", h.serverSends(parseComplete()));
+        }
+        assertEquals("B E S", h.clientSends(bind("", ""), Wire.execute("", 0), sync()), "the session goes on");
+    }
+
+    @Test
     void aServerThatCannotTakeMoreStopsReadingFromTheClient() {
         h.relay.serverWritable(false);
         assertFalse(h.port.readingClient);
