@@ -126,7 +126,7 @@ final class RowCap implements ResultHandler {
                     // Whether it changed too much of its table is known only by asking the server, in the transaction.
                     out.decideLater(e, fraction.judge(count, out).thenAccept(error -> {
                         if (error == null) {
-                            completed(m, out);
+                            completed(e, m, out);
                         } else {
                             m.release();
                             release();
@@ -138,7 +138,7 @@ final class RowCap implements ResultHandler {
                         }
                     }));
                 } else {
-                    completed(m, out);
+                    completed(e, m, out);
                 }
             }
             case BackendMessages.PORTAL_SUSPENDED -> {
@@ -154,13 +154,17 @@ final class RowCap implements ResultHandler {
     }
 
     /** The statement's CommandComplete stands: to the client, or kept for its next Executes. */
-    private void completed(PgMessage m, Answers out) {
-        if (kept != null || clientLimit > 0 && rows == clientLimit && judgesWrites()) {
+    private void completed(Exchange e, PgMessage m, Answers out) {
+        if (kept != null && !portal.mayKeep(kept.readableBytes() + m.content().readableBytes())) {
+            m.release();
+            release();
+            out.failInTransaction(e, PgError.error(SqlState.OUT_OF_MEMORY, "pgveil has no room to keep this statement's "
+                    + "rows beyond the Execute's row limit: the sessions' prepared statements, cursors and kept rows hold "
+                    + "limits.statement_memory; it was rolled back").withHint("execute it without a row limit (fetch size)"));
+        } else if (kept != null || clientLimit > 0 && rows == clientLimit && judgesWrites()) {
             // The client asked for fewer rows (or exactly as many, which PostgreSQL answers with
             // PortalSuspended): the rest, and the tag, are handed out on its next Executes.
-            portal.releasePending();
-            portal.pendingRows = kept != null ? kept : out.alloc().buffer(0);
-            portal.pendingComplete = m.content().retain();
+            portal.keep(kept != null ? kept : out.alloc().buffer(0), m.content().retain());
             kept = null;
             m.release();
             out.toClient(BackendMessages.portalSuspended(out.alloc()));

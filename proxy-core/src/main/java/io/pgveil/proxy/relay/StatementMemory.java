@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * bytes: one session that prepared 470 statements of 1 MB filled a 512 MB heap, and every other session's large
  * statements failed for want of memory. A Parse, PREPARE or DECLARE that would take more than is free is refused
  * (53200) and its session goes on; DEALLOCATE, Close, CLOSE and the session's end give the memory back. The unnamed
- * statement and portal never count (a session holds one of each, replaced by the next).
+ * statement and portal never count (a session holds one of each, replaced by the next). The rows a capped write's
+ * portal keeps for its next Executes count too, until they are handed out.
  */
 public final class StatementMemory {
     /** What a prepared statement keeps besides its text and its analysis's facts (object headers, maps, decision). */

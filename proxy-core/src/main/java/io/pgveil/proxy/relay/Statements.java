@@ -9,11 +9,8 @@ import io.pgveil.policy.engine.Decision;
 import io.pgveil.proxy.pgwire.PgError;
 import io.pgveil.proxy.pgwire.SqlState;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Predicate;
-import java.util.function.ToLongFunction;
 
 /**
  * The session's prepared statements and portals as the server holds them, so that a Bind, an Execute, an SQL
@@ -90,13 +87,31 @@ final class Statements {
         /** Rows pgveil already has from the server and hands out itself on the next Executes, then their tag. */
         ByteBuf pendingRows;
         ByteBuf pendingComplete;
+        /** Where the pending rows are counted, and how many bytes they are. */
+        private final StatementMemory memory;
+        private long pendingBytes;
 
-        Portal(String name, Prepared statement, boolean cursor, boolean holdable, long createdBy) {
+        Portal(String name, Prepared statement, boolean cursor, boolean holdable, long createdBy, StatementMemory memory) {
             this.name = name;
             this.statement = statement;
             this.cursor = cursor;
             this.holdable = holdable;
             this.createdBy = createdBy;
+            this.memory = memory;
+        }
+
+        /** Whether {@code bytes} of rows may be kept for the next Executes: the statement memory has room. */
+        boolean mayKeep(long bytes) {
+            return memory.fits(bytes);
+        }
+
+        /** Keeps {@code rows} and their tag, {@code complete}, for the next Executes; counted until released. */
+        void keep(ByteBuf rows, ByteBuf complete) {
+            releasePending();
+            pendingRows = rows;
+            pendingComplete = complete;
+            pendingBytes = rows.readableBytes() + complete.readableBytes();
+            memory.add(pendingBytes);
         }
 
         /** The format of result column {@code column}: 0 text, 1 binary. */
@@ -127,6 +142,8 @@ final class Statements {
                 pendingComplete.release();
                 pendingComplete = null;
             }
+            memory.add(-pendingBytes);
+            pendingBytes = 0;
         }
     }
 
@@ -151,16 +168,15 @@ final class Statements {
     static final int MAX_PORTALS = 10_000;
 
     private final StatementMemory memory;
-    /** What this session's named statements and cursors hold of {@link #memory}. */
-    private long held;
-    private final Named<Prepared> statements = new Named<>(p -> p.bytes + length(p.layout));
-    /**
-     * A cursor holds its statement's memory; a Bind's portal only its layout (its statement is the prepared one).
-     */
-    private final Named<Portal> portals = new Named<>(p -> (p.cursor ? p.statement.bytes : 0) + length(p.layout));
+    private final HeldNames<Prepared> statements;
+    /** A portal's rows kept for its next Executes count on their own ({@link Portal#keep}). */
+    private final HeldNames<Portal> portals;
 
     Statements(StatementMemory memory) {
         this.memory = memory;
+        this.statements = new HeldNames<>(memory, p -> p.bytes + length(p.layout));
+        // A cursor holds its statement's memory; a Bind's portal only its layout (its statement is the prepared one).
+        this.portals = new HeldNames<>(memory, p -> (p.cursor ? p.statement.bytes : 0) + length(p.layout));
     }
 
     /** Whether a Parse, PREPARE or DECLARE of about {@code bytes} (unnamed: none) fits in the shared memory now. */
@@ -180,7 +196,7 @@ final class Statements {
 
     /** What this session's named statements and cursors hold of the shared memory. */
     long held() {
-        return held;
+        return statements.held() + portals.held();
     }
 
     private static long length(byte[] layout) {
@@ -212,7 +228,7 @@ final class Statements {
     }
 
     /** Whether {@code held} has {@code max} names and {@code name} would be one more (the unnamed one never is). */
-    private static boolean full(Named<?> held, int max, String name) {
+    private static boolean full(HeldNames<?> held, int max, String name) {
         return held.size() >= max && !name.isEmpty() && !held.containsKey(name);
     }
 
@@ -229,7 +245,7 @@ final class Statements {
         return wouldOverflow(statements, MAX_PREPARED, names);
     }
 
-    private static boolean wouldOverflow(Named<?> held, int max, java.util.Collection<String> names) {
+    private static boolean wouldOverflow(HeldNames<?> held, int max, java.util.Collection<String> names) {
         if (held.size() + names.size() <= max) {
             return false;
         }
@@ -285,7 +301,7 @@ final class Statements {
             previous.formats(formats);
             return null;
         }
-        Portal opened = new Portal(name, statement != null ? statement : UNKNOWN, false, false, seq);
+        Portal opened = new Portal(name, statement != null ? statement : UNKNOWN, false, false, seq, memory);
         opened.formats(formats);
         return open(opened);
     }
@@ -307,7 +323,7 @@ final class Statements {
                 case DEALLOCATE -> "all".equalsIgnoreCase(s.detail()) ? deallocateAll() : close(true, s.detail());
                 case DISCARD -> "all".equals(s.detail()) ? discardAll() : null;
                 case DECLARE -> open(new Portal(s.detail(), new Prepared(s.inner() == null ? null : s.inner().text(),
-                        only(s.inner() != null ? s.inner() : s), null, -1), true, s.has(Risk.HOLD_CURSOR), seq));
+                        only(s.inner() != null ? s.inner() : s), null, -1), true, s.has(Risk.HOLD_CURSOR), seq, memory));
                 case CURSOR -> !"close".equals(s.detail()) ? null : s.cursor() == null ? closeAllCursors() : close(false, s.cursor());
                 default -> null;
             };
@@ -394,7 +410,7 @@ final class Statements {
         statements.removeIf(e -> true);
     }
 
-    private static <V> Undo replace(Named<V> map, String name, V value) {
+    private static <V> Undo replace(HeldNames<V> map, String name, V value) {
         V previous = value == null ? map.remove(name) : map.put(name, value);
         if (name.isEmpty() && value != null) {
             // The server drops the unnamed statement or portal before it makes the new one: a failure leaves none.
@@ -407,92 +423,5 @@ final class Statements {
                 map.put(name, previous);
             }
         };
-    }
-
-    /**
-     * Named statements or portals, and what they hold of the shared memory: every change goes through here, so what
-     * the session holds is always what its names keep (an undo puts back what it took, the session's end gives all).
-     */
-    private final class Named<V> {
-        private final Map<String, V> map = new HashMap<>();
-        private final ToLongFunction<V> cost;
-
-        Named(ToLongFunction<V> cost) {
-            this.cost = cost;
-        }
-
-        V get(String name) {
-            return map.get(name);
-        }
-
-        int size() {
-            return map.size();
-        }
-
-        boolean containsKey(String name) {
-            return map.containsKey(name);
-        }
-
-        V put(String name, V value) {
-            V previous = map.put(name, value);
-            charge(name, previous, value);
-            return previous;
-        }
-
-        V remove(String name) {
-            V previous = map.remove(name);
-            charge(name, previous, null);
-            return previous;
-        }
-
-        void remove(String name, V value) {
-            if (map.remove(name, value)) {
-                charge(name, value, null);
-            }
-        }
-
-        void removeIf(Predicate<Map.Entry<String, V>> drop) {
-            for (Iterator<Map.Entry<String, V>> it = map.entrySet().iterator(); it.hasNext(); ) {
-                Map.Entry<String, V> e = it.next();
-                if (drop.test(e)) {
-                    it.remove();
-                    charge(e.getKey(), e.getValue(), null);
-                }
-            }
-        }
-
-        Map<String, V> copy() {
-            return new HashMap<>(map);
-        }
-
-        /** Runs {@code change} of {@code value}, which may change what it keeps, and charges the difference if it is held. */
-        void change(String name, V value, Runnable change) {
-            boolean named = !name.isEmpty() && map.get(name) == value;
-            long before = named ? cost.applyAsLong(value) : 0;
-            change.run();
-            if (named) {
-                charge(cost.applyAsLong(value) - before);
-            }
-        }
-
-        /** Back to {@code before} (a {@link #copy}). */
-        void restore(Map<String, V> before) {
-            removeIf(e -> true);
-            before.forEach(this::put);
-        }
-
-        private void charge(String name, V before, V after) {
-            if (name.isEmpty() || before == after) {
-                return;
-            }
-            charge((after == null ? 0 : cost.applyAsLong(after)) - (before == null ? 0 : cost.applyAsLong(before)));
-        }
-
-        private void charge(long delta) {
-            if (delta != 0) {
-                held += delta;
-                memory.add(delta);
-            }
-        }
     }
 }

@@ -5,10 +5,13 @@ import static io.pgveil.proxy.relay.Wire.bindComplete;
 import static io.pgveil.proxy.relay.Wire.closeComplete;
 import static io.pgveil.proxy.relay.Wire.complete;
 import static io.pgveil.proxy.relay.Wire.error;
+import static io.pgveil.proxy.relay.Wire.execute;
+import static io.pgveil.proxy.relay.Wire.flush;
 import static io.pgveil.proxy.relay.Wire.parse;
 import static io.pgveil.proxy.relay.Wire.parseComplete;
 import static io.pgveil.proxy.relay.Wire.query;
 import static io.pgveil.proxy.relay.Wire.ready;
+import static io.pgveil.proxy.relay.Wire.rows;
 import static io.pgveil.proxy.relay.Wire.sync;
 import static io.pgveil.proxy.relay.Wire.typed;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -107,6 +110,34 @@ class StatementMemoryTest {
         assertEquals("C C S", h.clientSends(closeStatement("a"), typed('C', "Pp\0"), sync()));
         assertEquals("3 3 Z", h.serverSends(closeComplete(), closeComplete(), ready('T')));
         assertEquals(0, memory.used());
+    }
+
+    @Test
+    void rowsKeptForTheNextExecutesCountUntilHandedOutAndAreNotKeptWithoutRoom() {
+        // TestPolicy caps updates: a row-limited Execute of one is run whole, its rows kept for the next Executes.
+        assertEquals("P B E H", h.clientSends(parse("", "update t set x = 1 returning id"), bind("", ""), execute("", 1), flush()));
+        assertEquals("1 2 D s", h.serverSends(parseComplete(), bindComplete(), rows(3), complete("UPDATE 3")));
+        assertTrue(memory.used() > 0, "the kept rows count");
+        h.clientSends(execute("", 1));
+        h.clientSends(execute("", 1));
+        assertTrue(memory.used() > 0, "not yet all handed out");
+        h.clientSends(execute("", 1));
+        assertEquals("D s D s C", h.clientReceived());
+        assertEquals(0, memory.used(), "handed out: given back");
+        assertEquals("S", h.clientSends(sync()));
+        assertEquals("Z", h.serverSends(ready('I')));
+
+        prepared("a", select('a'));
+        prepared("b", select('b'));
+        h.clientSends(parse("", "update t set x = 1 returning id"), bind("", ""), execute("", 1), sync());
+        byte[] wide = Wire.dataRow("x".repeat(200));
+        assertEquals("1 2 D", h.serverSends(parseComplete(), bindComplete(), wide, wide, wide, wide, wide,
+                complete("UPDATE 5")), "the first row; four more (over 800 bytes) do not fit beside a and b");
+        assertEquals("E H S", h.serverReceived(), "no room for the rows: the statement is rolled back");
+        assertEquals("E Z", h.serverSends(error("34000", "portal \"" + h.marker() + "\" does not exist"), ready('I')));
+        Wire.Message e = firstError();
+        assertEquals("53200", e.field('C'));
+        assertTrue(e.field('M').contains("limits.statement_memory"), e.field('M'));
     }
 
     @Test
