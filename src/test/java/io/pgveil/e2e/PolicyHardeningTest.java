@@ -178,6 +178,27 @@ class PolicyHardeningTest {
         }
     }
 
+    @Test
+    void aRefusalQuotingAHundredKilobytesOfTheStatementIsLoggedInAThousandCharacters() throws Exception {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(io.pgveil.proxy.relay.Relay.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> captured = new ch.qos.logback.core.read.ListAppender<>();
+        captured.start();
+        logger.addAppender(captured);
+        String name = "b".repeat(100_000);
+        try (Connection c = alice(true)) {
+            // JSqlParser names the token it did not expect: here a quoted identifier of 100,000 characters
+            SQLException e = refused(c, "SELECT 1 \"a\" \"" + name + "\"", "cannot parse");
+            assertTrue(e.getMessage().contains(name), "the client hears the whole reason, as PostgreSQL would say it");
+            String logged = captured.list.stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                    .filter(m -> m.contains("refused")).findFirst().orElseThrow();
+            assertTrue(logged.length() < 1_300, "logged in " + logged.length() + " characters");
+            assertTrue(logged.endsWith("characters)"), logged.substring(logged.length() - 40));
+        } finally {
+            logger.detachAppender(captured);
+        }
+    }
+
     // ------------------------------------------------------------------ mass changes by effect
 
     /** What the users table holds, to see that a refused change left it as it was. */

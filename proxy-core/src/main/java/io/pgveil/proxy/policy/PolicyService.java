@@ -270,7 +270,7 @@ public final class PolicyService implements AutoCloseable {
                         // A statement the walk does not fully understand: refused, and worth a look (an attack,
                         // or syntax pgveil should learn). The statement's text is in the session's refusal log.
                         gaps.increment();
-                        log.warn("analysis gap, statement refused: {}", a.unparsed());
+                        log.warn("analysis gap, statement refused: {}", loggable(a.unparsed()));
                     }
                     db.cache.put(contextKey, sql, fp, a);
                     out.complete(a);
@@ -282,6 +282,19 @@ public final class PolicyService implements AutoCloseable {
             out.complete(MessageAnalysis.unparsed("pgveil is overloaded (too many statements waiting for analysis)"));
         }
         return out;
+    }
+
+    /** The most characters of a reason pgveil writes to its log. */
+    static final int LOGGED_CHARS = 1_000;
+
+    /**
+     * {@code reason} as pgveil logs it: at most {@link #LOGGED_CHARS} characters. A reason can quote the statement
+     * (a name, a token JSqlParser did not expect), and a statement can be 64 MB: one refused statement with a long
+     * quoted identifier wrote a line of 100 KB.
+     */
+    public static String loggable(String reason) {
+        return reason == null || reason.length() <= LOGGED_CHARS ? reason
+                : reason.substring(0, LOGGED_CHARS) + "... (" + reason.length() + " characters)";
     }
 
     /** Loads the database's catalog if it has none yet; completes on a worker (or at once when loaded). */

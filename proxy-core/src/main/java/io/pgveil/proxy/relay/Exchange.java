@@ -67,7 +67,7 @@ final class Exchange {
     int limit;
     /** QUERY: the index of the statement whose answer comes next. */
     int statement;
-    /** Bytes of SQL text its client message carried (a Query or Parse), counted in flight until it is answered. */
+    /** Bytes its client message keeps until answered (a Query's or Parse's text, a Bind's result formats). */
     int text;
     long rows;
     long bytes;

@@ -86,10 +86,10 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     /** The client is not read because {@link #MAX_IN_FLIGHT} messages are in flight. */
     private boolean crowded;
     /**
-     * Bytes of SQL text (Query and Parse) in flight beyond which the client is not read. An exchange keeps its
-     * message's analysis, and so its text, until it is answered, and the server answers a Parse only at a Sync or
-     * Flush (or once its own output buffer is full): a client that wrote 520 Parses of 1 MB without a Sync filled
-     * the 512 MB heap. Past this the server is asked to answer (a Flush), and reading resumes at half. 4 MB keeps
+     * Bytes of SQL text (Query and Parse) and Bind result formats in flight beyond which the client is not read.
+     * An exchange keeps its message's analysis, and so its text, until it is answered (a Bind's portal its result
+     * formats, up to 64 KB), and the server answers a Parse only at a Sync or Flush (or once its own output buffer
+     * is full): a client that wrote 520 Parses of 1 MB without a Sync filled the 512 MB heap. Past this the server is asked to answer (a Flush), and reading resumes at half. 4 MB keeps
      * a pipeline of 1 MB Parses as fast as before (200 of them: 1.8-2.3 s, directly 1.6-1.7 s); 1 MB, one in flight
      * at a time, took 2.6-3.0 s.
      */
@@ -473,7 +473,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             case FrontendMessages.QUERY -> {
                 e = expect(Exchange.Kind.QUERY, Exchange.Origin.CLIENT, f.analysis(), f.decision(), null);
                 if (e != null) {
-                    carries(e, c);
+                    carries(e, c, c.sqlTo() - c.sqlFrom());
                     handle(e, f.handler());
                     statements.simpleQuery();
                     if (!f.plain()) {
@@ -484,7 +484,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             case FrontendMessages.PARSE -> {
                 e = expect(Exchange.Kind.PARSE, Exchange.Origin.CLIENT, f.analysis(), f.decision(), null);
                 if (e != null) {
-                    carries(e, c);
+                    carries(e, c, c.sqlTo() - c.sqlFrom());
                     Statements.Prepared p = new Statements.Prepared(c.sql(), f.analysis(), f.decision(), f.policyVersion());
                     p.resetsSession = f.resetsSession();
                     policy.prepared(p);
@@ -494,6 +494,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
             case FrontendMessages.BIND -> {
                 e = expect(Exchange.Kind.BIND, Exchange.Origin.CLIENT, null, null, null);
                 if (e != null) {
+                    carries(e, c, 2 * c.resultFormats().length);
                     e.undo = statements.bind(c.name(), statements.statement(c.statement()), c.resultFormats(), e.seq);
                 }
             }
@@ -582,7 +583,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         if (type == FrontendMessages.PARSE && name.isEmpty()) {
             statements.close(true, ""); // the substitute's Parse drops the unnamed statement, as the refused one would
         }
-        log.warn("session={} refused {} for {}: {}", sessionId, describe(type), who, r.why());
+        log.warn("session={} refused {} for {}: {}", sessionId, describe(type), who, PolicyService.loggable(r.why()));
         Refusal refusal = Refusal.of(r.error());
         Exchange e = expect(Refusal.substituteKind(type), Exchange.Origin.CLIENT, null, null, null);
         if (e != null) {
@@ -871,17 +872,18 @@ public final class Relay implements SessionView, ResultHandler.Answers {
     }
 
     /**
-     * Exchange {@code e} of client message {@code c} (a Query or Parse) keeps its text until it is answered; past
-     * {@link #MAX_TEXT_IN_FLIGHT} the client is not read, and for a Parse the server is asked to answer what it has
-     * (a Flush once this batch of messages has gone), as a Parse without a Sync may otherwise never be answered.
+     * Exchange {@code e} of client message {@code c} keeps {@code bytes} until it is answered: a Query's or Parse's
+     * text, a Bind's result formats (on its portal). Past {@link #MAX_TEXT_IN_FLIGHT} the client is not read, and for
+     * a Parse or Bind the server is asked to answer what it has (a Flush once this batch of messages has gone), as
+     * without a Sync it may otherwise never answer.
      */
-    private void carries(Exchange e, ClientMessage c) {
-        e.text = c.sqlTo() - c.sqlFrom();
-        textInFlight += e.text;
+    private void carries(Exchange e, ClientMessage c, int bytes) {
+        e.text = bytes;
+        textInFlight += bytes;
         if (textInFlight > MAX_TEXT_IN_FLIGHT && !textCrowded) {
             textCrowded = true;
             holds.crowded(true);
-            if (c.type() == FrontendMessages.PARSE) {
+            if (c.type() != FrontendMessages.QUERY) {
                 port.runOnLoop(() -> {
                     if (!closed) {
                         port.toServer(FrontendMessages.flush(port.alloc()));

@@ -175,8 +175,10 @@ final class Statements {
     Statements(StatementMemory memory) {
         this.memory = memory;
         this.statements = new HeldNames<>(memory, p -> p.bytes + length(p.layout));
-        // A cursor holds its statement's memory; a Bind's portal only its layout (its statement is the prepared one).
-        this.portals = new HeldNames<>(memory, p -> (p.cursor ? p.statement.bytes : 0) + length(p.layout));
+        // A cursor holds its statement's memory; a Bind's portal its layout and result formats (its statement is the
+        // prepared one).
+        this.portals = new HeldNames<>(memory, p -> (p.cursor ? p.statement.bytes : 0) + length(p.layout)
+                + 2L * p.formats().length);
     }
 
     /** Whether a Parse, PREPARE or DECLARE of about {@code bytes} (unnamed: none) fits in the shared memory now. */
@@ -298,7 +300,7 @@ final class Statements {
         Portal previous = portals.get(name);
         if (previous != null && statement != null && previous.statement == statement && previous.pendingRows == null) {
             previous.rows = 0;
-            previous.formats(formats);
+            portals.change(name, previous, () -> previous.formats(formats));
             return null;
         }
         Portal opened = new Portal(name, statement != null ? statement : UNKNOWN, false, false, seq, memory);

@@ -470,6 +470,26 @@ class RelayTest {
     }
 
     @Test
+    void bindsOfThousandsOfResultFormatsCountInFlightAndAskTheServerToAnswerThem() {
+        // Each Bind's portal keeps its result formats (up to 32,767 of 2 bytes) until the server answers it.
+        assertEquals("P S", h.clientSends(parse("", "select 1"), sync()));
+        assertEquals("1 Z", h.serverSends(parseComplete(), ready('I')));
+        short[] formats = new short[32_767];
+        int sent = 0;
+        while (h.port.readingClient && sent < 1_000) {
+            assertEquals("B", h.clientSends(bind("", "", formats)));
+            sent++;
+        }
+        assertEquals(Relay.MAX_TEXT_IN_FLIGHT / (2 * formats.length) + 1, sent, "reading stops past 4 MB in flight");
+        h.runTasks();
+        assertEquals("H", h.serverReceived(), "a Flush, so that the server answers");
+        for (int i = 0; i < sent; i++) {
+            h.serverSends(bindComplete());
+        }
+        assertTrue(h.port.readingClient, "read again once they are answered");
+    }
+
+    @Test
     void aServerThatCannotTakeMoreStopsReadingFromTheClient() {
         h.relay.serverWritable(false);
         assertFalse(h.port.readingClient);

@@ -141,6 +141,21 @@ class StatementMemoryTest {
     }
 
     @Test
+    void aNamedPortalsResultFormatsCountAndABindAgainTakesTheDifference() {
+        prepared("s", "select 1");
+        long statement = memory.used();
+        assertEquals("B S", h.clientSends(bind("p", "s", new short[1_000]), sync()));
+        assertEquals("2 Z", h.serverSends(bindComplete(), ready('T')));
+        assertEquals(statement + 2_000, memory.used(), "1,000 result formats of 2 bytes");
+        assertEquals("B S", h.clientSends(bind("p", "s", new short[10]), sync()));
+        assertEquals("2 Z", h.serverSends(bindComplete(), ready('T')));
+        assertEquals(statement + 20, memory.used(), "bound again with 10: the difference is given back");
+        assertEquals("C S", h.clientSends(typed('C', "Pp\0"), sync()));
+        assertEquals("3 Z", h.serverSends(closeComplete(), ready('T')));
+        assertEquals(statement, memory.used());
+    }
+
+    @Test
     void aReplacementTakesTheDifferenceAndAFailedOneLeavesWhatWasThere() {
         prepared("a", select('a'));
         long big = memory.used();
