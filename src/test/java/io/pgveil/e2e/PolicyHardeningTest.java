@@ -155,13 +155,23 @@ class PolicyHardeningTest {
         }
     }
 
-    @Test
-    void aStatementTheAnalysisCannotAccountForIsRefusedLoggedAndCounted() throws Exception {
-        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
-                .getLogger(io.pgveil.proxy.policy.PolicyService.class);
+    private static ch.qos.logback.classic.Logger logger(Class<?> of) {
+        return (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(of);
+    }
+
+    /** What {@code logger} logs from now on, until the appender is detached. */
+    private static ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> captured(
+            ch.qos.logback.classic.Logger logger) {
         ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> captured = new ch.qos.logback.core.read.ListAppender<>();
         captured.start();
         logger.addAppender(captured);
+        return captured;
+    }
+
+    @Test
+    void aStatementTheAnalysisCannotAccountForIsRefusedLoggedAndCounted() throws Exception {
+        ch.qos.logback.classic.Logger logger = logger(io.pgveil.proxy.policy.PolicyService.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> captured = captured(logger);
         io.micrometer.core.instrument.Counter gaps = pgveil.server().meters().get("pgveil.policy.analysis.gaps").counter();
         double before = gaps.count();
         try (Connection c = alice(true)) {
@@ -180,11 +190,8 @@ class PolicyHardeningTest {
 
     @Test
     void aRefusalQuotingAHundredKilobytesOfTheStatementIsLoggedInAThousandCharacters() throws Exception {
-        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
-                .getLogger(io.pgveil.proxy.relay.Relay.class);
-        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> captured = new ch.qos.logback.core.read.ListAppender<>();
-        captured.start();
-        logger.addAppender(captured);
+        ch.qos.logback.classic.Logger logger = logger(io.pgveil.proxy.relay.Relay.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> captured = captured(logger);
         String name = "b".repeat(100_000);
         try (Connection c = alice(true)) {
             // JSqlParser names the token it did not expect: here a quoted identifier of 100,000 characters
