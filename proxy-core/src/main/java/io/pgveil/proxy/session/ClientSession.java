@@ -830,7 +830,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         public void runOnLoop(Runnable task) {
             client.eventLoop().execute(() -> {
                 if (state == State.READY) {
-                    task.run();
+                    try {
+                        task.run();
+                    } catch (Throwable e) {
+                        // A failure here (a decision resumed, a Flush) would otherwise leave the session waiting
+                        // for what never comes: it ends as any internal error does.
+                        exceptionCaught(ctx, e);
+                    }
                 }
             });
         }
