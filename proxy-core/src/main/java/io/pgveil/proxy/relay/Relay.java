@@ -89,12 +89,12 @@ public final class Relay implements SessionView, ResultHandler.Answers {
      * Bytes of SQL text (Query and Parse) and Bind result formats in flight beyond which the client is not read.
      * An exchange keeps its message's analysis, and so its text, until it is answered (a Bind's portal its result
      * formats, up to 64 KB), and the server answers a Parse only at a Sync or Flush (or once its own output buffer
-     * is full): a client that wrote 520 Parses of 1 MB without a Sync filled the 512 MB heap. Past this the server is asked to answer (a Flush), and reading resumes at half. 4 MB keeps
-     * a pipeline of 1 MB Parses as fast as before (200 of them: 1.8-2.3 s, directly 1.6-1.7 s); 1 MB, one in flight
-     * at a time, took 2.6-3.0 s.
+     * is full): a client that wrote 520 Parses of 1 MB without a Sync filled the 512 MB heap. Past this the server
+     * is asked to answer (a Flush), and reading resumes at half. 4 MB keeps a pipeline of 1 MB Parses as fast as
+     * before (200 of them: 1.8-2.3 s, directly 1.6-1.7 s); 1 MB, one in flight at a time, took 2.6-3.0 s.
      */
     static final int MAX_TEXT_IN_FLIGHT = 4 << 20;
-    /** SQL text in the exchanges in flight, in bytes. */
+    /** What the exchanges in flight keep of their messages (texts, result formats), in bytes. */
     private long textInFlight;
     /** The client is not read because {@link #MAX_TEXT_IN_FLIGHT} bytes of text are in flight. */
     private boolean textCrowded;
