@@ -415,6 +415,32 @@ class RobustnessTest {
     }
 
     @Test
+    void largeUnnamedStatementsParkedBySeveralSessionsCountInTheStatementMemory() throws Exception {
+        // A session keeps its unnamed statement until its next Parse or Query: a few sessions each parking one of
+        // the largest size allowed filled the heap as surely as named ones. From 64 KB on they count.
+        String big = "x".repeat(3 * 1024 * 1024);
+        try (Pgveil pgveil = Pgveil.start(c -> c.withLimits(new LimitsConfig(c.limits().maxMessageBytes(),
+                c.limits().maxConnections(), c.limits().idleTimeout(), c.limits().handshakeTimeout(),
+                c.limits().drainTimeout(), c.limits().messageMemory(), c.limits().messageMemoryWait(), 8L << 20)));
+             WireClient first = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD);
+             WireClient second = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD);
+             WireClient third = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD)) {
+            byte[] parse = WireClient.concat(WireClient.parse("", "select length('" + big + "')"), WireClient.sync());
+            assertEquals(1, first.exchange(parse).stream().filter(m -> m.type() == '1').count());
+            assertEquals(1, second.exchange(parse).stream().filter(m -> m.type() == '1').count());
+            List<WireClient.Message> answer = third.exchange(parse);
+            assertEquals(1, errors(answer, "53200"), "two of 3 MB are held; a third does not fit in 8 MB: " + answer);
+            answer = third.exchange(WireClient.query("select 1"));
+            assertTrue(answer.stream().anyMatch(m -> m.type() == 'D'), "small statements still run: " + answer);
+            // A simple Query drops the first session's unnamed statement (in the server too): now it fits.
+            first.exchange(WireClient.query("select 1"));
+            answer = third.exchange(WireClient.concat(WireClient.parse("", "select length('" + big + "')"),
+                    WireClient.bind("", ""), WireClient.execute("", 0), WireClient.sync()));
+            assertTrue(answer.stream().anyMatch(m -> m.type() == 'D'), answer.toString());
+        }
+    }
+
+    @Test
     void aSessionHoldsAtMostTenThousandPortalsAndCursors() throws Exception {
         try (Pgveil pgveil = Pgveil.start();
              WireClient client = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD)) {

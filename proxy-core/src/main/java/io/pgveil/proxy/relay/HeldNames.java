@@ -9,22 +9,39 @@ import java.util.function.ToLongFunction;
 /**
  * A session's named prepared statements or portals ({@link Statements}), and what they hold of the shared
  * {@link StatementMemory}: every change goes through here, so what the session holds is always what its names
- * keep (an undo puts back what it took, the session's end gives all). The unnamed one never counts.
+ * keep (an undo puts back what it took, the session's end gives all). The unnamed one counts only from a size on.
  */
 final class HeldNames<V> {
     private final Map<String, V> map = new HashMap<>();
     private final StatementMemory memory;
     private final ToLongFunction<V> cost;
+    /** The unnamed entry counts only when it keeps at least this many bytes (Long.MAX_VALUE: never). */
+    private final long unnamedFrom;
     /** What these names hold of {@link #memory} now. */
     private long held;
 
-    HeldNames(StatementMemory memory, ToLongFunction<V> cost) {
+    HeldNames(StatementMemory memory, ToLongFunction<V> cost, long unnamedFrom) {
         this.memory = memory;
         this.cost = cost;
+        this.unnamedFrom = unnamedFrom;
+    }
+
+    /** What {@code value} under {@code name} holds of the memory. */
+    private long counted(String name, V value) {
+        if (value == null) {
+            return 0;
+        }
+        long c = cost.applyAsLong(value);
+        return name.isEmpty() && c < unnamedFrom ? 0 : c;
     }
 
     long held() {
         return held;
+    }
+
+    /** What the entry under {@code name} holds of the memory now (0: none, or one that does not count). */
+    long held(String name) {
+        return counted(name, map.get(name));
     }
 
     V get(String name) {
@@ -73,11 +90,11 @@ final class HeldNames<V> {
 
     /** Runs {@code change} of {@code value}, which may change what it keeps, and charges the difference if it is held. */
     void change(String name, V value, Runnable change) {
-        boolean named = !name.isEmpty() && map.get(name) == value;
-        long before = named ? cost.applyAsLong(value) : 0;
+        boolean held = map.get(name) == value;
+        long before = held ? counted(name, value) : 0;
         change.run();
-        if (named) {
-            charge(cost.applyAsLong(value) - before);
+        if (held) {
+            charge(counted(name, value) - before);
         }
     }
 
@@ -88,10 +105,9 @@ final class HeldNames<V> {
     }
 
     private void charge(String name, V before, V after) {
-        if (name.isEmpty() || before == after) {
-            return;
+        if (before != after) {
+            charge(counted(name, after) - counted(name, before));
         }
-        charge((after == null ? 0 : cost.applyAsLong(after)) - (before == null ? 0 : cost.applyAsLong(before)));
     }
 
     private void charge(long delta) {

@@ -10,8 +10,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * bytes: one session that prepared 470 statements of 1 MB filled a 512 MB heap, and every other session's large
  * statements failed for want of memory. A Parse, PREPARE or DECLARE that would take more than is free is refused
  * (53200) and its session goes on; DEALLOCATE, Close, CLOSE and the session's end give the memory back. The unnamed
- * statement and portal never count (a session holds one of each, replaced by the next). The rows a capped write's
- * portal keeps for its next Executes count too, until they are handed out.
+ * statement counts only from 64 KB on (a session holds one, replaced by the next), the unnamed portal never. The rows
+ * a capped write's portal keeps for its next Executes count too, until they are handed out.
  */
 public final class StatementMemory {
     /** What a prepared statement keeps besides its text and its analysis's facts (object headers, maps, decision). */
@@ -55,8 +55,8 @@ public final class StatementMemory {
     PgError refusal(long bytes) {
         return PgError.error(SqlState.OUT_OF_MEMORY, "pgveil has no room for this prepared statement or cursor (about "
                 + kilobytes(bytes) + " kB): the sessions' prepared statements and cursors hold " + kilobytes(used.get())
-                + " kB of limits.statement_memory (" + kilobytes(capacity) + " kB); DEALLOCATE (or Close) the ones no"
-                + " longer needed, use the unnamed statement, or raise the setting");
+                + " kB of limits.statement_memory (" + kilobytes(capacity) + " kB); DEALLOCATE (or Close) the prepared"
+                + " statements no longer needed, or raise the setting");
     }
 
     private static long kilobytes(long bytes) {

@@ -174,16 +174,29 @@ final class Statements {
 
     Statements(StatementMemory memory) {
         this.memory = memory;
-        this.statements = new HeldNames<>(memory, p -> p.bytes + length(p.layout));
+        this.statements = new HeldNames<>(memory, p -> p.bytes + length(p.layout), UNNAMED_FROM);
         // A cursor holds its statement's memory; a Bind's portal its layout and result formats (its statement is the
-        // prepared one).
+        // prepared one). The unnamed portal never counts: its statement is the unnamed one, or a named one.
         this.portals = new HeldNames<>(memory, p -> (p.cursor ? p.statement.bytes : 0) + length(p.layout)
-                + 2L * p.formats().length);
+                + 2L * p.formats().length, Long.MAX_VALUE);
     }
 
-    /** Whether a Parse, PREPARE or DECLARE of about {@code bytes} (unnamed: none) fits in the shared memory now. */
+    /**
+     * The unnamed statement counts from this size on: a session keeps one until its next Parse, and one of up to
+     * {@code limits.max_message_bytes} parked by each of a few sessions filled the heap as surely as named ones.
+     * Smaller, it is what every pgjdbc and libpq statement passes through, never refused for memory.
+     */
+    static final long UNNAMED_FROM = io.pgveil.proxy.pgwire.MessageMemory.LARGE;
+
+    /**
+     * Whether a Parse, PREPARE or DECLARE of about {@code bytes} fits in the shared memory now: a small unnamed one
+     * always, a large one in the room the unnamed statement it replaces leaves too.
+     */
     boolean fits(String name, long bytes) {
-        return name.isEmpty() || fits(bytes);
+        if (!name.isEmpty()) {
+            return fits(bytes);
+        }
+        return bytes < UNNAMED_FROM || fits(bytes - statements.held(""));
     }
 
     /** Whether named statements or cursors of about {@code bytes} in all fit in the shared memory now. */

@@ -155,6 +155,44 @@ class StatementMemoryTest {
         assertEquals(statement, memory.used());
     }
 
+    /**
+     * What reached the server once {@code bytes}, a long text the relay decodes on another thread, is decided: the
+     * relay holds it (and what follows) until then, and resumes on the loop (the harness's tasks).
+     */
+    private static String sentOnceDecided(RelayHarness session, byte[]... bytes) throws InterruptedException {
+        String got = session.clientSends(bytes);
+        for (int i = 0; i < 1_000 && !got.endsWith("S"); i++) {
+            Thread.sleep(10);
+            session.runTasks();
+            String more = session.serverReceived();
+            got = more.isEmpty() ? got : got.isEmpty() ? more : got + " " + more;
+        }
+        return got;
+    }
+
+    @Test
+    void aLargeUnnamedStatementCountsUntilTheNextOneOrASimpleQueryReplacesIt() throws InterruptedException {
+        StatementMemory room = new StatementMemory(200 * 1024);
+        try (RelayHarness session = new RelayHarness(TestPolicy.factory(new TestPolicy()), null, room)) {
+            String text = "select '" + "x".repeat(100 * 1024) + "'";
+            assertEquals("P S", sentOnceDecided(session, parse("", text), sync()));
+            assertEquals("1 Z", session.serverSends(parseComplete(), ready('I')));
+            assertTrue(room.used() >= text.length(), "a large unnamed statement counts: " + room.used());
+            String larger = "select '" + "y".repeat(150 * 1024) + "'";
+            assertEquals("P S", sentOnceDecided(session, parse("", larger), sync()));
+            assertEquals("1 Z", session.serverSends(parseComplete(), ready('I')));
+            assertTrue(room.used() >= larger.length() && room.used() < larger.length() + 4096,
+                    "it fits in the room the one it replaces leaves: " + room.used());
+            assertEquals("P S", sentOnceDecided(session, parse("s", text), sync()), "refused: a substitute the server fails");
+            assertEquals("E Z", session.serverSends(session.markerError(), ready('I')));
+            assertEquals("53200", Wire.messages(session.lastToClient).stream().filter(m -> m.type() == 'E').findFirst()
+                    .orElseThrow().field('C'));
+            assertEquals("Q", session.clientSends(query("select 1")));
+            assertEquals("C Z", session.serverSends(complete("SELECT 1"), ready('I')));
+            assertEquals(0, room.used(), "a simple Query drops the unnamed statement, in the server and here");
+        }
+    }
+
     @Test
     void aReplacementTakesTheDifferenceAndAFailedOneLeavesWhatWasThere() {
         prepared("a", select('a'));
