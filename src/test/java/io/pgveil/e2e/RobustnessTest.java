@@ -251,22 +251,20 @@ class RobustnessTest {
 
     @Test
     void scriptsThatTakeSecondsToAnalyseDoNotHoldUpOtherSessionsStatements() throws Exception {
-        // A message may take the analysis time budget once for each 64 KB (here 100 ms: 1.7 s for 1 MB). Two such
-        // scripts held both analysis workers, and every other session's statement waited; long texts now have their own.
-        PolicyConfig.Rule r = Pgveil.PERMISSIVE.rules().get(0); // without allow_unparsed: what is not analysed is refused
-        PolicyConfig.Rule strict = new PolicyConfig.Rule(r.name(), r.match(), r.allow(), r.deny(), r.requireApproval(), r.on(),
-                r.columns(), r.maxRowsReturned(), r.guardrails(), false, r.allowMaskedFilters());
-        try (Pgveil pgveil = Pgveil.start(c -> c.withPolicy(new PolicyConfig(null, List.of(strict),
-                Pgveil.PERMISSIVE.guardrails(), new PolicyConfig.Analysis(Duration.ofMillis(100), null, null, null, null),
+        // Two scripts that take seconds to analyse held both analysis workers, and every other session's
+        // statement waited; long texts now have workers of their own. The budget (1 s, so 5 s for 256 KB) lets the
+        // scripts be analysed whole however cold the JIT is: a colder one only makes them slower.
+        try (Pgveil pgveil = Pgveil.start(c -> c.withPolicy(new PolicyConfig(null, Pgveil.PERMISSIVE.rules(),
+                Pgveil.PERMISSIVE.guardrails(), new PolicyConfig.Analysis(Duration.ofSeconds(1), null, null, null, null),
                 null)));
              WireClient first = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD);
              WireClient second = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD);
              WireClient other = WireClient.login(pgveil.port(), Pgveil.USER, Pgveil.PASSWORD)) {
             String nonce = Long.toString(System.nanoTime(), 36);
             for (WireClient script : List.of(first, second)) {
-                // 1 MB of statements of distinct shapes, each analysed in about a millisecond: 3-4 s in all
+                // 256 KB of statements of distinct shapes, each analysed in a few milliseconds: a second or more in all
                 StringBuilder sql = new StringBuilder();
-                for (int i = 0; sql.length() < 1 << 20; i++) {
+                for (int i = 0; sql.length() < 256 << 10; i++) {
                     sql.append("select ").append(i).append(" as s").append(nonce).append(script == first ? "a" : "b")
                             .append(i).append(" where (1, 2) = ").append("(".repeat(120)).append("select 1, 2")
                             .append(")".repeat(120)).append(";\n");
@@ -278,16 +276,14 @@ class RobustnessTest {
                 List<WireClient.Message> mine = other.exchange(WireClient.query("select " + i + " as o" + nonce + i));
                 assertTrue(mine.stream().anyMatch(m -> m.type() == 'D'), mine.toString());
             }
-            // a script's refusal is sent the moment its analysis stops: none was here before the other session's answers
+            // a script is answered once it is analysed and run: none was, before the other session's answers
             assertEquals(0, first.input().available(), "the other session's statements were answered first");
             assertEquals(0, second.input().available(), "the other session's statements were answered first");
             for (WireClient script : List.of(first, second)) {
                 List<WireClient.Message> answer = script.readUntilReady();
-                assertEquals(0, answer.stream().filter(m -> m.type() == 'D').count(), "refused before anything ran");
-                WireClient.Message refused = answer.stream().filter(m -> m.type() == 'E').findFirst().orElseThrow();
-                // at the message's budget (or, on a JVM that has not compiled JSqlParser yet, at one statement's)
-                assertTrue(refused.field('M').contains("analysis took longer than policy.analysis.time_budget"),
-                        refused.field('M'));
+                assertEquals(0, answer.stream().filter(m -> m.type() == 'E').count(), () -> answer.stream()
+                        .filter(m -> m.type() == 'E').findFirst().orElseThrow().field('M'));
+                assertTrue(answer.stream().filter(m -> m.type() == 'D').count() > 500, "the scripts ran (about 900 rows each)");
             }
         }
     }
