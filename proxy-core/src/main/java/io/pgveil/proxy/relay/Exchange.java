@@ -68,7 +68,7 @@ final class Exchange {
     /** QUERY: the index of the statement whose answer comes next. */
     int statement;
     /** Bytes its client message keeps until answered (a Query's or Parse's text, a Bind's result formats). */
-    int text;
+    int kept;
     long rows;
     long bytes;
     boolean failed;

@@ -645,7 +645,7 @@ final class PolicyCheck implements Check {
             } else {
                 continue;
             }
-            bytes += Statements.bytes(s.text(), null) + (s.inner() == null || s.inner().text() == null ? 0 : s.inner().text().length());
+            bytes += Statements.madeBy(s).bytes;
         }
         if (prepared != null && statements.wouldOverflow(prepared)) {
             return new Verdict.Refuse(Statements.overflow(), "too many prepared statements");

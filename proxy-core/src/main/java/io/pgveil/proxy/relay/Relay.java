@@ -95,9 +95,9 @@ public final class Relay implements SessionView, ResultHandler.Answers {
      */
     static final int MAX_TEXT_IN_FLIGHT = 4 << 20;
     /** What the exchanges in flight keep of their messages (texts, result formats), in bytes. */
-    private long textInFlight;
-    /** The client is not read because {@link #MAX_TEXT_IN_FLIGHT} bytes of text are in flight. */
-    private boolean textCrowded;
+    private long keptInFlight;
+    /** The client is not read because {@link #MAX_TEXT_IN_FLIGHT} bytes are kept in flight. */
+    private boolean keptCrowded;
     private final IdentityCheck identity;
     private final Check policy;
     private boolean standardConformingStrings;
@@ -878,10 +878,10 @@ public final class Relay implements SessionView, ResultHandler.Answers {
      * without a Sync it may otherwise never answer.
      */
     private void carries(Exchange e, ClientMessage c, int bytes) {
-        e.text = bytes;
-        textInFlight += bytes;
-        if (textInFlight > MAX_TEXT_IN_FLIGHT && !textCrowded) {
-            textCrowded = true;
+        e.kept = bytes;
+        keptInFlight += bytes;
+        if (keptInFlight > MAX_TEXT_IN_FLIGHT && !keptCrowded) {
+            keptCrowded = true;
             holds.crowded(true);
             if (c.type() != FrontendMessages.QUERY) {
                 port.runOnLoop(() -> {
@@ -1135,7 +1135,7 @@ public final class Relay implements SessionView, ResultHandler.Answers {
         if (e.analysis != null) {
             e.analysis.release(); // answered: its analysis's memory goes back (it may live on, on a prepared statement)
         }
-        textInFlight -= e.text;
+        keptInFlight -= e.kept;
         if (exchanges.isEmpty()) {
             policy.settled();
         }
@@ -1148,14 +1148,14 @@ public final class Relay implements SessionView, ResultHandler.Answers {
      * text {@link #MAX_TEXT_IN_FLIGHT} let in.
      */
     private void uncrowd() {
-        boolean was = crowded || textCrowded;
+        boolean was = crowded || keptCrowded;
         if (crowded && exchanges.size() <= MAX_IN_FLIGHT / 2) {
             crowded = false;
         }
-        if (textCrowded && textInFlight <= MAX_TEXT_IN_FLIGHT / 2) {
-            textCrowded = false;
+        if (keptCrowded && keptInFlight <= MAX_TEXT_IN_FLIGHT / 2) {
+            keptCrowded = false;
         }
-        if (was && !crowded && !textCrowded) {
+        if (was && !crowded && !keptCrowded) {
             holds.crowded(false);
         }
     }

@@ -5,6 +5,7 @@ import io.pgveil.policy.analysis.AnalysisMemory;
 import io.pgveil.policy.analysis.MessageAnalysis;
 import io.pgveil.policy.analysis.Risk;
 import io.pgveil.policy.analysis.StatementAnalysis;
+import io.pgveil.policy.analysis.StatementKind;
 import io.pgveil.policy.engine.Decision;
 import io.pgveil.proxy.pgwire.PgError;
 import io.pgveil.proxy.pgwire.SqlState;
@@ -334,11 +335,10 @@ final class Statements {
         for (int i = 0; i < list.size(); i++) {
             StatementAnalysis s = list.get(i);
             Undo undo = switch (s.kind()) {
-                case PREPARE -> prepare(s.detail(), new Prepared(s.text(), only(s.inner() != null ? s.inner() : s), null, -1));
+                case PREPARE -> prepare(s.detail(), madeBy(s));
                 case DEALLOCATE -> "all".equalsIgnoreCase(s.detail()) ? deallocateAll() : close(true, s.detail());
                 case DISCARD -> "all".equals(s.detail()) ? discardAll() : null;
-                case DECLARE -> open(new Portal(s.detail(), new Prepared(s.inner() == null ? null : s.inner().text(),
-                        only(s.inner() != null ? s.inner() : s), null, -1), true, s.has(Risk.HOLD_CURSOR), seq, memory));
+                case DECLARE -> open(new Portal(s.detail(), madeBy(s), true, s.has(Risk.HOLD_CURSOR), seq, memory));
                 case CURSOR -> !"close".equals(s.detail()) ? null : s.cursor() == null ? closeAllCursors() : close(false, s.cursor());
                 default -> null;
             };
@@ -350,6 +350,15 @@ final class Statements {
             }
         }
         return undos;
+    }
+
+    /**
+     * The statement an SQL PREPARE (kept with its own text) or DECLARE (with its query's) {@code s} makes, as pgveil
+     * keeps it: also what a check before forwarding weighs ({@link Prepared#bytes}).
+     */
+    static Prepared madeBy(StatementAnalysis s) {
+        String sql = s.kind() != StatementKind.DECLARE ? s.text() : s.inner() == null ? null : s.inner().text();
+        return new Prepared(sql, only(s.inner() != null ? s.inner() : s), null, -1);
     }
 
     private static MessageAnalysis only(StatementAnalysis s) {
